@@ -1,0 +1,298 @@
+using ReMA.Learner.Model;
+using ReMA.Learner.Tokenization;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Generation;
+
+public sealed record EngineOptions
+{
+    /// <summary>Most sequences decoding together (KV cache slots).</summary>
+    public int MaxBatch { get; init; } = 64;
+    /// <summary>Longest prompt + completion; defaults to the model's max_position_embeddings.</summary>
+    public int? MaxSequenceLength { get; init; }
+    /// <summary>Keep keys/values of past positions (true) or recompute the whole sequence every step (benchmark baseline).</summary>
+    public bool UseKvCache { get; init; } = true;
+    /// <summary>Most prompt tokens prefilled in one step, so that a burst of new requests does not stall running ones.</summary>
+    public int MaxPrefillTokens { get; init; } = 8192;
+}
+
+/// <summary>
+/// Continuous batching over one model: sequences decode together, one token per step, each with its own KV cache slot
+/// and position. New requests join between steps (their prompts are prefilled in one padded batch) and finished
+/// sequences leave at once, so nobody waits for the slowest. Not thread-safe: one thread drives
+/// <see cref="Step"/> (see <see cref="GenerationEngine"/>).
+/// </summary>
+public sealed class ContinuousBatcher : IDisposable
+{
+    private readonly CausalLM _model;
+    private readonly ITokenizer _tokenizer;
+    private readonly EngineOptions _options;
+    private readonly int _maxLength;
+    private readonly HashSet<int> _endTokens;
+    private readonly Queue<SequenceState> _waiting = new();
+    private readonly List<SequenceState> _active = [];
+    private KvCache? _cache;
+
+    public ContinuousBatcher(CausalLM model, ITokenizer tokenizer, EngineOptions? options = null)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _options = options ?? new EngineOptions();
+        _maxLength = Math.Min(_options.MaxSequenceLength ?? model.Config.MaxPositionEmbeddings, model.Config.MaxPositionEmbeddings);
+        if (_options.MaxBatch <= 0)
+        {
+            throw new ArgumentException($"engine: max batch must be positive (got {_options.MaxBatch}).");
+        }
+        if (tokenizer.VocabSize > model.Config.VocabSize)
+        {
+            throw new ArgumentException($"engine: tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}.");
+        }
+        _endTokens = [tokenizer.EosId, tokenizer.TurnEndId];
+        if (model.Config.EosTokenId is int eos)
+        {
+            _endTokens.Add(eos);
+        }
+    }
+
+    public int ActiveCount => _active.Count;
+    public int WaitingCount => _waiting.Count;
+    public bool HasWork => _active.Count > 0 || _waiting.Count > 0;
+    public long Steps { get; private set; }
+    public long GeneratedTokens { get; private set; }
+    public CausalLM Model => _model;
+
+    /// <summary>Queues a request; the task completes when its sequence finishes (or fails validation).</summary>
+    public Task<GenerationResult> Enqueue(GenerationRequest request)
+    {
+        var completion = new TaskCompletionSource<GenerationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            request.Sampling.Validate();
+            if (request.PromptIds.Count == 0)
+            {
+                throw new ArgumentException("request: the prompt is empty; at least one token is needed.");
+            }
+            if (request.PromptIds.Count >= _maxLength)
+            {
+                throw new ArgumentException($"request: the prompt has {request.PromptIds.Count} tokens but the engine's context length is {_maxLength}.");
+            }
+            foreach (int id in request.PromptIds)
+            {
+                if (id < 0 || id >= _model.Config.VocabSize)
+                {
+                    throw new ArgumentException($"request: prompt token id {id} is outside the vocabulary (0..{_model.Config.VocabSize - 1}).");
+                }
+            }
+            _waiting.Enqueue(new SequenceState(request, request.Sampling.MaxNewTokens, completion));
+        }
+        catch (ArgumentException e)
+        {
+            completion.SetException(e);
+        }
+        return completion.Task;
+    }
+
+    /// <summary>Runs requests to completion on the calling thread; results in request order.</summary>
+    public GenerationResult[] Generate(IReadOnlyList<GenerationRequest> requests)
+    {
+        Task<GenerationResult>[] tasks = requests.Select(Enqueue).ToArray();
+        while (HasWork)
+        {
+            Step();
+        }
+        return tasks.Select(t => t.GetAwaiter().GetResult()).ToArray();
+    }
+
+    /// <summary>One engine step: decode one token for every running sequence, retire finished ones, admit new ones.</summary>
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        if (_options.UseKvCache)
+        {
+            if (_active.Count > 0)
+            {
+                DecodeCached();
+                Retire();
+            }
+            Admit();
+        }
+        else
+        {
+            while (_waiting.Count > 0 && _active.Count < _options.MaxBatch)
+            {
+                _active.Add(_waiting.Dequeue());
+            }
+            if (_active.Count > 0)
+            {
+                DecodeRecompute();
+                Retire();
+            }
+        }
+        Steps++;
+    }
+
+    private void Admit()
+    {
+        var admitted = new List<SequenceState>();
+        int tokens = 0;
+        while (_waiting.Count > 0 && _active.Count + admitted.Count < _options.MaxBatch)
+        {
+            int next = _waiting.Peek().Prompt.Length;
+            if (admitted.Count > 0 && tokens + next > _options.MaxPrefillTokens)
+            {
+                break;
+            }
+            tokens += next;
+            admitted.Add(_waiting.Dequeue());
+        }
+        if (admitted.Count == 0)
+        {
+            return;
+        }
+        _cache ??= new KvCache(_model.Config, _options.MaxBatch, _maxLength, _model.Device, _model.DType);
+        int first = _active.Count;
+        _active.AddRange(admitted);
+        Prefill(admitted, first);
+        Retire();
+    }
+
+    /// <summary>Writes the prompts into slots first.. and samples each sequence's first token.</summary>
+    private void Prefill(List<SequenceState> sequences, int firstSlot)
+    {
+        int n = sequences.Count;
+        int t = sequences.Max(s => s.Prompt.Length);
+        long[] ids = new long[n * t];
+        long[] lengths = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            int[] prompt = sequences[i].Prompt;
+            for (int j = 0; j < prompt.Length; j++)
+            {
+                ids[i * t + j] = prompt[j];
+            }
+            lengths[i] = prompt.Length;
+        }
+        Device device = _model.Device;
+        Tensor input = tensor(ids, [n, t], device: device);
+        Tensor lengthTensor = tensor(lengths, device: device);
+        Tensor positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(n, t);
+        Tensor mask = _model.CausalMask(t, lengthTensor, n);
+        Tensor slots = arange(firstSlot, firstSlot + n, dtype: ScalarType.Int64, device: device);
+        Tensor hidden = _model.Hidden(input, positions, mask, new PrefillAccess(_cache!, slots));   // [n, T, D]
+        Tensor last = arange(n, dtype: ScalarType.Int64, device: device) * t + (lengthTensor - 1);
+        Tensor logits = _model.Logits(hidden.reshape(n * t, -1).index_select(0, last));        // [n, V]
+        foreach (SequenceState s in sequences)
+        {
+            s.CachedLength = s.Prompt.Length;
+        }
+        SampleInto(sequences, logits);
+    }
+
+    /// <summary>Feeds each running sequence's newest token at its own position, attending to its cached past.</summary>
+    private void DecodeCached()
+    {
+        int b = _active.Count;
+        Device device = _model.Device;
+        long[] ids = new long[b];
+        long[] pos = new long[b];
+        for (int i = 0; i < b; i++)
+        {
+            ids[i] = _active[i].Tokens[^1];
+            pos[i] = _active[i].CachedLength;
+        }
+        int attend = (int)pos.Max() + 1;
+        Tensor input = tensor(ids, [b, 1], device: device);
+        Tensor position = tensor(pos, [b, 1], device: device);
+        Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
+        Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
+        Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)
+            .masked_fill(blocked.view(b, 1, 1, attend), CausalLM.Blocked);
+        Tensor writeIndex = position.view(b, 1, 1, 1)
+            .expand(b, _model.Config.NumKeyValueHeads, 1, _model.Config.HeadDim).contiguous();
+        Tensor hidden = _model.Hidden(input, position, mask, new DecodeAccess(_cache!, writeIndex, attend));
+        Tensor logits = _model.Logits(hidden.squeeze(1));                                       // [B, V]
+        foreach (SequenceState s in _active)
+        {
+            s.CachedLength++;
+        }
+        SampleInto(_active, logits);
+    }
+
+    /// <summary>Baseline without a cache: a full forward over every sequence each step.</summary>
+    private void DecodeRecompute()
+    {
+        int b = _active.Count;
+        int t = _active.Max(s => s.TotalLength);
+        long[] ids = new long[b * t];
+        long[] lengths = new long[b];
+        for (int i = 0; i < b; i++)
+        {
+            SequenceState s = _active[i];
+            for (int j = 0; j < s.Prompt.Length; j++)
+            {
+                ids[i * t + j] = s.Prompt[j];
+            }
+            for (int j = 0; j < s.Tokens.Count; j++)
+            {
+                ids[i * t + s.Prompt.Length + j] = s.Tokens[j];
+            }
+            lengths[i] = s.TotalLength;
+        }
+        Device device = _model.Device;
+        Tensor lengthTensor = tensor(lengths, device: device);
+        Tensor positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(b, t);
+        Tensor hidden = _model.Hidden(tensor(ids, [b, t], device: device), positions, _model.CausalMask(t, lengthTensor, b));
+        Tensor last = arange(b, dtype: ScalarType.Int64, device: device) * t + (lengthTensor - 1);
+        SampleInto(_active, _model.Logits(hidden.reshape(b * t, -1).index_select(0, last)));
+    }
+
+    private void SampleInto(IReadOnlyList<SequenceState> sequences, Tensor logits)
+    {
+        TokenSampler.Choice[] choices = TokenSampler.Sample(
+            logits, sequences.Select(s => s.Request.Sampling).ToList(), sequences.Select(s => s.Rng).ToList());
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            sequences[i].Append(choices[i].Token, choices[i].LogProb, _tokenizer, _endTokens, _maxLength);
+        }
+        GeneratedTokens += sequences.Count;
+    }
+
+    /// <summary>Completes finished sequences and keeps live ones in slots 0..n-1 by moving the last one into each hole.</summary>
+    private void Retire()
+    {
+        for (int i = _active.Count - 1; i >= 0; i--)
+        {
+            SequenceState s = _active[i];
+            if (s.Finished is null)
+            {
+                continue;
+            }
+            int last = _active.Count - 1;
+            if (i != last)
+            {
+                _cache?.MoveSlot(last, i, _active[last].CachedLength);
+                _active[i] = _active[last];
+            }
+            _active.RemoveAt(last);
+            s.Completion.TrySetResult(s.ToResult());
+        }
+    }
+
+    /// <summary>Fails every queued and running request (used when the engine stops).</summary>
+    public void FailAll(Exception error)
+    {
+        foreach (SequenceState s in _active.Concat(_waiting))
+        {
+            s.Completion.TrySetException(error);
+        }
+        _active.Clear();
+        _waiting.Clear();
+    }
+
+    public void Dispose()
+    {
+        FailAll(new ObjectDisposedException(nameof(ContinuousBatcher)));
+        _cache?.Dispose();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using ReMA.Learner.Model;
+using ReMA.Learner.Tokenization;
+
+namespace ReMA.Learner.Generation;
+
+/// <summary>
+/// Runs a <see cref="ContinuousBatcher"/> on a dedicated compute thread. Any thread may submit requests; they join
+/// the running batch at the next step. Work that must touch the model (for example loading new weights) is queued
+/// with <see cref="RunBetweenStepsAsync"/> and runs between decode steps, so in-flight requests continue afterwards.
+/// TorchSharp dispose scopes and no_grad are thread-local, which is why all tensor work stays on this one thread.
+/// </summary>
+public sealed class GenerationEngine : IDisposable
+{
+    private readonly ContinuousBatcher _batcher;
+    private readonly ConcurrentQueue<(GenerationRequest Request, TaskCompletionSource<GenerationResult> Completion)> _incoming = new();
+    private readonly ConcurrentQueue<Action> _betweenSteps = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+
+    public GenerationEngine(CausalLM model, ITokenizer tokenizer, EngineOptions? options = null, string name = "generation")
+    {
+        _batcher = new ContinuousBatcher(model, tokenizer, options);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"rema-{name}" };
+        _thread.Start();
+    }
+
+    public long Steps => _batcher.Steps;
+    public long GeneratedTokens => _batcher.GeneratedTokens;
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        var completion = new TaskCompletionSource<GenerationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _incoming.Enqueue((request, completion));
+        _signal.Release();
+        return completion.Task;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the compute thread between two decode steps.</summary>
+    public Task RunBetweenStepsAsync(Action<CausalLM> work)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _betweenSteps.Enqueue(() =>
+        {
+            try
+            {
+                work(_batcher.Model);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        _signal.Release();
+        return done.Task;
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            while (_betweenSteps.TryDequeue(out Action? work))
+            {
+                work();
+            }
+            while (_incoming.TryDequeue(out var item))
+            {
+                Forward(_batcher.Enqueue(item.Request), item.Completion);
+            }
+            if (_batcher.HasWork)
+            {
+                try
+                {
+                    _batcher.Step();
+                }
+                catch (Exception e)
+                {
+                    _batcher.FailAll(new InvalidOperationException($"generation step failed: {e.Message}", e));
+                }
+            }
+            else
+            {
+                _signal.Wait();
+            }
+        }
+    }
+
+    private static void Forward(Task<GenerationResult> inner, TaskCompletionSource<GenerationResult> outer) =>
+        inner.ContinueWith(t =>
+        {
+            if (t.IsFaulted)
+            {
+                outer.TrySetException(t.Exception!.InnerExceptions);
+            }
+            else
+            {
+                outer.TrySetResult(t.Result);
+            }
+        }, TaskScheduler.Default);
+
+    public void Dispose()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+        _stopping = true;
+        _signal.Release();
+        _thread.Join();
+        _batcher.Dispose();
+        while (_incoming.TryDequeue(out var item))
+        {
+            item.Completion.TrySetException(new ObjectDisposedException(nameof(GenerationEngine)));
+        }
+        _signal.Dispose();
+    }
+}

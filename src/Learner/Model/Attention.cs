@@ -1,0 +1,63 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Model;
+
+/// <summary>
+/// Grouped-query self-attention with rotary embeddings. Parameter names are Hugging Face's (q_proj, k_proj, v_proj, o_proj).
+/// GQA is computed by viewing the query heads of one key/value group together, so K and V are never repeated in memory.
+/// </summary>
+public sealed class Attention : nn.Module
+{
+    private readonly Linear q_proj;
+    private readonly Linear k_proj;
+    private readonly Linear v_proj;
+    private readonly Linear o_proj;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int _layer;
+
+    public Attention(ModelConfig config, int layer, Device device, ScalarType dtype) : base(nameof(Attention))
+    {
+        _heads = config.NumHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        _layer = layer;
+        q_proj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        k_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        v_proj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device, dtype: dtype);
+        o_proj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputBias, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    /// <param name="x">[B, T, D]</param>
+    /// <param name="cos">[B, 1, T, headDim]</param>
+    /// <param name="sin">[B, 1, T, headDim]</param>
+    /// <param name="mask">additive float32 mask [B, 1, T, Tk] (0 = attend, large negative = blocked)</param>
+    /// <param name="cache">null for a plain forward over the given tokens</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCacheAccess? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        int groups = _heads / _kvHeads;
+        Tensor q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // [B, H, T, hd]
+        Tensor k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [B, KV, T, hd]
+        Tensor v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [B, KV, T, hd]
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null)
+        {
+            (k, v) = cache.Update(_layer, k, v);                                      // [B, KV, Tk, hd]
+        }
+        long tk = k.shape[2];
+        Tensor qg = q.reshape(b, _kvHeads, groups * t, _headDim);                     // [B, KV, g*T, hd]
+        Tensor scores = qg.matmul(k.transpose(-2, -1)).to(ScalarType.Float32);        // [B, KV, g*T, Tk]
+        scores = scores.mul_(1.0 / Math.Sqrt(_headDim)).view(b, _kvHeads, groups, t, tk).add_(mask.unsqueeze(1));
+        Tensor probs = scores.softmax(-1).to(x.dtype).view(b, _kvHeads, groups * t, tk);
+        Tensor output = probs.matmul(v)                                               // [B, KV, g*T, hd]
+            .view(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim);
+        return o_proj.forward(output).MoveToOuterDisposeScope();
+    }
+}

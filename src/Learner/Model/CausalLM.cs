@@ -1,0 +1,106 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Model;
+
+/// <summary>
+/// A Llama/Qwen2-family causal language model whose state-dict keys are exactly the Hugging Face names
+/// (model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight, ..., lm_head.weight unless tied),
+/// so checkpoints load strictly with no renaming.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    /// <summary>Mask value for blocked attention positions (finite so a fully padded row never yields NaN).</summary>
+    public const float Blocked = -1e9f;
+
+    private readonly DecoderModel model;
+    private readonly Linear? lm_head;
+
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType? dtype = null) : base(nameof(CausalLM))
+    {
+        config.Validate();
+        Config = config;
+        Device = device ?? CPU;
+        DType = dtype ?? Runtime.TorchDevice.ResolveDType(config.TorchDtype is "bfloat16" ? "bfloat16" : "float32");
+        model = new DecoderModel(config, Device, DType);
+        if (!config.TieWordEmbeddings)
+        {
+            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: Device, dtype: DType);
+        }
+        RegisterComponents();
+        InitializeWeights();
+    }
+
+    /// <summary>Hugging Face's initialisation: weights ~ N(0, initializer_range), biases 0, norm scales 1.</summary>
+    public void InitializeWeights(double std = 0.02)
+    {
+        if (Device.type == DeviceType.META)
+        {
+            return;
+        }
+        using var noGrad = no_grad();
+        foreach ((string name, Parameter p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                p.fill_(1.0);
+            }
+            else if (name.EndsWith(".bias", StringComparison.Ordinal))
+            {
+                p.zero_();
+            }
+            else
+            {
+                p.normal_(0, std);
+            }
+        }
+    }
+
+    public ModelConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>Final hidden states [B, T, D].</summary>
+    public Tensor Hidden(Tensor inputIds, Tensor positions, Tensor mask, KvCacheAccess? cache = null) =>
+        model.Forward(inputIds, positions, mask, cache);
+
+    /// <summary>float32 logits [..., V] from hidden states [..., D].</summary>
+    public Tensor Logits(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        Tensor logits = lm_head is null ? nn.functional.linear(hidden, model.EmbeddingWeight) : lm_head.forward(hidden);
+        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Plain forward over right-padded sequences: ids [B, T], lengths [B] (null = all length T). Returns float32 logits [B, T, V].
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor? lengths = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        Tensor positions = arange(t, dtype: ScalarType.Int64, device: Device).unsqueeze(0).expand(b, t);
+        Tensor mask = CausalMask(t, lengths, b);
+        return Logits(Hidden(inputIds, positions, mask)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Additive causal mask [B, 1, T, T] that also blocks keys at or beyond each row's length.</summary>
+    public Tensor CausalMask(long t, Tensor? lengths, long batch)
+    {
+        using var scope = NewDisposeScope();
+        Tensor idx = arange(t, dtype: ScalarType.Int64, device: Device);
+        Tensor blocked = idx.unsqueeze(0) > idx.unsqueeze(1);                          // [T(query), T(key)]
+        blocked = blocked.unsqueeze(0).expand(batch, t, t);
+        if (lengths is not null)
+        {
+            Tensor padKey = idx.unsqueeze(0) >= lengths.to(Device).unsqueeze(1);      // [B, Tk]
+            blocked = blocked.logical_or(padKey.unsqueeze(1));
+        }
+        Tensor mask = zeros([batch, t, t], dtype: ScalarType.Float32, device: Device).masked_fill(blocked, Blocked);
+        return mask.unsqueeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Number of parameters (tied weights once).</summary>
+    public long ParameterCount() => parameters().Sum(p => p.NumberOfElements);
+}

@@ -1,0 +1,97 @@
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Model;
+
+/// <summary>
+/// Key/value cache for continuous batching: per layer, K and V of shape [slots, kvHeads, maxLen, headDim].
+/// Live sequences always occupy slots 0..n-1 (the engine compacts on removal), so a decode step works on a view of
+/// the first n slots without gathering.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor[] _keys;
+    private readonly Tensor[] _values;
+
+    public KvCache(ModelConfig config, int slots, int maxLength, Device device, ScalarType dtype)
+    {
+        Slots = slots;
+        MaxLength = maxLength;
+        _keys = new Tensor[config.NumLayers];
+        _values = new Tensor[config.NumLayers];
+        for (int i = 0; i < config.NumLayers; i++)
+        {
+            // The cache outlives the step that creates it: keep it out of any enclosing dispose scope.
+            _keys[i] = zeros([slots, config.NumKeyValueHeads, maxLength, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
+            _values[i] = zeros([slots, config.NumKeyValueHeads, maxLength, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
+        }
+    }
+
+    public int Slots { get; }
+    public int MaxLength { get; }
+    public int Layers => _keys.Length;
+
+    public Tensor Keys(int layer) => _keys[layer];
+    public Tensor Values(int layer) => _values[layer];
+
+    /// <summary>Copies the first <paramref name="length"/> positions of slot <paramref name="from"/> into slot <paramref name="to"/>.</summary>
+    public void MoveSlot(int from, int to, int length)
+    {
+        if (from == to || length == 0)
+        {
+            return;
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            _keys[i][to].narrow(1, 0, length).copy_(_keys[i][from].narrow(1, 0, length));
+            _values[i][to].narrow(1, 0, length).copy_(_values[i][from].narrow(1, 0, length));
+        }
+    }
+
+    public long Bytes => _keys.Sum(k => k.NumberOfElements * k.ElementSize) * 2;
+
+    public void Dispose()
+    {
+        foreach (Tensor t in _keys.Concat(_values))
+        {
+            t.Dispose();
+        }
+    }
+}
+
+/// <summary>How one forward pass reads and writes the cache: given a layer's new K/V, store them and return what to attend to.</summary>
+public abstract class KvCacheAccess
+{
+    public abstract (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values);
+}
+
+/// <summary>Prefill: prompts (right-padded to one length T) written at positions 0..T-1 of the given slots; attention stays within the prompt.</summary>
+public sealed class PrefillAccess(KvCache cache, Tensor slots) : KvCacheAccess
+{
+    public override (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values)
+    {
+        long t = keys.shape[2];
+        cache.Keys(layer).narrow(2, 0, t).index_copy_(0, slots, keys);
+        cache.Values(layer).narrow(2, 0, t).index_copy_(0, slots, values);
+        return (keys, values);
+    }
+}
+
+/// <summary>
+/// Decode: one new token for each of the first <c>batch</c> slots, written at that sequence's own position;
+/// attention reads the first <paramref name="attendLength"/> positions (masked per sequence by the caller).
+/// </summary>
+public sealed class DecodeAccess(KvCache cache, Tensor writeIndex, int attendLength) : KvCacheAccess
+{
+    /// <summary>writeIndex: int64 [batch, kvHeads, 1, headDim] filled with each sequence's position.</summary>
+    public override (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values)
+    {
+        long batch = keys.shape[0];
+        Tensor k = cache.Keys(layer).narrow(0, 0, batch);
+        Tensor v = cache.Values(layer).narrow(0, 0, batch);
+        k.scatter_(2, writeIndex, keys);
+        v.scatter_(2, writeIndex, values);
+        return (k.narrow(2, 0, attendLength), v.narrow(2, 0, attendLength));
+    }
+}

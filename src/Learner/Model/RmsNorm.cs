@@ -1,0 +1,28 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Model;
+
+/// <summary>Root-mean-square layer norm (computed in float32, cast back), Hugging Face parameter name "weight".</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double _eps;
+
+    public RmsNorm(int dim, double eps, Device device, ScalarType dtype) : base(nameof(RmsNorm))
+    {
+        weight = new Parameter(ones(dim, dtype: dtype, device: device));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor h = x.to(ScalarType.Float32);
+        Tensor variance = h.pow(2).mean([-1L], keepdim: true);
+        h = h * rsqrt(variance + _eps);
+        return (weight * h.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}

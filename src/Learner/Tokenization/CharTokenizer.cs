@@ -1,0 +1,150 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ReMA.Learner.Tokenization;
+
+/// <summary>
+/// A character-level tokenizer for nano models: ids 0..2 are &lt;|endoftext|&gt;, &lt;|im_start|&gt;, &lt;|im_end|&gt;, then one id
+/// per character of the alphabet. Saved as char_tokenizer.json next to the model.
+/// </summary>
+public sealed class CharTokenizer : ITokenizer
+{
+    public const string FileName = "char_tokenizer.json";
+
+    /// <summary>Printable ASCII plus newline: enough for arithmetic dialogues and role prompts.</summary>
+    public static readonly string DefaultAlphabet =
+        "\n" + new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray());
+
+    private static readonly string[] Specials = [SpecialTokenNames.EndOfText, SpecialTokenNames.ImStart, SpecialTokenNames.ImEnd];
+
+    private readonly string _alphabet;
+    private readonly Dictionary<char, int> _ids = new();
+    private readonly byte[][] _bytes;
+    private readonly Dictionary<string, int> _special;
+
+    public CharTokenizer(string? alphabet = null)
+    {
+        _alphabet = alphabet ?? DefaultAlphabet;
+        _special = Specials.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i);
+        _bytes = new byte[Specials.Length + _alphabet.Length][];
+        for (int i = 0; i < Specials.Length; i++)
+        {
+            _bytes[i] = Encoding.UTF8.GetBytes(Specials[i]);
+        }
+        for (int i = 0; i < _alphabet.Length; i++)
+        {
+            char c = _alphabet[i];
+            if (char.IsSurrogate(c) || !_ids.TryAdd(c, Specials.Length + i))
+            {
+                throw new ArgumentException($"alphabet: character U+{(int)c:X4} at index {i} is repeated or a surrogate; each character must appear once.");
+            }
+            _bytes[Specials.Length + i] = Encoding.UTF8.GetBytes(c.ToString());
+        }
+    }
+
+    public string Alphabet => _alphabet;
+    public int VocabSize => Specials.Length + _alphabet.Length;
+    public IReadOnlyDictionary<string, int> SpecialTokens => _special;
+    public int EosId => 0;
+    public int TurnEndId => 2;
+
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '<' && TryMatchSpecial(text, i, out int id, out int length))
+            {
+                ids.Add(id);
+                i += length - 1;
+            }
+            else if (_ids.TryGetValue(text[i], out int cid))
+            {
+                ids.Add(cid);
+            }
+            else
+            {
+                throw new ArgumentException($"text: character '{text[i]}' (U+{(int)text[i]:X4}) at position {i} is not in the tokenizer's alphabet.");
+            }
+        }
+        return [.. ids];
+    }
+
+    private bool TryMatchSpecial(string text, int at, out int id, out int length)
+    {
+        foreach ((string token, int tokenId) in _special)
+        {
+            if (string.CompareOrdinal(text, at, token, 0, token.Length) == 0)
+            {
+                id = tokenId;
+                length = token.Length;
+                return true;
+            }
+        }
+        id = length = 0;
+        return false;
+    }
+
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        var sb = new StringBuilder();
+        foreach (int id in ids)
+        {
+            if (id < 0 || id >= VocabSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (0..{VocabSize - 1}).");
+            }
+            if (id < Specials.Length)
+            {
+                if (!skipSpecialTokens)
+                {
+                    sb.Append(Specials[id]);
+                }
+            }
+            else
+            {
+                sb.Append(_alphabet[id - Specials.Length]);
+            }
+        }
+        return sb.ToString();
+    }
+
+    public ReadOnlySpan<byte> TokenBytes(int id) => _bytes[id];
+
+    public bool IsSpecial(int id) => id >= 0 && id < Specials.Length;
+
+    public void Save(string directory)
+    {
+        var json = new JsonObject
+        {
+            ["type"] = "char",
+            ["special_tokens"] = new JsonArray(Specials.Select(s => (JsonNode)s).ToArray()),
+            ["alphabet"] = _alphabet,
+        };
+        File.WriteAllText(Path.Combine(directory, FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static CharTokenizer Load(string path)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+        if (root?["type"]?.GetValue<string>() != "char" || root["alphabet"] is not JsonValue alphabet)
+        {
+            throw new InvalidDataException($"{path}: expected {{\"type\": \"char\", \"alphabet\": \"...\"}}.");
+        }
+        string[] specials = root["special_tokens"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray() ?? [];
+        if (!specials.SequenceEqual(Specials))
+        {
+            throw new InvalidDataException($"{path}: field 'special_tokens' must be [{string.Join(", ", Specials)}].");
+        }
+        return new CharTokenizer(alphabet.GetValue<string>());
+    }
+}

@@ -1,0 +1,27 @@
+using ReMA.Learner.Model;
+using ReMA.Learner.Tokenization;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Tests;
+
+/// <summary>Tiny randomly initialised models built inside the tests.</summary>
+internal static class TestModels
+{
+    public static readonly CharTokenizer Chars = new();
+
+    public static CausalLM Tiny(string preset = "nano-qwen2", int seed = 1, ScalarType dtype = ScalarType.Float32, int? vocab = null)
+    {
+        manual_seed(seed);
+        ModelConfig config = ModelPresets.Get(preset, vocab ?? Chars.VocabSize) with { HiddenSize = 64, IntermediateSize = 128, HeadDim = 16 };
+        var model = new CausalLM(config, CPU, dtype);
+        model.eval();
+        return model;
+    }
+
+    public static string TempDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
