@@ -1,0 +1,122 @@
+using System.Text;
+using ReMA.Learner.Tokenization;
+
+namespace ReMA.Learner.Tests;
+
+public class TokenizerTests
+{
+    private static ByteLevelBpeTokenizer Bpe(bool pairMerges = false)
+    {
+        string dir = TestModels.TempDir();
+        return ByteLevelBpeTokenizer.Load(TokenizerFixtures.Write(dir, pairMerges));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bpe_AppliesMergesFromTokenizerJson(bool pairMerges)
+    {
+        ByteLevelBpeTokenizer tok = Bpe(pairMerges);
+        var vocab = TokenizerFixtures.Vocabulary();
+        Assert.Equal(new[] { vocab["hello"], vocab["Ġthe"], vocab["Ġwor"], vocab["l"], vocab["d"] }, tok.Encode("hello the world"));
+    }
+
+    [Theory]
+    [InlineData("hello the world")]
+    [InlineData("héllo wörld 😀 12+34=46\n\n  tabs\tand 'quotes'")]
+    [InlineData("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n")]
+    public void Bpe_RoundTripsTextIncludingSpecialTokens(string text)
+    {
+        ByteLevelBpeTokenizer tok = Bpe();
+        int[] ids = tok.Encode(text);
+        Assert.Equal(text, tok.Decode(ids));
+        byte[] bytes = ids.SelectMany(id => tok.TokenBytes(id).ToArray()).ToArray();
+        Assert.Equal(Encoding.UTF8.GetBytes(text), bytes);
+    }
+
+    [Fact]
+    public void Bpe_SpecialTokensAreSingleIds()
+    {
+        ByteLevelBpeTokenizer tok = Bpe();
+        int[] ids = tok.Encode("<|im_start|>hi<|im_end|><|endoftext|>");
+        Assert.Equal(TokenizerFixtures.SpecialId(SpecialTokenNames.ImStart), ids[0]);
+        Assert.Equal(TokenizerFixtures.SpecialId(SpecialTokenNames.ImEnd), ids[^2]);
+        Assert.Equal(TokenizerFixtures.SpecialId(SpecialTokenNames.EndOfText), ids[^1]);
+        Assert.Equal(4 + 1, ids.Length); // "hi" is two byte tokens
+        Assert.Equal("hi", tok.Decode(ids, skipSpecialTokens: true));
+        Assert.Equal(TokenizerFixtures.SpecialId(SpecialTokenNames.ImEnd), tok.TurnEndId);
+        Assert.Equal(TokenizerFixtures.SpecialId(SpecialTokenNames.ImEnd), tok.EosId); // eos_token from tokenizer_config.json
+        Assert.Equal(TokenizerFixtures.VocabSize, tok.VocabSize);
+    }
+
+    [Fact]
+    public void Bpe_SaveWritesTheSameFiles()
+    {
+        string source = TestModels.TempDir();
+        TokenizerFixtures.Write(source);
+        var tok = ByteLevelBpeTokenizer.Load(Path.Combine(source, ByteLevelBpeTokenizer.FileName));
+        string target = TestModels.TempDir();
+        tok.Save(target);
+        Assert.Equal(File.ReadAllText(Path.Combine(source, "tokenizer.json")), File.ReadAllText(Path.Combine(target, "tokenizer.json")));
+        var again = TokenizerLoader.Load(target);
+        Assert.Equal(tok.Encode("hello the world"), again.Encode("hello the world"));
+    }
+
+    [Fact]
+    public void Bpe_RejectsNonBpeModelWithFieldName()
+    {
+        string dir = TestModels.TempDir();
+        string path = Path.Combine(dir, "tokenizer.json");
+        File.WriteAllText(path, """{"model": {"type": "WordPiece", "vocab": {}}}""");
+        var error = Assert.Throws<InvalidDataException>(() => ByteLevelBpeTokenizer.Load(path));
+        Assert.Contains("model.type", error.Message);
+        Assert.Contains(path, error.Message);
+    }
+
+    [Theory]
+    [InlineData("12+34*(5-6)=?\nPlan: [FINISH] \\boxed{7}")]
+    [InlineData("<|im_start|>system\nYou plan.<|im_end|>\n")]
+    public void Char_RoundTripsTextIncludingSpecialTokens(string text)
+    {
+        var tok = new CharTokenizer();
+        int[] ids = tok.Encode(text);
+        Assert.Equal(text, tok.Decode(ids));
+        Assert.Equal(Encoding.UTF8.GetBytes(text), ids.SelectMany(id => tok.TokenBytes(id).ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void Char_SpecialTokensAreSingleIdsAndSaveLoadKeepsTheVocabulary()
+    {
+        var tok = new CharTokenizer("0123456789+-*/=() \n");
+        int[] ids = tok.Encode("<|im_start|>1+2<|im_end|>");
+        Assert.Equal([1, tok.Encode("1")[0], tok.Encode("+")[0], tok.Encode("2")[0], 2], ids);
+        string dir = TestModels.TempDir();
+        tok.Save(dir);
+        ITokenizer loaded = TokenizerLoader.Load(dir);
+        Assert.Equal(tok.VocabSize, loaded.VocabSize);
+        Assert.Equal(ids, loaded.Encode("<|im_start|>1+2<|im_end|>"));
+    }
+
+    [Fact]
+    public void Char_UnknownCharacterIsNamed()
+    {
+        var tok = new CharTokenizer("abc");
+        var error = Assert.Throws<ArgumentException>(() => tok.Encode("abz"));
+        Assert.Contains("'z'", error.Message);
+        Assert.Contains("position 2", error.Message);
+    }
+
+    [Fact]
+    public void ChatTemplate_RendersChatMlWithAGenerationPrompt()
+    {
+        foreach (ITokenizer tok in new ITokenizer[] { new CharTokenizer(), Bpe() })
+        {
+            var chat = new ChatTemplate(tok);
+            ChatMessage[] messages = [ChatMessage.System("You are the planner."), ChatMessage.User("What is 2+3?"), ChatMessage.Assistant("Add.")];
+            string text = chat.RenderText(messages, addGenerationPrompt: true);
+            Assert.Equal("<|im_start|>system\nYou are the planner.<|im_end|>\n<|im_start|>user\nWhat is 2+3?<|im_end|>\n<|im_start|>assistant\nAdd.<|im_end|>\n<|im_start|>assistant\n", text);
+            Assert.Equal(tok.Encode(text), chat.Render(messages, addGenerationPrompt: true));
+            Assert.Equal(tok.TurnEndId, chat.TurnEndId);
+        }
+    }
+}
