@@ -62,7 +62,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         return Encoding.UTF8.GetString([.. bytes]);
     }
 
-    public ReadOnlySpan<byte> TokenBytes(int id) => _tokenBytes[id];
+    public ReadOnlySpan<byte> TokenBytes(int id) => (uint)id < (uint)_tokenBytes.Length ? _tokenBytes[id] : [];
 
     public bool IsSpecial(int id) => _specialIds.Contains(id);
 

@@ -110,7 +110,7 @@ public sealed class CharTokenizer : ITokenizer
         return sb.ToString();
     }
 
-    public ReadOnlySpan<byte> TokenBytes(int id) => _bytes[id];
+    public ReadOnlySpan<byte> TokenBytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : [];
 
     public bool IsSpecial(int id) => id >= 0 && id < Specials.Length;
 

@@ -14,7 +14,10 @@ public interface ITokenizer
     int TurnEndId { get; }
     int[] Encode(string text);
     string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false);
-    /// <summary>The UTF-8 bytes one token contributes to the text (a byte-level BPE token may hold part of a character).</summary>
+    /// <summary>
+    /// The UTF-8 bytes one token contributes to the text (a byte-level BPE token may hold part of a character). Ids past the
+    /// tokenizer's table (a model's padded vocabulary) contribute nothing.
+    /// </summary>
     ReadOnlySpan<byte> TokenBytes(int id);
     bool IsSpecial(int id);
     /// <summary>Writes the tokenizer's files into a model folder.</summary>

@@ -1,0 +1,12 @@
+using ReMA.Bench;
+
+// Benchmarks are commands, not tests: `dotnet run -c Release --project bench -- <name> [--json]`.
+string command = args.Length > 0 ? args[0] : "help";
+switch (command)
+{
+    case "generate":
+        return GenerateBenchmark.Run(args[1..]);
+    default:
+        Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--device cpu|cuda] [--new-tokens N] [--out FILE]");
+        return command == "help" ? 0 : 2;
+}
