@@ -38,7 +38,10 @@ public sealed class GenerationEngine : IDisposable
         return completion.Task;
     }
 
-    /// <summary>Runs <paramref name="work"/> on the compute thread between two decode steps.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> on the compute thread between two decode steps (for example loading a new policy
+    /// version into the model); the engine then refreshes what it derives from the weights.
+    /// </summary>
     public Task RunBetweenStepsAsync(Action<CausalLM> work)
     {
         ObjectDisposedException.ThrowIf(_stopping, this);
@@ -48,6 +51,7 @@ public sealed class GenerationEngine : IDisposable
             try
             {
                 work(_batcher.Model);
+                _batcher.RefreshWeights();
                 done.SetResult();
             }
             catch (Exception e)

@@ -3,9 +3,9 @@ using static TorchSharp.torch;
 namespace ReMA.Learner.Generation;
 
 /// <summary>
-/// Samples one token per row from float32 logits [n, V]. Temperature scaling and log-softmax run batched in torch;
-/// the draw itself uses each request's own generator (one uniform number per token), so a row's result never depends
-/// on the other rows.
+/// Samples one token per row from float32 logits [n, V]. Temperature scaling, log-softmax and inverse-CDF sampling run
+/// batched on the model's device; the uniform numbers come from each request's own generator (one per token), so a row's
+/// result never depends on the other rows. Only rows with top-k/top-p are finished on the host.
 /// </summary>
 public static class TokenSampler
 {
@@ -15,56 +15,56 @@ public static class TokenSampler
     {
         using var scope = NewDisposeScope();
         int n = (int)logits.shape[0];
-        int vocab = (int)logits.shape[1];
-        float[] temps = sampling.Select(s => s.Greedy ? 1f : s.Temperature).ToArray();
-        Tensor logp = logits.div(tensor(temps, device: logits.device).unsqueeze(1)).log_softmax(-1);    // [n, V]
-        Tensor cdf = logp.exp().cumsum(-1);                                                               // [n, V]
-        Tensor argmax = logp.argmax(-1);
-        float[] logpHost = logp.cpu().data<float>().ToArray();
-        float[] cdfHost = cdf.cpu().data<float>().ToArray();
-        long[] best = argmax.cpu().data<long>().ToArray();
-
+        Device device = logits.device;
+        float[] temps = new float[n];
+        float[] uniforms = new float[n];
+        bool[] greedy = new bool[n];
+        var truncated = new List<int>();
+        bool anySampled = false;
+        for (int i = 0; i < n; i++)
+        {
+            SamplingParams s = sampling[i];
+            greedy[i] = s.Greedy;
+            temps[i] = s.Greedy ? 1f : s.Temperature;
+            if (!s.Greedy && (s.TopK > 0 || s.TopP < 1f))
+            {
+                truncated.Add(i);
+            }
+            else if (!s.Greedy)
+            {
+                uniforms[i] = (float)rngs[i].NextDouble();   // one draw per sampled token, whatever the batch holds
+                anySampled = true;
+            }
+        }
+        Tensor scaled = temps.All(t => t == 1f) ? logits : logits.div(tensor(temps, device: device).unsqueeze(1));
+        Tensor logNorm = scaled.logsumexp(-1, keepdim: true);                                        // [n, 1]
+        Tensor? tokens = greedy.Any(g => g) ? scaled.argmax(-1, keepdim: true) : null;               // [n, 1]
+        if (anySampled)
+        {
+            // Inverse-CDF sampling on the device: first index whose cumulative probability exceeds u * total.
+            Tensor cdf = (scaled - logNorm).exp_().cumsum(-1);                                       // [n, V]
+            Tensor target = tensor(uniforms, device: device).unsqueeze(1) * cdf.narrow(1, cdf.shape[1] - 1, 1);
+            Tensor drawn = searchsorted(cdf, target, right: true).clamp_max(cdf.shape[1] - 1);
+            tokens = tokens is null ? drawn : where(tensor(greedy, device: device).unsqueeze(1), tokens, drawn);
+        }
+        long[] chosen = tokens is null ? new long[n] : tokens.squeeze(1).cpu().data<long>().ToArray();
+        if (truncated.Count > 0)
+        {
+            Tensor logp = scaled - logNorm;
+            foreach (int i in truncated)
+            {
+                float[] row = logp[i].cpu().data<float>().ToArray();
+                chosen[i] = SampleTruncated(row, sampling[i], rngs[i]);
+            }
+        }
+        Tensor picked = tensor(chosen, device: device).unsqueeze(1);
+        float[] logProbs = (scaled.gather(1, picked) - logNorm).squeeze(1).cpu().data<float>().ToArray();
         var choices = new Choice[n];
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<float> row = logpHost.AsSpan(i * vocab, vocab);
-            SamplingParams s = sampling[i];
-            int token;
-            if (s.Greedy)
-            {
-                token = (int)best[i];
-            }
-            else if (s.TopK > 0 || s.TopP < 1f)
-            {
-                token = SampleTruncated(row, s, rngs[i]);
-            }
-            else
-            {
-                ReadOnlySpan<float> c = cdfHost.AsSpan(i * vocab, vocab);
-                token = SearchCdf(c, rngs[i].NextDouble() * c[^1]);
-            }
-            choices[i] = new Choice(token, row[token]);
+            choices[i] = new Choice((int)chosen[i], logProbs[i]);
         }
         return choices;
-    }
-
-    /// <summary>First index whose cumulative probability exceeds u.</summary>
-    private static int SearchCdf(ReadOnlySpan<float> cdf, double u)
-    {
-        int lo = 0, hi = cdf.Length - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (cdf[mid] > u)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-        return lo;
     }
 
     private static int SampleTruncated(ReadOnlySpan<float> logp, SamplingParams s, SplitMix64 rng)

@@ -65,6 +65,9 @@ public sealed class CausalLM : nn.Module
     public Tensor Hidden(Tensor inputIds, Tensor positions, Tensor mask, KvCacheAccess? cache = null) =>
         model.Forward(inputIds, positions, mask, cache);
 
+    /// <summary>The output projection's weight [V, D]: lm_head.weight, or the embedding when tied.</summary>
+    public Tensor OutputWeight => lm_head?.weight ?? model.EmbeddingWeight;
+
     /// <summary>float32 logits [..., V] from hidden states [..., D].</summary>
     public Tensor Logits(Tensor hidden)
     {
