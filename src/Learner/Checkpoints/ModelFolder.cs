@@ -42,6 +42,15 @@ public static class ModelFolder
     /// <summary>Loads weights into <paramref name="model"/> from a single file or a sharded index, strictly.</summary>
     public static void LoadWeights(CausalLM model, string directory)
     {
+        string configPath = Path.Combine(directory, ConfigFile);
+        if (File.Exists(configPath))
+        {
+            IReadOnlyList<string> diffs = ModelConfig.Load(configPath).ArchitectureDifferences(model.Config);
+            if (diffs.Count > 0)
+            {
+                throw new InvalidDataException($"{configPath} describes another model than the one being loaded into ({string.Join(", ", diffs)}).");
+            }
+        }
         Dictionary<string, string> fileOf = WeightFiles(directory);
         var expected = model.state_dict();
         var headers = new Dictionary<string, (IReadOnlyDictionary<string, SafetensorsEntry> Entries, long Start)>();
@@ -85,13 +94,27 @@ public static class ModelFolder
                     $"{file}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the model built from config.json expects [{string.Join(", ", target.shape)}].");
             }
         }
-        using var noGrad = no_grad();
-        foreach ((string name, Tensor target) in expected)
+        // Read everything before touching the model, so a read error leaves the current weights intact.
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
         {
-            (string file, SafetensorsEntry entry) = available[name];
-            using var scope = NewDisposeScope();
-            Tensor value = Safetensors.ReadTensor(file, entry, headers[file].Start);
-            target.copy_(value.to(target.dtype).to(target.device));
+            foreach (string name in expected.Keys)
+            {
+                (string file, SafetensorsEntry entry) = available[name];
+                values[name] = Safetensors.ReadTensor(file, entry, headers[file].Start).DetachFromDisposeScope();
+            }
+            using var noGrad = no_grad();
+            foreach ((string name, Tensor target) in expected)
+            {
+                target.copy_(values[name]);
+            }
+        }
+        finally
+        {
+            foreach (Tensor value in values.Values)
+            {
+                value.Dispose();
+            }
         }
     }
 

@@ -64,14 +64,20 @@ public sealed class ContinuousBatcher : IDisposable
     public long Steps { get; private set; }
     public long GeneratedTokens { get; private set; }
     public CausalLM Model => _model;
+    /// <summary>Version of the weights in the model, stamped on every sampled token's sequence.</summary>
+    public long WeightsVersion { get; private set; }
 
     /// <summary>
     /// Rebuilds what the engine derives from the weights (a contiguous transposed copy of the output projection, which
     /// makes the vocabulary matmul 1.4-3x faster on CPU). Call after changing the model's weights in place;
     /// <see cref="GenerationEngine.RunBetweenStepsAsync"/> does so itself.
     /// </summary>
-    public void RefreshWeights()
+    public void RefreshWeights(long? version = null)
     {
+        if (version is long v)
+        {
+            WeightsVersion = v;
+        }
         _outputTransposed?.Dispose();
         _outputTransposed = null;
         if (_options.TransposedOutputWeight)
@@ -277,7 +283,7 @@ public sealed class ContinuousBatcher : IDisposable
             logits, sequences.Select(s => s.Request.Sampling).ToList(), sequences.Select(s => s.Rng).ToList());
         for (int i = 0; i < sequences.Count; i++)
         {
-            sequences[i].Append(choices[i].Token, choices[i].LogProb, _tokenizer, _endTokens, _maxLength);
+            sequences[i].Append(choices[i].Token, choices[i].LogProb, WeightsVersion, _tokenizer, _endTokens, _maxLength);
         }
         GeneratedTokens += sequences.Count;
     }

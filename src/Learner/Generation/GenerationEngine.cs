@@ -28,6 +28,7 @@ public sealed class GenerationEngine : IDisposable
 
     public long Steps => _batcher.Steps;
     public long GeneratedTokens => _batcher.GeneratedTokens;
+    public long WeightsVersion => _batcher.WeightsVersion;
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request)
     {
@@ -40,9 +41,10 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> on the compute thread between two decode steps (for example loading a new policy
-    /// version into the model); the engine then refreshes what it derives from the weights.
+    /// version into the model); the engine then refreshes what it derives from the weights and, when
+    /// <paramref name="newVersion"/> is given, stamps later tokens with it.
     /// </summary>
-    public Task RunBetweenStepsAsync(Action<CausalLM> work)
+    public Task RunBetweenStepsAsync(Action<CausalLM> work, long? newVersion = null)
     {
         ObjectDisposedException.ThrowIf(_stopping, this);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,7 +53,7 @@ public sealed class GenerationEngine : IDisposable
             try
             {
                 work(_batcher.Model);
-                _batcher.RefreshWeights();
+                _batcher.RefreshWeights(newVersion);
                 done.SetResult();
             }
             catch (Exception e)

@@ -77,4 +77,10 @@ public sealed record GenerationResult(
     int PromptTokens)
 {
     public int GeneratedTokens => TokenIds.Length;
+
+    /// <summary>Weights version that sampled the first token.</summary>
+    public long PolicyVersion { get; init; }
+
+    /// <summary>Weights version that sampled the last token (differs from <see cref="PolicyVersion"/> when new weights arrived mid-sequence).</summary>
+    public long LastPolicyVersion { get; init; }
 }

@@ -33,10 +33,17 @@ internal sealed class SequenceState
     private int _textEnd = -1;
 
     public int TotalLength => Prompt.Length + Tokens.Count;
+    public long FirstVersion { get; private set; }
+    public long LastVersion { get; private set; }
 
     /// <summary>Records a sampled token and decides whether the sequence is finished.</summary>
-    public void Append(int token, float logProb, ITokenizer tokenizer, ISet<int> endTokens, int contextLimit)
+    public void Append(int token, float logProb, long version, ITokenizer tokenizer, ISet<int> endTokens, int contextLimit)
     {
+        if (Tokens.Count == 0)
+        {
+            FirstVersion = version;
+        }
+        LastVersion = version;
         Tokens.Add(token);
         LogProbs.Add(logProb);
         if (!Request.Sampling.IgnoreEos && endTokens.Contains(token))
@@ -89,6 +96,10 @@ internal sealed class SequenceState
     {
         var bytes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_text);
         string text = Encoding.UTF8.GetString(_textEnd >= 0 ? bytes[.._textEnd] : bytes);
-        return new GenerationResult(Request.Id, [.. Tokens], [.. LogProbs], text, Finished ?? FinishReason.Length, StopString, Prompt.Length);
+        return new GenerationResult(Request.Id, [.. Tokens], [.. LogProbs], text, Finished ?? FinishReason.Length, StopString, Prompt.Length)
+        {
+            PolicyVersion = FirstVersion,
+            LastPolicyVersion = LastVersion,
+        };
     }
 }

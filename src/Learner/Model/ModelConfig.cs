@@ -46,6 +46,32 @@ public sealed record ModelConfig
         return VocabSize * d * (TieWordEmbeddings ? 1 : 2) + NumLayers * layer + d;
     }
 
+    /// <summary>Architecture fields (not dtype or token ids) that differ from <paramref name="other"/>, as "name a vs b".</summary>
+    public IReadOnlyList<string> ArchitectureDifferences(ModelConfig other)
+    {
+        var diffs = new List<string>();
+        void Check<T>(string name, T a, T b)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a, b))
+            {
+                diffs.Add($"{name} {a} vs {b}");
+            }
+        }
+        Check("architectures", Architecture, other.Architecture);
+        Check("vocab_size", VocabSize, other.VocabSize);
+        Check("hidden_size", HiddenSize, other.HiddenSize);
+        Check("intermediate_size", IntermediateSize, other.IntermediateSize);
+        Check("num_hidden_layers", NumLayers, other.NumLayers);
+        Check("num_attention_heads", NumHeads, other.NumHeads);
+        Check("num_key_value_heads", NumKeyValueHeads, other.NumKeyValueHeads);
+        Check("head_dim", HeadDim, other.HeadDim);
+        Check("rope_theta", RopeTheta, other.RopeTheta);
+        Check("rms_norm_eps", RmsNormEps, other.RmsNormEps);
+        Check("tie_word_embeddings", TieWordEmbeddings, other.TieWordEmbeddings);
+        Check("attention bias", QkvBias, other.QkvBias);
+        return diffs;
+    }
+
     public void Validate(string source = "config.json")
     {
         var errors = new List<string>();

@@ -1,0 +1,49 @@
+namespace ReMA.Grains.Policy;
+
+/// <summary>Where each policy's model comes from: configuration section <c>ReMA:Policies</c>, keyed by policy id.</summary>
+public sealed class PolicyCatalogOptions
+{
+    public const string Section = "ReMA";
+
+    public Dictionary<string, PolicySource> Policies { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The source for a grain key "policy" or "policy/replica".</summary>
+    public PolicySource Resolve(string grainKey)
+    {
+        string policyId = PolicyKey.PolicyId(grainKey);
+        if (Policies.TryGetValue(policyId, out PolicySource? source))
+        {
+            return source;
+        }
+        string known = Policies.Count == 0 ? "none are configured" : "configured: " + string.Join(", ", Policies.Keys.Order());
+        throw new InvalidOperationException($"policy '{policyId}' is not configured under ReMA:Policies ({known}).");
+    }
+}
+
+/// <summary>
+/// One policy's model: a Hugging Face style folder (<see cref="ModelPath"/>), or, when none is given, a named preset
+/// with the character tokenizer and a seeded random initialisation (demos and tests).
+/// </summary>
+public sealed class PolicySource
+{
+    public string? ModelPath { get; set; }
+    public string Preset { get; set; } = "nano";
+    public string Device { get; set; } = "cpu";
+    /// <summary>float32 or bfloat16; null keeps the checkpoint's dtype.</summary>
+    public string? DType { get; set; }
+    public int Seed { get; set; } = 1;
+    public int MaxBatch { get; set; } = 64;
+    public int? MaxSequenceLength { get; set; }
+}
+
+/// <summary>Grain keys of policy replicas: "policy" or "policy/replica".</summary>
+public static class PolicyKey
+{
+    public static string PolicyId(string grainKey)
+    {
+        int slash = grainKey.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? grainKey : grainKey[..slash];
+    }
+
+    public static string Replica(string policyId, string replica) => $"{policyId}/{replica}";
+}

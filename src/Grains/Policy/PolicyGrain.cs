@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using ReMA.Abstractions.Policy;
+using ReMA.Learner.Checkpoints;
+using ReMA.Learner.Generation;
+using ReMA.Learner.Model;
+using ReMA.Learner.Tokenization;
+
+namespace ReMA.Grains.Policy;
+
+/// <summary>
+/// A policy replica. Reentrant: while one request awaits its tokens, the grain accepts more, and they all join the
+/// same continuous batch. The engine runs on its own compute thread; this grain only hands requests over and awaits
+/// them, so the Orleans scheduler never runs tensor code.
+/// </summary>
+[Reentrant]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine and model are disposed in OnDeactivateAsync.")]
+public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSiloDetails silo, ILogger<PolicyGrain> logger)
+    : Grain, IPolicyGrain
+{
+    private CausalLM? _model;
+    private ITokenizer? _tokenizer;
+    private ChatTemplate? _chat;
+    private GenerationEngine? _engine;
+    private PolicySource? _source;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        string key = this.GetPrimaryKeyString();
+        _source = catalog.Value.Resolve(key);
+        PolicySource source = _source;
+        // Loading reads files and initialises tensors: keep it off the grain scheduler.
+        (_model, _tokenizer) = await Task.Run(() => PolicyModelLoader.Load(source), cancellationToken);
+        _chat = new ChatTemplate(_tokenizer);
+        _engine = new GenerationEngine(_model, _tokenizer, new EngineOptions
+        {
+            MaxBatch = source.MaxBatch,
+            MaxSequenceLength = source.MaxSequenceLength,
+        }, name: key);
+        logger.LogInformation("Policy {Policy} activated on {Silo}: {Architecture}, {Parameters} parameters on {Device}",
+            key, silo.SiloAddress, _model.Config.Architecture, _model.ParameterCount(), source.Device);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _engine?.Dispose();
+        _model?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    async Task<GenerateResponse> IPolicyGrain.Generate(GenerateRequest request)
+    {
+        GenerationResult result = await _engine!.GenerateAsync(ToEngineRequest(request));
+        return new GenerateResponse(request.RequestId, result.TokenIds, result.LogProbs, result.Text,
+            result.FinishReason.ToString().ToLowerInvariant(), result.StopString, result.PromptTokens,
+            result.PolicyVersion, result.LastPolicyVersion);
+    }
+
+    async Task IPolicyGrain.LoadVersion(string modelPath, long version)
+    {
+        await _engine!.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, modelPath), version);
+        logger.LogInformation("Policy {Policy} now serves version {Version} from {Path}", this.GetPrimaryKeyString(), version, modelPath);
+    }
+
+    Task<int[]> IPolicyGrain.RenderChat(ChatTurn[] messages, bool addGenerationPrompt) =>
+        Task.FromResult(_chat!.Render(messages.Select(m => new ChatMessage(m.Role, m.Content)), addGenerationPrompt));
+
+    Task<PolicyInfo> IPolicyGrain.GetInfo() => Task.FromResult(new PolicyInfo(
+        this.GetPrimaryKeyString(), _model!.Config.Architecture, _model.ParameterCount(), _tokenizer!.VocabSize,
+        _source!.Device, _engine!.WeightsVersion, silo.SiloAddress.ToString(), _engine!.GeneratedTokens));
+
+    private static GenerationRequest ToEngineRequest(GenerateRequest request)
+    {
+        SamplingSpec s = request.Sampling;
+        return new GenerationRequest(request.PromptIds, new SamplingParams
+        {
+            Temperature = s.Temperature,
+            TopP = s.TopP,
+            TopK = s.TopK,
+            MaxNewTokens = s.MaxNewTokens,
+            Seed = s.Seed,
+            StopStrings = s.StopStrings ?? [],
+            IncludeStopString = s.IncludeStopString,
+            IgnoreEos = s.IgnoreEos,
+        }, request.RequestId);
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ReMA.Grains.Policy;
+
+namespace ReMA.Silo;
+
+/// <summary>How a ReMA silo is configured; shared by the standalone silo, the embedded silo of the CLI and tests.</summary>
+public static class ReMASiloExtensions
+{
+    /// <summary>Binds the ReMA settings (section "ReMA": policies and their models) for the grains.</summary>
+    public static ISiloBuilder AddReMA(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<PolicyCatalogOptions>()
+            .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
+            .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.");
+        return silo;
+    }
+
+    /// <summary>
+    /// The embedded default: a single in-process silo with localhost clustering, in-memory grain storage.
+    /// Cloud providers come in through configuration (a later step), not code edits.
+    /// </summary>
+    public static IHostApplicationBuilder AddReMAEmbeddedSilo(this IHostApplicationBuilder builder, int siloPort = 11111, int gatewayPort = 30000)
+    {
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort, gatewayPort)
+            .AddMemoryGrainStorageAsDefault()
+            .AddReMA(builder.Configuration));
+        return builder;
+    }
+}
