@@ -4,26 +4,26 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-results="$(mktemp -d -t rema-tests-XXXXXX)"
-trap 'rm -rf "$results"' EXIT
+log="$(mktemp -t rema-tests-XXXXXX.log)"
+trap 'rm -f "$log"' EXIT
 
-dotnet test ReMA.sln -c Release --logger "trx" --results-directory "$results" "$@"
-status=$?
+dotnet test ReMA.sln -c Release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 
-passed=0; failed=0; skipped=0; files=0
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  files=$((files + 1))
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
-  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-  passed=$((passed + $(get passed)))
-  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-  skipped=$((skipped + $(get notExecuted)))
-done
+# One summary line per test assembly, e.g. "Passed!  - Failed: 0, Passed: 50, Skipped: 0, Total: 50, ..."
+passed=0; failed=0; skipped=0; assemblies=0
+while IFS= read -r line; do
+  assemblies=$((assemblies + 1))
+  num() { echo "$line" | grep -oE "$1:\s+[0-9]+" | grep -oE '[0-9]+'; }
+  passed=$((passed + $(num Passed)))
+  failed=$((failed + $(num Failed)))
+  skipped=$((skipped + $(num Skipped)))
+done < <(grep -E '^(Passed|Failed)!\s+- Failed:' "$log")
 
-if [ "$files" -eq 0 ]; then
-  echo "no test results were produced (build or test host failure; see above)"
-  failed=$((failed + 1))
+expected=$(ls tests/*/*.csproj 2>/dev/null | wc -l)
+if [ "$assemblies" -lt "$expected" ]; then
+  echo "only $assemblies of $expected test assemblies reported results (build failure or crashed test host; see above)"
+  failed=$((failed + expected - assemblies))
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited with $status although no test failed (see above)"

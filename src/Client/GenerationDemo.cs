@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Policy;
 using ReMA.Learner.Checkpoints;
-using ReMA.Learner.Generation;
 using ReMA.Learner.Model;
-using ReMA.Learner.Runtime;
 using ReMA.Learner.Scoring;
 using ReMA.Learner.Tokenization;
+using ReMA.Silo;
+using ReMA.Tasks.Arithmetic;
 using static TorchSharp.torch;
 
 namespace ReMA.Client;
@@ -20,99 +25,111 @@ public sealed record DemoOptions
     public int MaxNewTokens { get; init; } = 48;
     public float Temperature { get; init; } = 1.0f;
     public int Seed { get; init; } = 1;
+    public int SiloPort { get; init; } = 11111;
+    public int GatewayPort { get; init; } = 30000;
 }
 
-public sealed record DemoEpisode(string Question, string Completion, int Tokens, string FinishReason, double Seconds);
+public sealed record DemoEpisode(string Question, long Answer, string Completion, int Tokens, string FinishReason, double Reward, double Seconds);
 
 public sealed record DemoReport(
     string Preset,
     long Parameters,
     string Device,
+    string Silo,
     int Requests,
     long GeneratedTokens,
     double Seconds,
     double TokensPerSecond,
+    double Accuracy,
     IReadOnlyDictionary<string, int> FinishReasons,
     double MaxScorerDifference,
     bool ReloadIdentical,
     IReadOnlyList<DemoEpisode> Samples);
 
 /// <summary>
-/// The embedded demo of the policy engine: a nano model answers a stream of arithmetic questions through the
-/// continuous-batching engine (requests arriving while others decode), the model folder is saved and reloaded, and
-/// the learner's scorer re-computes the sampled log-probs. Writes report.md and report.json.
+/// The embedded demo as far as the platform goes today: an in-process Orleans silo hosts a policy grain (a nano model
+/// behind the continuous-batching engine); arithmetic questions from the task library are sent to it concurrently, as
+/// episodes would, and their answers are scored; the learner's scorer re-computes the sampled log-probs; the model
+/// folder is saved and reloaded. Writes report.md and report.json. Training comes with the campaign grains.
 /// </summary>
 public static class GenerationDemo
 {
+    private const string PolicyId = "demo";
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static async Task<DemoReport> RunAsync(DemoOptions options, TextWriter log)
     {
-        Device device = TorchDevice.Resolve(options.Device);
         Directory.CreateDirectory(options.OutputDirectory);
-        manual_seed(options.Seed);
-        var tokenizer = new CharTokenizer();
-        var chat = new ChatTemplate(tokenizer);
-        using var model = new CausalLM(ModelPresets.Get(options.Preset, tokenizer.VocabSize), device);
-        model.eval();
-        log.WriteLine($"model: preset {options.Preset}, {model.ParameterCount():N0} parameters on {options.Device}");
+        var source = new PolicySource { Preset = options.Preset, Device = options.Device, Seed = options.Seed, MaxBatch = 16 };
+        Learner.Runtime.TorchDevice.Resolve(options.Device);   // fail fast, before the silo starts
 
-        var random = new Random(options.Seed);
-        var questions = Enumerable.Range(0, options.Prompts).Select(_ => Question(random)).ToList();
-        var sampling = new SamplingParams { Temperature = options.Temperature, MaxNewTokens = options.MaxNewTokens, StopStrings = ["[FINISH]"] };
-        var requests = questions.Select((q, i) => new GenerationRequest(
-            chat.Render([ChatMessage.System("You are the reasoning agent. Solve the step and box the result."), ChatMessage.User(q)], addGenerationPrompt: true),
-            sampling with { Seed = (ulong)(options.Seed * 1000 + i) }, $"q{i}")).ToList();
-
-        var results = new GenerationResult[requests.Count];
-        var seconds = new double[requests.Count];
-        var clock = Stopwatch.StartNew();
-        using (var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 16 }))
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            // Requests arrive in waves while earlier ones are still decoding.
-            var pending = new List<Task>();
-            for (int i = 0; i < requests.Count; i++)
-            {
-                int index = i;
-                double start = clock.Elapsed.TotalSeconds;
-                pending.Add(engine.GenerateAsync(requests[i]).ContinueWith(t =>
-                {
-                    results[index] = t.Result;
-                    seconds[index] = clock.Elapsed.TotalSeconds - start;
-                }, TaskScheduler.Default));
-                if (i % 8 == 7)
-                {
-                    await Task.Delay(20);
-                }
-            }
-            await Task.WhenAll(pending);
+            [$"ReMA:Policies:{PolicyId}:Preset"] = source.Preset,
+            [$"ReMA:Policies:{PolicyId}:Device"] = source.Device,
+            [$"ReMA:Policies:{PolicyId}:Seed"] = source.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [$"ReMA:Policies:{PolicyId}:MaxBatch"] = source.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        builder.AddReMAEmbeddedSilo(options.SiloPort, options.GatewayPort);
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            return await RunOnSiloAsync(host.Services.GetRequiredService<IGrainFactory>(), source, options, log);
         }
-        double elapsed = clock.Elapsed.TotalSeconds;
-        long generated = results.Sum(r => (long)r.TokenIds.Length);
-        log.WriteLine($"generated {generated} tokens for {results.Length} requests in {elapsed:F2} s ({generated / elapsed:F0} tokens/s)");
-
-        string modelDir = Path.Combine(options.OutputDirectory, "model");
-        ModelFolder.Save(model, modelDir, tokenizer);
-        using CausalLM reloaded = ModelFolder.LoadModel(modelDir, device);
-        bool identical = SameOutputs(model, reloaded, requests[0].PromptIds);
-        double maxDiff = MaxScorerDifference(reloaded, requests, results);
-        log.WriteLine($"saved and reloaded {modelDir}: outputs identical = {identical}; scorer vs sampler max |d logp| = {maxDiff:E2}");
-
-        var report = new DemoReport(
-            options.Preset, model.ParameterCount(), options.Device, results.Length, generated, elapsed, generated / elapsed,
-            results.GroupBy(r => r.FinishReason.ToString().ToLowerInvariant()).ToDictionary(g => g.Key, g => g.Count()),
-            maxDiff, identical,
-            results.Take(6).Select((r, i) => new DemoEpisode(questions[i], r.Text, r.TokenIds.Length, r.FinishReason.ToString().ToLowerInvariant(), seconds[i])).ToList());
-        WriteReport(report, options.OutputDirectory);
-        log.WriteLine($"report: {Path.Combine(options.OutputDirectory, "report.md")}");
-        return report;
+        finally
+        {
+            await host.StopAsync();
+        }
     }
 
-    private static string Question(Random random)
+    private static async Task<DemoReport> RunOnSiloAsync(IGrainFactory grains, PolicySource source, DemoOptions options, TextWriter log)
     {
-        int a = random.Next(1, 10), b = random.Next(1, 10), c = random.Next(1, 10);
-        string[] ops = ["+", "-", "*"];
-        return $"Compute {a}{ops[random.Next(3)]}{b}{ops[random.Next(3)]}{c}.";
+        IPolicyGrain policy = grains.GetGrain<IPolicyGrain>(PolicyKey.Replica(PolicyId, "0"));
+        PolicyInfo info = await policy.GetInfo();
+        log.WriteLine($"silo {info.SiloAddress}: policy {info.PolicyId} ({info.Architecture}, preset {options.Preset}, {info.Parameters:N0} parameters, {info.Device})");
+
+        var problems = ArithmeticProblems.Generate(new ArithmeticSettings(), options.Seed).Take(options.Prompts).ToList();
+        const string system = "You are the reasoning agent. Solve the step and put the result in \\boxed{}.";
+        int[][] prompts = await Task.WhenAll(problems.Select(p => policy.RenderChat([new ChatTurn("system", system), new ChatTurn("user", p.Question)], true)));
+
+        var clock = Stopwatch.StartNew();
+        var seconds = new double[problems.Count];
+        GenerateResponse[] responses = await Task.WhenAll(problems.Select(async (p, i) =>
+        {
+            var sampling = new SamplingSpec(options.Temperature, MaxNewTokens: options.MaxNewTokens, Seed: (ulong)(options.Seed * 1000 + i), StopStrings: ["[FINISH]"]);
+            GenerateResponse r = await policy.Generate(new GenerateRequest(p.Id, prompts[i], sampling));
+            seconds[i] = clock.Elapsed.TotalSeconds;
+            return r;
+        }));
+        double elapsed = clock.Elapsed.TotalSeconds;
+        long generated = responses.Sum(r => (long)r.TokenIds.Length);
+        double[] rewards = problems.Select((p, i) => ArithmeticReward.Score(p, responses[i].Text)).ToArray();
+        log.WriteLine($"generated {generated} tokens for {responses.Length} concurrent requests in {elapsed:F2} s ({generated / elapsed:F0} tokens/s); accuracy {rewards.Average():P1} (untrained model)");
+
+        // The learner side: the same policy built locally must score the sampled ids exactly as the sampler did.
+        (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
+        using (model)
+        {
+            double maxDiff = MaxScorerDifference(model, prompts, responses, options.Temperature);
+            string modelDir = Path.Combine(options.OutputDirectory, "model");
+            ModelFolder.Save(model, modelDir, tokenizer);
+            using CausalLM reloaded = ModelFolder.LoadModel(modelDir, model.Device);
+            bool identical = SameOutputs(model, reloaded, prompts[0]);
+            log.WriteLine($"scorer vs sampler max |d logp| = {maxDiff:E2}; saved and reloaded {modelDir}: identical outputs = {identical}");
+
+            var report = new DemoReport(
+                options.Preset, info.Parameters, options.Device, info.SiloAddress, responses.Length, generated, elapsed, generated / elapsed,
+                rewards.Average(),
+                responses.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()),
+                maxDiff, identical,
+                problems.Take(6).Select((p, i) => new DemoEpisode(p.Question, p.Answer, responses[i].Text, responses[i].TokenIds.Length,
+                    responses[i].FinishReason, rewards[i], seconds[i])).ToList());
+            WriteReport(report, options.OutputDirectory);
+            log.WriteLine($"report: {Path.Combine(options.OutputDirectory, "report.md")}");
+            return report;
+        }
     }
 
     private static bool SameOutputs(CausalLM a, CausalLM b, IReadOnlyList<int> prompt)
@@ -123,17 +140,17 @@ public static class GenerationDemo
         return a.Forward(ids).eq(b.Forward(ids)).all().item<bool>();
     }
 
-    private static double MaxScorerDifference(CausalLM model, IReadOnlyList<GenerationRequest> requests, IReadOnlyList<GenerationResult> results)
+    private static double MaxScorerDifference(CausalLM model, int[][] prompts, GenerateResponse[] responses, float temperature)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var rows = requests.Zip(results, (q, r) => (q.PromptIds, (IReadOnlyList<int>)r.TokenIds)).ToList();
-        (Tensor logProbs, Tensor mask) = LogProbScorer.Score(model, rows, requests[0].Sampling.Temperature);
-        var recorded = new float[logProbs.shape[0] * logProbs.shape[1]];
+        var rows = prompts.Zip(responses, (p, r) => ((IReadOnlyList<int>)p, (IReadOnlyList<int>)r.TokenIds)).ToList();
+        (Tensor logProbs, Tensor mask) = LogProbScorer.Score(model, rows, temperature);
         int width = (int)logProbs.shape[1];
-        for (int i = 0; i < results.Count; i++)
+        var recorded = new float[responses.Length * width];
+        for (int i = 0; i < responses.Length; i++)
         {
-            results[i].LogProbs.CopyTo(recorded, i * width);
+            responses[i].LogProbs.CopyTo(recorded, i * width);
         }
         Tensor diff = (logProbs - tensor(recorded, logProbs.shape, device: model.Device)).abs() * mask;
         return diff.max().item<float>();
@@ -143,26 +160,28 @@ public static class GenerationDemo
     {
         File.WriteAllText(Path.Combine(directory, "report.json"), JsonSerializer.Serialize(report, Indented));
         var md = new StringBuilder();
-        md.AppendLine("# ReMA demo: the policy engine");
+        md.AppendLine("# ReMA demo: a policy grain on an embedded silo");
         md.AppendLine();
-        md.AppendLine($"Model preset `{report.Preset}` ({report.Parameters:N0} parameters, random initialisation) on `{report.Device}`.");
-        md.AppendLine("Training the arithmetic demo on Orleans comes with the campaign grains; this report shows the engine they use.");
+        md.AppendLine($"Policy preset `{report.Preset}` ({report.Parameters:N0} parameters, random initialisation) on `{report.Device}`, hosted by silo `{report.Silo}`.");
+        md.AppendLine("Questions come from the synthetic arithmetic task; all requests were in flight at once and decoded in one continuous batch.");
+        md.AppendLine("Training (SFT, then GRPO with turn-level ratios) comes with the campaign grains; until then the model is untrained.");
         md.AppendLine();
         md.AppendLine("| measure | value |");
         md.AppendLine("|---|---|");
         md.AppendLine($"| requests | {report.Requests} |");
         md.AppendLine($"| generated tokens | {report.GeneratedTokens} |");
         md.AppendLine($"| wall time | {report.Seconds:F2} s |");
-        md.AppendLine($"| decode throughput | {report.TokensPerSecond:F0} tokens/s |");
+        md.AppendLine($"| throughput | {report.TokensPerSecond:F0} tokens/s |");
+        md.AppendLine($"| accuracy (boxed answer correct) | {report.Accuracy:P1} |");
         md.AppendLine($"| finish reasons | {string.Join(", ", report.FinishReasons.Select(kv => $"{kv.Key} {kv.Value}"))} |");
-        md.AppendLine($"| save + reload gives identical logits | {report.ReloadIdentical} |");
         md.AppendLine($"| max abs(scorer - sampler log-prob) | {report.MaxScorerDifference:E2} |");
+        md.AppendLine($"| save + reload gives identical logits | {report.ReloadIdentical} |");
         md.AppendLine();
-        md.AppendLine("## Samples (an untrained model produces noise)");
+        md.AppendLine("## Samples");
         md.AppendLine();
         foreach (DemoEpisode e in report.Samples)
         {
-            md.AppendLine($"- `{e.Question}` -> {e.Tokens} tokens, {e.FinishReason}, {e.Seconds:F2} s: `{e.Completion.Replace("`", "'").Replace("\n", "\\n")}`");
+            md.AppendLine($"- `{e.Question}` (answer {e.Answer}) -> {e.Tokens} tokens, {e.FinishReason}, reward {e.Reward}: `{e.Completion.Replace("`", "'", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)}`");
         }
         File.WriteAllText(Path.Combine(directory, "report.md"), md.ToString());
     }
