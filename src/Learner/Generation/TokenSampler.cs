@@ -37,12 +37,16 @@ public static class TokenSampler
             }
         }
         Tensor scaled = temps.All(t => t == 1f) ? logits : logits.div(tensor(temps, device: device).unsqueeze(1));
-        Tensor logNorm = scaled.logsumexp(-1, keepdim: true);                                        // [n, 1]
+        // log p = x - (max + log sum exp(x - max)); the shifted exponentials also feed the CDF when sampling.
+        Tensor rowMax = scaled.max(-1, keepdim: true).values;                                       // [n, 1]
+        Tensor shifted = (scaled - rowMax).exp_();                                                  // [n, V]
+        Tensor? cdf = anySampled ? shifted.cumsum(-1) : null;
+        Tensor total = shifted.sum([-1L], keepdim: true);
+        Tensor logNorm = rowMax + total.log();                                                       // [n, 1]
         Tensor? tokens = greedy.Any(g => g) ? scaled.argmax(-1, keepdim: true) : null;               // [n, 1]
-        if (anySampled)
+        if (cdf is not null)
         {
-            // Inverse-CDF sampling on the device: first index whose cumulative probability exceeds u * total.
-            Tensor cdf = (scaled - logNorm).exp_().cumsum(-1);                                       // [n, V]
+            // Inverse-CDF sampling on the device: first index whose cumulative mass exceeds u * total.
             Tensor target = tensor(uniforms, device: device).unsqueeze(1) * cdf.narrow(1, cdf.shape[1] - 1, 1);
             Tensor drawn = searchsorted(cdf, target, right: true).clamp_max(cdf.shape[1] - 1);
             tokens = tokens is null ? drawn : where(tensor(greedy, device: device).unsqueeze(1), tokens, drawn);
