@@ -68,12 +68,12 @@ public sealed class CausalLM : nn.Module
     /// <summary>The output projection's weight [V, D]: lm_head.weight, or the embedding when tied.</summary>
     public Tensor OutputWeight => lm_head?.weight ?? model.EmbeddingWeight;
 
-    /// <summary>float32 logits [..., V] from hidden states [..., D].</summary>
+    /// <summary>Logits [..., V] from hidden states [..., D]: float32 for reduced-precision models, else the model's dtype.</summary>
     public Tensor Logits(Tensor hidden)
     {
         using var scope = NewDisposeScope();
         Tensor logits = lm_head is null ? nn.functional.linear(hidden, model.EmbeddingWeight) : lm_head.forward(hidden);
-        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return (logits.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? logits.to(ScalarType.Float32) : logits).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -1,0 +1,130 @@
+namespace ReMA.Learner.Training;
+
+public enum AdvantageEstimator
+{
+    /// <summary>Group-relative: (R - group mean) / (group std + eps), grouped by (group id, role).</summary>
+    Grpo,
+    /// <summary>Turn returns whitened over all loss tokens of the batch; no group baseline.</summary>
+    ReinforcePlusPlus,
+}
+
+public sealed record AdvantageOptions
+{
+    public AdvantageEstimator Estimator { get; init; } = AdvantageEstimator.Grpo;
+    /// <summary>Discount between turns for turn returns (1 = every turn gets the episode's return).</summary>
+    public double TurnDiscount { get; init; } = 1.0;
+    public double Epsilon { get; init; } = 1e-6;
+    /// <summary>Drop groups whose returns are all 0 or all 1 (DAPO-style dynamic sampling); off by default.</summary>
+    public bool FilterSolvedAndFailedGroups { get; init; }
+}
+
+/// <summary>A row with the advantage of each of its turns (every loss token of a turn shares it).</summary>
+public sealed record AdvantagedRow(TrajectoryRow Row, float[] TurnAdvantages);
+
+public sealed record AdvantageResult(IReadOnlyList<AdvantagedRow> Rows, int FilteredGroups, int FilteredRows);
+
+/// <summary>Advantage estimators over a step's rows (ReMA spec section 5).</summary>
+public static class Advantages
+{
+    /// <summary>Return of each turn: G_t = sum over k >= t of discount^(k - t) r_k.</summary>
+    public static double[] TurnReturns(IReadOnlyList<double> rewards, double discount)
+    {
+        var returns = new double[rewards.Count];
+        double running = 0;
+        for (int t = rewards.Count - 1; t >= 0; t--)
+        {
+            running = rewards[t] + discount * running;
+            returns[t] = running;
+        }
+        return returns;
+    }
+
+    public static AdvantageResult Compute(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
+    {
+        var kept = new List<TrajectoryRow>();
+        int filteredGroups = 0;
+        foreach (var group in rows.GroupBy(r => (r.GroupId, r.Role)))
+        {
+            double[] returns = group.Select(r => TurnReturns(r.TurnRewards, options.TurnDiscount).FirstOrDefault()).ToArray();
+            bool degenerate = returns.All(v => v == 0.0) || returns.All(v => v == 1.0);
+            if (options.FilterSolvedAndFailedGroups && degenerate)
+            {
+                filteredGroups++;
+                continue;
+            }
+            kept.AddRange(group);
+        }
+        IReadOnlyList<AdvantagedRow> result = options.Estimator switch
+        {
+            AdvantageEstimator.Grpo => Grpo(kept, options),
+            AdvantageEstimator.ReinforcePlusPlus => ReinforcePlusPlus(kept, options),
+            _ => throw new ArgumentException($"advantage estimator {options.Estimator} is not known."),
+        };
+        return new AdvantageResult(result, filteredGroups, rows.Count - kept.Count);
+    }
+
+    /// <summary>
+    /// GRPO: per (group, role), the rows' returns R (the return of turn 0) give mean and unbiased std; turn t of a row
+    /// gets (G_t - mean) / (std + eps). A group whose returns are all equal (or that has one row) gets 0 everywhere.
+    /// </summary>
+    public static IReadOnlyList<AdvantagedRow> Grpo(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
+    {
+        var result = new AdvantagedRow[rows.Count];
+        var index = rows.Select((r, i) => (r, i)).ToList();
+        foreach (var group in index.GroupBy(p => (p.r.GroupId, p.r.Role)))
+        {
+            var members = group.ToList();
+            var turnReturns = members.Select(p => TurnReturns(p.r.TurnRewards, options.TurnDiscount)).ToList();
+            double[] rowReturns = turnReturns.Select(g => g.Length > 0 ? g[0] : 0.0).ToArray();
+            double mean = rowReturns.Average();
+            double std = rowReturns.Length > 1
+                ? Math.Sqrt(rowReturns.Sum(v => (v - mean) * (v - mean)) / (rowReturns.Length - 1))
+                : 0.0;
+            bool equal = rowReturns.All(v => v == rowReturns[0]);
+            for (int m = 0; m < members.Count; m++)
+            {
+                float[] adv = turnReturns[m].Select(g => equal ? 0f : (float)((g - mean) / (std + options.Epsilon))).ToArray();
+                result[members[m].i] = new AdvantagedRow(members[m].r, adv);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// REINFORCE++: each turn's return sits on its last token and is propagated to the turn's tokens; the values are then
+    /// whitened over all loss tokens of the batch (token-weighted mean and std).
+    /// </summary>
+    public static IReadOnlyList<AdvantagedRow> ReinforcePlusPlus(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
+    {
+        var returns = rows.Select(r => TurnReturns(r.TurnRewards, options.TurnDiscount)).ToList();
+        double sum = 0, sumSq = 0;
+        long count = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            int[] tokensPerTurn = TokensPerTurn(rows[i]);
+            for (int t = 0; t < tokensPerTurn.Length; t++)
+            {
+                sum += returns[i][t] * tokensPerTurn[t];
+                sumSq += returns[i][t] * returns[i][t] * tokensPerTurn[t];
+                count += tokensPerTurn[t];
+            }
+        }
+        double mean = count > 0 ? sum / count : 0;
+        double variance = count > 1 ? Math.Max(0, (sumSq - count * mean * mean) / (count - 1)) : 0;
+        double std = Math.Sqrt(variance);
+        return rows.Select((r, i) => new AdvantagedRow(r, returns[i].Select(g => (float)((g - mean) / (std + options.Epsilon))).ToArray())).ToList();
+    }
+
+    public static int[] TokensPerTurn(TrajectoryRow row)
+    {
+        var counts = new int[row.Turns];
+        foreach (int t in row.TurnIndex)
+        {
+            if (t >= 0)
+            {
+                counts[t]++;
+            }
+        }
+        return counts;
+    }
+}

@@ -1,0 +1,67 @@
+using ReMA.Learner.Training;
+using static ReMA.Learner.Tests.Training.TrainingFixtures;
+
+namespace ReMA.Learner.Tests.Training;
+
+public class AdvantageTests
+{
+    private static TrajectoryRow R(string episode, string group, double reward, string role = "meta", int turns = 1) =>
+        Row(episode, group, [1, 2, 3, 4], turns == 1 ? [-1, 0, 0, 0] : [-1, 0, 1, 1],
+            turns == 1 ? [reward] : [0, reward], role);
+
+    [Fact]
+    public void Grpo_NormalisesWithinEachGroupAndRoleWithUnbiasedStd()
+    {
+        var rows = new[] { R("a", "g", 1), R("b", "g", 0), R("c", "g", 0), R("d", "g", 1), R("e", "g", 1, role: "reasoner"), R("f", "g", 0, role: "reasoner") };
+        var result = Advantages.Compute(rows, new AdvantageOptions()).Rows;
+        // meta group: rewards 1,0,0,1: mean 0.5, unbiased std sqrt(1/3) = 0.57735
+        Assert.Equal(0.5 / (Math.Sqrt(1.0 / 3) + 1e-6), result[0].TurnAdvantages[0], 5);
+        Assert.Equal(-0.5 / (Math.Sqrt(1.0 / 3) + 1e-6), result[1].TurnAdvantages[0], 5);
+        // reasoner group: 1,0: mean 0.5, std sqrt(0.5) = 0.70711
+        Assert.Equal(0.5 / (Math.Sqrt(0.5) + 1e-6), result[4].TurnAdvantages[0], 5);
+        Assert.Equal(-0.5 / (Math.Sqrt(0.5) + 1e-6), result[5].TurnAdvantages[0], 5);
+    }
+
+    [Fact]
+    public void Grpo_EqualRewardsGiveZero_AndEveryTurnSharesTheReturn()
+    {
+        var rows = new[] { R("a", "g", 1, turns: 2), R("b", "g", 1, turns: 2), R("c", "h", 1, turns: 2), R("d", "h", 0, turns: 2) };
+        var result = Advantages.Compute(rows, new AdvantageOptions()).Rows;
+        Assert.All(result.Take(2), r => Assert.Equal([0f, 0f], r.TurnAdvantages));
+        Assert.Equal(result[2].TurnAdvantages[0], result[2].TurnAdvantages[1]);
+        Assert.True(result[2].TurnAdvantages[0] > 0 && result[3].TurnAdvantages[0] < 0);
+    }
+
+    [Fact]
+    public void TurnReturns_UseTheDiscount()
+    {
+        Assert.Equal([1.0 + 0.5 * (0 + 0.5 * 2), 0 + 0.5 * 2, 2], Advantages.TurnReturns([1, 0, 2], 0.5));
+        Assert.Equal([3.0, 2, 2], Advantages.TurnReturns([1, 0, 2], 1.0));
+    }
+
+    [Fact]
+    public void ReinforcePlusPlus_WhitensTurnReturnsOverAllLossTokens()
+    {
+        // Row a: one turn of 3 tokens, return 1. Row b: two turns (1 token, 2 tokens), rewards [0, 1] -> returns [1, 1]... use 0.5 discount: [0.5, 1].
+        var a = Row("a", "g", [1, 2, 3, 4], [-1, 0, 0, 0], [1.0]);
+        var b = Row("b", "h", [1, 2, 3, 4], [-1, 0, 1, 1], [0.0, 1.0]);
+        var result = Advantages.Compute([a, b], new AdvantageOptions { Estimator = AdvantageEstimator.ReinforcePlusPlus, TurnDiscount = 0.5 }).Rows;
+        double[] tokenValues = [1, 1, 1, 0.5, 1, 1];
+        double mean = tokenValues.Average();
+        double std = Math.Sqrt(tokenValues.Sum(v => (v - mean) * (v - mean)) / (tokenValues.Length - 1));
+        Assert.Equal((1 - mean) / (std + 1e-6), result[0].TurnAdvantages[0], 5);
+        Assert.Equal((0.5 - mean) / (std + 1e-6), result[1].TurnAdvantages[0], 5);
+        Assert.Equal((1 - mean) / (std + 1e-6), result[1].TurnAdvantages[1], 5);
+    }
+
+    [Fact]
+    public void Filtering_DropsAllZeroAndAllOneGroupsOnlyWhenAsked()
+    {
+        var rows = new[] { R("a", "solved", 1), R("b", "solved", 1), R("c", "failed", 0), R("d", "failed", 0), R("e", "mixed", 1), R("f", "mixed", 0) };
+        var kept = Advantages.Compute(rows, new AdvantageOptions { FilterSolvedAndFailedGroups = true });
+        Assert.Equal(2, kept.FilteredGroups);
+        Assert.Equal(4, kept.FilteredRows);
+        Assert.Equal(["e", "f"], kept.Rows.Select(r => r.Row.EpisodeId));
+        Assert.Equal(6, Advantages.Compute(rows, new AdvantageOptions()).Rows.Count);
+    }
+}
