@@ -64,8 +64,10 @@ public static class Advantages
     }
 
     /// <summary>
-    /// GRPO: per (group, role), the rows' returns R (the return of turn 0) give mean and unbiased std; turn t of a row
-    /// gets (G_t - mean) / (std + eps). A group whose returns are all equal (or that has one row) gets 0 everywhere.
+    /// GRPO: per (group, role), turn t of a row gets (G_t - mean) / (std + eps), where mean and the unbiased std are
+    /// taken over the group's rows' returns at the same turn index. With the default terminal reward and discount 1,
+    /// every turn's return is the episode reward R, so this is the usual (R - mean) / (std + eps) on every token.
+    /// Where the returns being compared are all equal (or there is only one), the advantage is 0.
     /// </summary>
     public static IReadOnlyList<AdvantagedRow> Grpo(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
     {
@@ -75,16 +77,26 @@ public static class Advantages
         {
             var members = group.ToList();
             var turnReturns = members.Select(p => TurnReturns(p.r.TurnRewards, options.TurnDiscount)).ToList();
-            double[] rowReturns = turnReturns.Select(g => g.Length > 0 ? g[0] : 0.0).ToArray();
-            double mean = rowReturns.Average();
-            double std = rowReturns.Length > 1
-                ? Math.Sqrt(rowReturns.Sum(v => (v - mean) * (v - mean)) / (rowReturns.Length - 1))
-                : 0.0;
-            bool equal = rowReturns.All(v => v == rowReturns[0]);
+            var advantages = turnReturns.Select(g => new float[g.Length]).ToList();
+            int maxTurns = turnReturns.Max(g => g.Length);
+            for (int t = 0; t < maxTurns; t++)
+            {
+                var at = Enumerable.Range(0, members.Count).Where(m => turnReturns[m].Length > t).ToList();
+                double[] values = at.Select(m => turnReturns[m][t]).ToArray();
+                if (values.Length < 2 || values.All(v => v == values[0]))
+                {
+                    continue;
+                }
+                double mean = values.Average();
+                double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
+                foreach (int m in at)
+                {
+                    advantages[m][t] = (float)((turnReturns[m][t] - mean) / (std + options.Epsilon));
+                }
+            }
             for (int m = 0; m < members.Count; m++)
             {
-                float[] adv = turnReturns[m].Select(g => equal ? 0f : (float)((g - mean) / (std + options.Epsilon))).ToArray();
-                result[members[m].i] = new AdvantagedRow(members[m].r, adv);
+                result[members[m].i] = new AdvantagedRow(members[m].r, advantages[m]);
             }
         }
         return result;

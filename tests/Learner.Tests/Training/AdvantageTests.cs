@@ -33,6 +33,17 @@ public class AdvantageTests
     }
 
     [Fact]
+    public void Grpo_PerTurnRewards_CompareEachTurnWithTheSameTurnOfTheGroup()
+    {
+        // Two rows, two turns, per-turn rewards: returns (discount 1) are [1, 1] and [1, 0].
+        var a = Row("a", "g", [1, 2, 3, 4], [-1, 0, 1, 1], [0.0, 1.0]);
+        var b = Row("b", "g", [1, 2, 3, 4], [-1, 0, 1, 1], [1.0, 0.0]);
+        var result = Advantages.Compute([a, b], new AdvantageOptions()).Rows;
+        Assert.Equal([0f, (float)(0.5 / (Math.Sqrt(0.5) + 1e-6))], result[0].TurnAdvantages);   // turn 0 returns equal: 0
+        Assert.Equal([0f, (float)(-0.5 / (Math.Sqrt(0.5) + 1e-6))], result[1].TurnAdvantages);
+    }
+
+    [Fact]
     public void TurnReturns_UseTheDiscount()
     {
         Assert.Equal([1.0 + 0.5 * (0 + 0.5 * 2), 0 + 0.5 * 2, 2], Advantages.TurnReturns([1, 0, 2], 0.5));
