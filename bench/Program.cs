@@ -6,7 +6,10 @@ switch (command)
 {
     case "generate":
         return GenerateBenchmark.Run(args[1..]);
+    case "learn":
+        return LearnBenchmark.Run(args[1..]);
     default:
         Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--device cpu|cuda] [--new-tokens N] [--out FILE]");
+        Console.WriteLine("       dotnet run -c Release --project bench -- learn [--json] [--device cpu|cuda] [--micro-batch-tokens N] [--out FILE]");
         return command == "help" ? 0 : 2;
 }
