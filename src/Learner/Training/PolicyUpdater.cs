@@ -81,8 +81,16 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     private readonly PolicyLossOptions _loss;
     private readonly UpdateOptions _update;
 
+    /// <param name="reference">The frozen reference model for the KL penalty; required when kl_coefficient > 0.</param>
     public PolicyUpdater(CausalLM model, AdamWOptions? optimizer = null, LearningRateSchedule? schedule = null,
         PolicyLossOptions? loss = null, UpdateOptions? update = null, CausalLM? reference = null, ulong shuffleSeed = 0)
+        : this(model, optimizer, schedule, loss, update, reference is null ? null : () => reference, shuffleSeed)
+    {
+    }
+
+    /// <param name="referenceFactory">Builds the frozen reference model; called only when kl_coefficient > 0.</param>
+    public PolicyUpdater(CausalLM model, AdamWOptions? optimizer, LearningRateSchedule? schedule,
+        PolicyLossOptions? loss, UpdateOptions? update, Func<CausalLM>? referenceFactory, ulong shuffleSeed = 0)
     {
         Model = model;
         Schedule = schedule ?? new LearningRateSchedule();
@@ -91,11 +99,15 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         _loss.Validate();
         _update = update ?? new UpdateOptions();
         _update.Validate();
-        if (_loss.KlCoefficient > 0 && reference is null)
+        if (_loss.KlCoefficient > 0)
         {
-            throw new ArgumentException("policy loss: kl_coefficient > 0 needs a frozen reference model.");
+            Reference = referenceFactory?.Invoke() ?? throw new ArgumentException("policy loss: kl_coefficient > 0 needs a frozen reference model.");
+            Reference.eval();
+            foreach (var p in Reference.parameters())
+            {
+                p.requires_grad = false;
+            }
         }
-        Reference = _loss.KlCoefficient > 0 ? reference : null;
         Optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), optimizer);
         Shuffle = new SplitMix64(shuffleSeed);
     }

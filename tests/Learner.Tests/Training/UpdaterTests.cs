@@ -123,6 +123,29 @@ public class UpdaterTests
     }
 
     [Fact]
+    public void ReferenceModel_IsBuiltOnlyWhenTheKlCoefficientIsNonZero()
+    {
+        using CausalLM model = TestModels.Tiny();
+        int built = 0;
+        CausalLM Build()
+        {
+            built++;
+            return TestModels.Tiny(seed: 8);
+        }
+        using (var without = new PolicyUpdater(model, null, null, new PolicyLossOptions(), null, Build))
+        {
+            Assert.Null(without.Reference);
+        }
+        Assert.Equal(0, built);
+        using var with = new PolicyUpdater(model, null, null, new PolicyLossOptions { KlCoefficient = 0.01 }, null, Build);
+        Assert.Equal(1, built);
+        Assert.All(with.Reference!.parameters(), p => Assert.False(p.requires_grad));
+        UpdateMetrics m = with.Update(Advantaged(TrainingFixtures.MixedRows(model.Config.VocabSize)));
+        Assert.True(m.ReferenceKl > 0);
+        Assert.Throws<ArgumentException>(() => new PolicyUpdater(model, loss: new PolicyLossOptions { KlCoefficient = 0.1 }));
+    }
+
+    [Fact]
     public void RecordedOldLogProbs_AgreeWithTheLearner()
     {
         using CausalLM model = TestModels.Tiny();
