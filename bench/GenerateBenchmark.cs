@@ -54,7 +54,8 @@ public static class GenerateBenchmark
         double matmulBefore = MatmulGflops(dev);
         manual_seed(0);
         ModelConfig config = ModelPresets.Get("stories15m");
-        using var model = new CausalLM(config, dev);
+        ScalarType dtype = TorchDevice.ResolveDType(Arg(args, "--dtype") ?? "float32");
+        using var model = new CausalLM(config, dev, dtype);
         model.eval();
         long parameters = model.ParameterCount();
         var tokenizer = new CharTokenizer();   // ids only matter for the model; text is not inspected

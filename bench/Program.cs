@@ -9,7 +9,7 @@ switch (command)
     case "learn":
         return LearnBenchmark.Run(args[1..]);
     default:
-        Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--device cpu|cuda] [--new-tokens N] [--out FILE]");
+        Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--device cpu|cuda] [--dtype float32|bfloat16] [--new-tokens N] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- learn [--json] [--device cpu|cuda] [--micro-batch-tokens N] [--out FILE]");
         return command == "help" ? 0 : 2;
 }
