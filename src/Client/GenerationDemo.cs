@@ -29,7 +29,7 @@ public sealed record DemoOptions
     public int GatewayPort { get; init; } = 30000;
 }
 
-public sealed record DemoEpisode(string Question, long Answer, string Completion, int Tokens, string FinishReason, double Reward, double Seconds);
+public sealed record DemoEpisode(string Question, string Answer, string Completion, int Tokens, string FinishReason, double Reward, double Seconds);
 
 public sealed record DemoReport(
     string Preset,
@@ -90,7 +90,8 @@ public static class GenerationDemo
         PolicyInfo info = await policy.GetInfo();
         log.WriteLine($"silo {info.SiloAddress}: policy {info.PolicyId} ({info.Architecture}, preset {options.Preset}, {info.Parameters:N0} parameters, {info.Device})");
 
-        var problems = ArithmeticProblems.Generate(new ArithmeticSettings(), options.Seed).Take(options.Prompts).ToList();
+        var task = new ArithmeticTask(seed: options.Seed, evalSize: options.Prompts);
+        var problems = task.Load("test");
         const string system = "You are the reasoning agent. Solve the step and put the result in \\boxed{}.";
         int[][] prompts = await Task.WhenAll(problems.Select(p => policy.RenderChat([new ChatTurn("system", system), new ChatTurn("user", p.Question)], true)));
 
@@ -105,7 +106,7 @@ public static class GenerationDemo
         }));
         double elapsed = clock.Elapsed.TotalSeconds;
         long generated = responses.Sum(r => (long)r.TokenIds.Length);
-        double[] rewards = problems.Select((p, i) => ArithmeticReward.Score(p, responses[i].Text)).ToArray();
+        double[] rewards = problems.Select((p, i) => task.Judge(p, responses[i].Text).Correct ? 1.0 : 0.0).ToArray();
         log.WriteLine($"generated {generated} tokens for {responses.Length} concurrent requests in {elapsed:F2} s ({generated / elapsed:F0} tokens/s); accuracy {rewards.Average():P1} (untrained model)");
 
         // The learner side: the same policy built locally must score the sampled ids exactly as the sampler did.

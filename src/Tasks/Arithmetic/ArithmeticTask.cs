@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ReMA.Tasks.Answers;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Tasks.Arithmetic;
+
+/// <summary>
+/// The synthetic arithmetic task, the embedded default: multi-step integer expressions whose ground-truth
+/// decomposition drives demonstrations for every protocol, and whose environment substitutes each computed result
+/// (so episodes can show the current expression instead of the whole dialogue).
+/// Splits: train, test (same distribution, disjoint questions), ood-operands, ood-large, ood-nested.
+/// </summary>
+public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask
+{
+    public const string TaskName = "arithmetic";
+    private readonly ArithmeticSettings _settings;
+    private readonly int _seed, _trainSize, _evalSize;
+
+    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200)
+    {
+        _settings = settings ?? new ArithmeticSettings();
+        _settings.Validate(TaskName);
+        if (trainSize <= 0 || evalSize <= 0)
+        {
+            throw new ArgumentException($"{TaskName}: train_size and eval_size must be positive (got {trainSize}, {evalSize}).");
+        }
+        _seed = seed;
+        _trainSize = trainSize;
+        _evalSize = evalSize;
+    }
+
+    /// <summary>Builds the task from campaign options (operand counts and ranges, sizes, seed).</summary>
+    public static ArithmeticTask FromOptions(TaskOptions o)
+    {
+        var defaults = new ArithmeticSettings();
+        var settings = new ArithmeticSettings
+        {
+            MinOperands = o.Int("min_operands", defaults.MinOperands),
+            MaxOperands = o.Int("max_operands", defaults.MaxOperands),
+            MinOperand = o.Int("min_operand", defaults.MinOperand),
+            MaxOperand = o.Int("max_operand", defaults.MaxOperand),
+            MaxIntermediate = o.Int("max_intermediate", defaults.MaxIntermediate),
+            ParenthesesProbability = o.Double("parentheses_probability", defaults.ParenthesesProbability),
+            ParenthesesDepth = o.Int("parentheses_depth", defaults.ParenthesesDepth),
+        };
+        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200));
+    }
+
+    public string Name => TaskName;
+    public IReadOnlyList<string> Splits { get; } = ["train", "test", "ood-operands", "ood-large", "ood-nested"];
+
+    public IReadOnlyList<Problem> Load(string split) => split switch
+    {
+        "train" => Draw(_settings, _seed, split, _trainSize, q => !IsEvalQuestion(q)),
+        "test" => Draw(_settings, _seed + 1, split, _evalSize, IsEvalQuestion),
+        "ood-operands" => Draw(_settings.MoreOperands(), _seed + 2, split, _evalSize, _ => true),
+        "ood-large" => Draw(_settings.LargerOperands(), _seed + 3, split, _evalSize, _ => true),
+        "ood-nested" => Draw(_settings.NestedParentheses(), _seed + 4, split, _evalSize, _ => true),
+        _ => throw new ArgumentException($"{TaskName}: split '{split}' is not known; splits: {string.Join(", ", Splits)}."),
+    };
+
+    /// <summary>One question in ten, chosen by a stable hash of its text, belongs to evaluation: train never shows it.</summary>
+    public static bool IsEvalQuestion(string question)
+    {
+        uint hash = 2166136261;
+        foreach (char c in question)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+        return hash % 10 == 0;
+    }
+
+    private static List<Problem> Draw(ArithmeticSettings settings, int seed, string split, int count, Func<string, bool> keep)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<Problem>(count);
+        foreach (ArithmeticProblem p in ArithmeticProblems.Generate(settings, seed, split))
+        {
+            if (keep(p.Question) && seen.Add(p.Question))
+            {
+                result.Add(ToProblem(p, split));
+                if (result.Count == count)
+                {
+                    break;
+                }
+            }
+            if (seen.Count + result.Count > count * 1000)
+            {
+                throw new InvalidOperationException($"{TaskName}: split '{split}' has fewer than {count} distinct questions under these settings.");
+            }
+        }
+        return result;
+    }
+
+    private static Problem ToProblem(ArithmeticProblem p, string split) =>
+        new(p.Id, p.Question, p.Answer.ToString(CultureInfo.InvariantCulture), split)
+        {
+            Metadata = new Dictionary<string, string> { ["expression"] = p.Expression.ToString() },
+        };
+
+    public string SystemPrompt(Protocol protocol, string role) => RolePrompts.For(protocol, role);
+
+    public Judgement Judge(Problem problem, string finalMessage)
+    {
+        string? boxed = BoxedAnswer.ExtractLast(finalMessage);
+        if (boxed is null)
+        {
+            return Judgement.Missing;
+        }
+        bool correct = long.TryParse(boxed.Replace(" ", "", StringComparison.Ordinal), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
+            && value.ToString(CultureInfo.InvariantCulture) == problem.Answer;
+        return new Judgement(correct, boxed, true);
+    }
+
+    public Demonstration Demonstrate(Problem problem, Protocol protocol)
+    {
+        Expr expression = Expr.Parse(problem.Metadata.TryGetValue("expression", out string? e) ? e : ExpressionOf(problem.Question));
+        var trace = expression.Trace();
+        string work = string.Join("\n", trace.Select(t => $"{t.Step}={t.Step.Evaluate()}"));
+        string boxed = $"\\boxed{{{expression.Evaluate()}}}";
+        string plan = "Plan: " + string.Join(", then ", trace.Select(t => Verb(t.Step.Op))) + ".";
+        IReadOnlyList<DemoTurn> turns = protocol switch
+        {
+            Protocol.Vrp => [new(Roles.Reasoner, $"{work}\n{boxed}")],
+            Protocol.Mrp => [new(Roles.Reasoner, $"{plan}\n{work}\n{boxed}")],
+            Protocol.RemaSingleTurn => [new(Roles.Meta, plan), new(Roles.Reasoner, $"{work}\n{boxed}")],
+            Protocol.RemaMultiTurn =>
+            [
+                .. trace.SelectMany(t => new DemoTurn[] { new(Roles.Meta, $"Next: {t.Step}"), new(Roles.Reasoner, $"{t.Step}={t.Step.Evaluate()}") }),
+                new(Roles.Meta, Roles.Finish),
+                new(Roles.Reasoner, boxed),
+            ],
+            _ => throw new ArgumentException($"protocol {protocol} is not known."),
+        };
+        return new Demonstration(problem, protocol, turns);
+    }
+
+    private static string Verb(char op) => op switch { '+' => "add", '-' => "subtract", _ => "multiply" };
+
+    private static string ExpressionOf(string question) => question.StartsWith("Compute ", StringComparison.Ordinal)
+        ? question["Compute ".Length..].TrimEnd('.')
+        : throw new ArgumentException($"{TaskName}: question '{question}' is not of the form 'Compute <expression>.'.");
+
+    public string InitialState(Problem problem) =>
+        problem.Metadata.TryGetValue("expression", out string? e) ? e : ExpressionOf(problem.Question);
+
+    /// <summary>
+    /// Applies the last "a op b = v" the reasoner wrote to a matching operation of the state whose operands are both
+    /// numbers, substituting v (the environment trusts the reasoner: a wrong value propagates, as it would on paper).
+    /// A message that matches no such operation leaves the state unchanged.
+    /// </summary>
+    public string Advance(string state, string reasonerMessage)
+    {
+        Expr expression;
+        try
+        {
+            expression = Expr.Parse(state);
+        }
+        catch (FormatException)
+        {
+            return state;
+        }
+        var matches = StepPattern().Matches(reasonerMessage);
+        if (matches.Count == 0)
+        {
+            return state;
+        }
+        Match m = matches[^1];
+        long a = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), b = long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+        char op = m.Groups[2].Value[0];
+        if (!long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
+        {
+            return state;
+        }
+        Bin? target = Reducible(expression).FirstOrDefault(n => n.Op == op && ((Num)n.Left).Value == a && ((Num)n.Right).Value == b);
+        return target is null ? state : Replace(expression, target, value).ToString();
+    }
+
+    private static IEnumerable<Bin> Reducible(Expr e) => e switch
+    {
+        Bin { Left: Num, Right: Num } b => [b],
+        Bin b => Reducible(b.Left).Concat(Reducible(b.Right)),
+        _ => [],
+    };
+
+    private static Expr Replace(Expr e, Bin target, long value) => e switch
+    {
+        _ when ReferenceEquals(e, target) => new Num(value),
+        Bin b => b with { Left = Replace(b.Left, target, value), Right = Replace(b.Right, target, value) },
+        _ => e,
+    };
+
+    [GeneratedRegex(@"(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex StepPattern();
+}

@@ -1,0 +1,32 @@
+namespace ReMA.Tasks.Core;
+
+/// <summary>
+/// A named source of problems with a way to judge answers. Tasks know their splits (train, test, and any
+/// out-of-distribution sets), the system prompt of each role in each protocol, how to read the final answer from
+/// the reasoner's last message, and, where they can, how to produce demonstrations.
+/// </summary>
+public interface ITask
+{
+    string Name { get; }
+    IReadOnlyList<string> Splits { get; }
+    IReadOnlyList<Problem> Load(string split);
+    string SystemPrompt(Protocol protocol, string role);
+    Judgement Judge(Problem problem, string finalMessage);
+}
+
+/// <summary>A task that can write worked conversations for its problems.</summary>
+public interface IDemonstrationSource
+{
+    Demonstration Demonstrate(Problem problem, Protocol protocol);
+}
+
+/// <summary>
+/// A task whose environment tracks a state that the reasoner's messages advance (the arithmetic task substitutes
+/// each computed result into the expression). Episodes can then show a compact view: question, state, last message.
+/// </summary>
+public interface IStatefulTask
+{
+    string InitialState(Problem problem);
+    /// <summary>The state after the reasoner's message, or the same state when the message does not apply to it.</summary>
+    string Advance(string state, string reasonerMessage);
+}
