@@ -1,4 +1,4 @@
-using ReMA.Tasks.Answers;
+using ReMA.Tasks.Verification;
 using ReMA.Tasks.Arithmetic;
 using ReMA.Tasks.Core;
 
@@ -82,7 +82,7 @@ public class ArithmeticTests
         {
             Demonstration d = task.Demonstrate(p, protocol);
             Assert.Equal(Roles.Reasoner, d.Turns[^1].Role);
-            Assert.Equal(p.Answer, BoxedAnswer.ExtractLast(d.Turns[^1].Text));
+            Assert.Equal(p.Answer, AnswerExtraction.ExtractBoxed(d.Turns[^1].Text));
             Assert.True(task.Judge(p, d.Turns[^1].Text).Correct);
             Assert.All(d.Turns, t => Assert.All(t.Text, c => Assert.True(c == '\n' || (c >= ' ' && c <= '~'), $"character {(int)c}")));
             Assert.All(d.Turns.Where(t => t.Role == Roles.Meta), t => Assert.False(Rewards.Rewards.LeaksAnswer(t.Text)));
@@ -132,12 +132,4 @@ public class ArithmeticTests
         Assert.Contains("operand range", error.Message);
         Assert.Contains("parentheses_probability", error.Message);
     }
-
-    [Theory]
-    [InlineData("so the answer is \\boxed{42}.", "42")]
-    [InlineData("\\boxed{1} then \\boxed{\\frac{1}{2}}", "\\frac{1}{2}")]
-    [InlineData("\\boxed {7}", "7")]
-    [InlineData("\\boxed{3} and an unfinished \\boxed{4", "3")]
-    [InlineData("no box here", null)]
-    public void Boxed_ExtractsTheLastCompleteBox(string text, string? expected) => Assert.Equal(expected, BoxedAnswer.ExtractLast(text));
 }

@@ -93,37 +93,10 @@ public class DatasetTests
     [Fact]
     public void Gsm8k_EveryTestAnswerIsExtracted()
     {
-        string path = SharedData.Require("gsm8k/test.jsonl");
+        string path = Verification.TestData.RequireFile("gsm8k/test.jsonl");
         Dataset d = DatasetLoader.Load(path, FieldMapping.Gsm8k);
         Assert.Equal(1319, d.Problems.Count);
         Assert.All(d.Problems, p => Assert.True(decimal.TryParse(p.Answer, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out _), $"{p.Id}: '{p.Answer}'"));
         Assert.Equal("18", d.Problems[0].Answer);
-    }
-}
-
-/// <summary>Locates ../shared/data (or REMA_SHARED_DATA). In CI a missing file is a failure, never a skip.</summary>
-internal static class SharedData
-{
-    public static string Require(string relative)
-    {
-        string? root = Environment.GetEnvironmentVariable("REMA_SHARED_DATA");
-        if (root is null)
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "data");
-                if (Directory.Exists(candidate))
-                {
-                    root = candidate;
-                    break;
-                }
-            }
-        }
-        string path = Path.Combine(root ?? "../shared/data", relative);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"shared data file {path} not found: these tests read ../shared/data beside the repository (or REMA_SHARED_DATA).", path);
-        }
-        return path;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ReMA.Tasks.Answers;
+using ReMA.Tasks.Verification;
 using ReMA.Tasks.Core;
 
 namespace ReMA.Tasks.Arithmetic;
@@ -103,7 +103,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
 
     public Judgement Judge(Problem problem, string finalMessage)
     {
-        string? boxed = BoxedAnswer.ExtractLast(finalMessage);
+        string? boxed = AnswerExtraction.ExtractBoxed(finalMessage);
         if (boxed is null)
         {
             return Judgement.Missing;

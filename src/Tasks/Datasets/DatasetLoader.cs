@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Parquet.Serialization;
-using ReMA.Tasks.Answers;
+using ReMA.Tasks.Verification;
 using ReMA.Tasks.Core;
 
 namespace ReMA.Tasks.Datasets;
@@ -88,7 +88,7 @@ public static class DatasetLoader
         {
             AnswerFormat.Plain => raw.Trim(),
             AnswerFormat.Gsm8k => Gsm8kAnswer(raw),
-            AnswerFormat.BoxedInSolution => BoxedAnswer.ExtractLast(raw),
+            AnswerFormat.BoxedInSolution => AnswerExtraction.ExtractBoxed(raw),
             _ => null,
         };
         if (string.IsNullOrWhiteSpace(answer))

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ReMA.Tasks.Datasets;
+using ReMA.Tasks.Verification;
+
+namespace ReMA.Bench;
+
+public sealed record VerifyResults(
+    [property: JsonPropertyName("machine")] string Machine,
+    [property: JsonPropertyName("dataset")] string Dataset,
+    [property: JsonPropertyName("pairs")] int Pairs,
+    [property: JsonPropertyName("agree")] int Agree,
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("pairs_per_s")] double PairsPerSecond,
+    [property: JsonPropertyName("worst_ms")] double WorstMs,
+    [property: JsonPropertyName("worst_pair")] string WorstPair,
+    [property: JsonPropertyName("timeouts")] int Timeouts);
+
+/// <summary>
+/// Verifier throughput on MATH-500: each row's boxed answer from its solution checked against its reference answer,
+/// one check at a time on one thread; pairs per second over all rows and the slowest single check.
+/// </summary>
+public static class VerifyBenchmark
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static int Run(string[] args)
+    {
+        bool json = args.Contains("--json");
+        string data = Arg(args, "--data") ?? Path.Combine("..", "shared", "data", "math500", "test.jsonl");
+        string output = Arg(args, "--out") ?? Path.Combine("bench", "results", "verify.json");
+        var answers = DatasetLoader.Load(data).Problems;
+        var solutions = DatasetLoader.Load(data, FieldMapping.MathSolutions).Problems;
+        var pairs = answers.Zip(solutions, (a, s) => (Gold: a.Answer, Prediction: s.Answer)).ToList();
+
+        foreach (var (gold, prediction) in pairs.Take(50))
+        {
+            MathEquivalence.Check(gold, prediction);   // warm-up (JIT, regex construction)
+        }
+        double worst = 0;
+        string worstPair = "";
+        int agree = 0, timeouts = 0;
+        var total = Stopwatch.StartNew();
+        foreach (var (gold, prediction) in pairs)
+        {
+            var one = Stopwatch.StartNew();
+            Verdict v = MathEquivalence.Check(gold, prediction);
+            double ms = one.Elapsed.TotalMilliseconds;
+            if (ms > worst)
+            {
+                worst = ms;
+                worstPair = $"{gold} | {prediction}";
+            }
+            agree += v.Equivalent ? 1 : 0;
+            timeouts += v.TimedOut ? 1 : 0;
+        }
+        double seconds = total.Elapsed.TotalSeconds;
+        var results = new VerifyResults(
+            Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
+            data, pairs.Count, agree, seconds, pairs.Count / seconds, worst, worstPair, timeouts);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, JsonSerializer.Serialize(results, Indented));
+        Console.WriteLine(json ? JsonSerializer.Serialize(results, Indented)
+            : $"| pairs | agree | pairs/s | worst ms | timeouts |\n|---:|---:|---:|---:|---:|\n| {results.Pairs} | {results.Agree} | {results.PairsPerSecond:F0} | {results.WorstMs:F1} | {results.Timeouts} |\nslowest pair: {worstPair}\nwritten: {output}");
+        return 0;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}

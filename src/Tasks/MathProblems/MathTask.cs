@@ -1,0 +1,111 @@
+using ReMA.Tasks.Core;
+using ReMA.Tasks.Datasets;
+using ReMA.Tasks.Verification;
+
+namespace ReMA.Tasks.MathProblems;
+
+/// <summary>
+/// Math word problems from datasets (MATH, GSM8K, AIME, AMC, ...), judged by the math verifier: the final answer is
+/// the last \boxed{...} of the reasoner's last message (optionally a final-answer line), compared with the reference
+/// by mathematical equivalence under a time limit (a timeout scores 0).
+/// Splits: train (when a training file is given), test, and any evaluation-only sets.
+/// </summary>
+public sealed class MathTask : ITask
+{
+    public const string TaskName = "math";
+    private readonly Dictionary<string, IReadOnlyList<Problem>> _splits;
+    private readonly bool _finalLineFallback;
+    private readonly TimeSpan _timeout;
+
+    public MathTask(IReadOnlyDictionary<string, IReadOnlyList<Problem>> splits, bool finalLineFallback = false, TimeSpan? timeout = null)
+    {
+        _splits = splits.ToDictionary(kv => kv.Key, kv => kv.Value);
+        _finalLineFallback = finalLineFallback;
+        _timeout = timeout ?? TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>
+    /// Options: train_path and train_format (plain | gsm8k | boxed), test_path and test_format, eval_sets
+    /// ("name=path;name=path", plain answers), eval_count (test split carved from train when no test_path), seed,
+    /// skip_malformed, final_line_fallback, timeout_ms.
+    /// </summary>
+    public static MathTask FromOptions(TaskOptions o)
+    {
+        var splits = new Dictionary<string, IReadOnlyList<Problem>>();
+        var load = new DatasetOptions { SkipMalformed = o.Bool("skip_malformed", false) };
+        string? trainPath = o.String("train_path");
+        string? testPath = o.String("test_path");
+        FieldMapping Mapping(string formatOption)
+        {
+            string format = o.String(formatOption, "plain");
+            switch (format)
+            {
+                case "plain":
+                    return new FieldMapping();
+                case "gsm8k":
+                    return FieldMapping.Gsm8k;
+                case "boxed":
+                    return FieldMapping.MathSolutions;
+                default:
+                    o.AddError($"option '{formatOption}' must be plain, gsm8k or boxed (got '{format}')");
+                    return new FieldMapping();
+            }
+        }
+        FieldMapping trainMapping = Mapping("train_format"), testMapping = Mapping("test_format");
+        int evalCount = o.Int("eval_count", 0);
+        int seed = o.Int("seed", 1);
+        if (trainPath is not null)
+        {
+            var train = DatasetLoader.Load(trainPath, trainMapping, load with { Split = "train" }).Problems;
+            if (testPath is null && evalCount > 0)
+            {
+                (var t, var e) = DatasetSplits.TrainEval(train, evalCount, seed);
+                splits["train"] = t;
+                splits["test"] = e;
+            }
+            else
+            {
+                splits["train"] = DatasetSplits.Shuffle(train, seed);
+            }
+        }
+        if (testPath is not null)
+        {
+            splits["test"] = DatasetLoader.Load(testPath, testMapping, load with { Split = "test" }).Problems;
+        }
+        foreach (string pair in (o.String("eval_sets") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                o.AddError($"option 'eval_sets' entry '{pair}' must be name=path");
+                continue;
+            }
+            string name = pair[..eq];
+            splits[name] = DatasetLoader.Load(pair[(eq + 1)..], new FieldMapping(), load with { Split = name }).Problems;
+        }
+        if (splits.Count == 0)
+        {
+            o.AddError("give at least one of train_path, test_path or eval_sets");
+        }
+        return new MathTask(splits, o.Bool("final_line_fallback", false), TimeSpan.FromMilliseconds(o.Int("timeout_ms", 2000)));
+    }
+
+    public string Name => TaskName;
+    public IReadOnlyList<string> Splits => [.. _splits.Keys];
+
+    public IReadOnlyList<Problem> Load(string split) => _splits.TryGetValue(split, out var problems) ? problems
+        : throw new ArgumentException($"{TaskName}: split '{split}' is not known; splits: {string.Join(", ", _splits.Keys)}.");
+
+    public string SystemPrompt(Protocol protocol, string role) => RolePrompts.For(protocol, role);
+
+    public Judgement Judge(Problem problem, string finalMessage)
+    {
+        string? extracted = AnswerExtraction.Extract(finalMessage, _finalLineFallback);
+        if (extracted is null)
+        {
+            return Judgement.Missing;
+        }
+        Verdict verdict = MathEquivalence.Check(problem.Answer, extracted, _timeout);
+        return new Judgement(verdict.Equivalent, extracted, true, verdict.TimedOut);
+    }
+}

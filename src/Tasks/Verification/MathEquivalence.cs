@@ -1,0 +1,86 @@
+using System.Text.RegularExpressions;
+
+namespace ReMA.Tasks.Verification;
+
+/// <summary>Judges whether a predicted math answer is equivalent to a reference answer, within a time limit.</summary>
+public static class MathEquivalence
+{
+    /// <summary>Time allowed for one check when the caller gives none.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest input (in characters) that is compared; longer inputs are judged not equivalent at once.</summary>
+    public const int MaxInputLength = 2000;
+
+    /// <summary>
+    /// Normalises both answers and compares them (see <see cref="AnswerNormalizer"/> and the rules listed on
+    /// <see cref="Verdict.Method"/>). The comparison runs on a worker thread; when it exceeds <paramref name="timeout"/>
+    /// (default <see cref="DefaultTimeout"/>) the worker is told to stop and the verdict is not equivalent and timed out.
+    /// Safe to call from many threads at once.
+    /// Never throws for any non-null input.
+    /// </summary>
+    public static Verdict Check(string gold, string prediction, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(gold);
+        ArgumentNullException.ThrowIfNull(prediction);
+        if (gold.Length > MaxInputLength || prediction.Length > MaxInputLength)
+        {
+            return new Verdict(false, false, Shorten(gold), Shorten(prediction), "too-long");
+        }
+
+        using var cancellation = new CancellationTokenSource();
+        Task<Verdict> worker = ComparisonWorkers.Shared.Run(() => Compare(gold, prediction, cancellation.Token));
+        if (worker.Wait(timeout ?? DefaultTimeout))
+        {
+            return worker.Result;
+        }
+
+        cancellation.Cancel();
+        return new Verdict(false, true, gold, prediction, "timeout");
+    }
+
+    private static Verdict Compare(string gold, string prediction, CancellationToken token)
+    {
+        string goldNormalized = gold;
+        string predictionNormalized = prediction;
+        try
+        {
+            goldNormalized = AnswerNormalizer.Normalize(gold);
+            predictionNormalized = AnswerNormalizer.Normalize(prediction);
+            if (goldNormalized.Length == 0 || predictionNormalized.Length == 0)
+            {
+                return new Verdict(false, false, goldNormalized, predictionNormalized, "empty");
+            }
+
+            string? method = CompareWithPercentages(new EquivalenceEngine(token), gold, prediction, goldNormalized, predictionNormalized);
+            return new Verdict(method is not null, false, goldNormalized, predictionNormalized, method ?? "none");
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RegexMatchTimeoutException)
+        {
+            return new Verdict(false, true, goldNormalized, predictionNormalized, "timeout");
+        }
+        catch (Exception)
+        {
+            return new Verdict(false, false, goldNormalized, predictionNormalized, "error");
+        }
+    }
+
+    private static string? CompareWithPercentages(EquivalenceEngine engine, string gold, string prediction, string goldNormalized, string predictionNormalized)
+    {
+        string? method = engine.Compare(goldNormalized, predictionNormalized);
+        if (method is null && AnswerNormalizer.IsPercentage(gold) && engine.Compare(AsFraction(goldNormalized), predictionNormalized) is not null)
+        {
+            method = "percent";
+        }
+
+        if (method is null && AnswerNormalizer.IsPercentage(prediction) && engine.Compare(goldNormalized, AsFraction(predictionNormalized)) is not null)
+        {
+            method = "percent";
+        }
+
+        return method;
+    }
+
+    private static string AsFraction(string percentage) => $"\\frac{{{percentage}}}{{100}}";
+
+    private static string Shorten(string s) => s.Length <= MaxInputLength ? s : s[..MaxInputLength];
+}

@@ -1,0 +1,67 @@
+using ReMA.Tasks.Core;
+using ReMA.Tasks.MathProblems;
+using ReMA.Tasks.Tests.Verification;
+
+namespace ReMA.Tasks.Tests;
+
+public class MathTaskTests
+{
+    private static readonly TaskRegistry Catalog = TaskCatalog.Default();
+
+    [Fact]
+    public void MathTask_LoadsRealSetsAndJudgesBoxedAnswersByEquivalence()
+    {
+        ITask task = Catalog.Create(MathTask.TaskName, new Dictionary<string, string>
+        {
+            ["train_path"] = TestData.RequireFile("gsm8k/train.jsonl"),
+            ["train_format"] = "gsm8k",
+            ["test_path"] = TestData.RequireFile("math500/test.jsonl"),
+            ["eval_sets"] = $"aime24={TestData.RequireFile("aime24/test.jsonl")};amc23={TestData.RequireFile("amc23/test.jsonl")}",
+        });
+        Assert.Equal(["train", "test", "aime24", "amc23"], task.Splits);
+        Assert.Equal(7473, task.Load("train").Count);
+        Assert.Equal(30, task.Load("aime24").Count);
+        Problem amc = task.Load("amc23")[0];
+        Assert.Equal("27.0", amc.Answer);
+        Assert.True(task.Judge(amc, "They meet after 1.5 hours, so \\boxed{27}.").Correct);
+        Problem first = task.Load("test")[0];           // answer \left( 3, \frac{\pi}{2} \right)
+        Assert.True(task.Judge(first, "so the point is $\\boxed{(3,\\tfrac{\\pi}{2})}$").Correct);
+        Judgement wrong = task.Judge(first, "\\boxed{(3, \\pi)}");
+        Assert.False(wrong.Correct);
+        Assert.True(wrong.HasAnswerFormat);
+        Assert.False(task.Judge(first, "I think it is (3, pi/2)").HasAnswerFormat);
+    }
+
+    [Fact]
+    public void MathTask_CarvesATestSplitAndOffersTheFinalLineFallback()
+    {
+        ITask task = Catalog.Create(MathTask.TaskName, new Dictionary<string, string>
+        {
+            ["train_path"] = TestData.RequireFile("math500/test.jsonl"),
+            ["eval_count"] = "50",
+            ["final_line_fallback"] = "true",
+        });
+        Assert.Equal(450, task.Load("train").Count);
+        Assert.Equal(50, task.Load("test").Count);
+        var p = new Problem("p", "q", "\\frac{1}{2}", "test");
+        Assert.True(task.Judge(p, "Working...\nThe answer is 0.5").Correct);
+    }
+
+    [Fact]
+    public void MathTask_OptionErrorsNameTheOption()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Catalog.Create(MathTask.TaskName, new Dictionary<string, string> { ["train_format"] = "csv", ["eval_sets"] = "broken" }));
+        Assert.Contains("option 'train_format' must be plain, gsm8k or boxed (got 'csv')", error.Message);
+        Assert.Contains("'eval_sets' entry 'broken' must be name=path", error.Message);
+        Assert.Contains("give at least one of train_path, test_path or eval_sets", error.Message);
+    }
+
+    [Fact]
+    public void Catalog_HasTheBuiltInTasks()
+    {
+        Assert.Equal(["arithmetic", "arithmetic-judge", "judge", "math"], Catalog.Names.Order());
+        ITask judge = Catalog.Create("arithmetic-judge", new Dictionary<string, string> { ["train_size"] = "30", ["eval_size"] = "10", ["swap"] = "both" });
+        Assert.Equal(20, judge.Load("test").Count);
+        Assert.Contains("[[A]]", judge.SystemPrompt(Protocol.RemaSingleTurn, Roles.Reasoner));
+    }
+}

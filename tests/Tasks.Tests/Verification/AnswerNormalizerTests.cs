@@ -1,0 +1,60 @@
+using ReMA.Tasks.Verification;
+namespace ReMA.Tasks.Tests.Verification;
+
+public sealed class AnswerNormalizerTests
+{
+    [Theory]
+    [InlineData("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})")]
+    [InlineData("\\dfrac{1}{2}", "\\frac{1}{2}")]
+    [InlineData("\\tfrac12", "\\frac{1}{2}")]
+    [InlineData("\\frac1b", "\\frac{1}{b}")]
+    [InlineData("\\frac 59", "\\frac{5}{9}")]
+    [InlineData("\\frac{270}7\\text{ degrees}", "\\frac{270}{7}")]
+    [InlineData("\\sqrt2", "\\sqrt{2}")]
+    [InlineData("11\\sqrt2", "11\\sqrt{2}")]
+    [InlineData("90^\\circ", "90")]
+    [InlineData("90^{\\circ}", "90")]
+    [InlineData("50\\%", "50")]
+    [InlineData("50%", "50")]
+    [InlineData("\\$32,\\!348", "32348")]
+    [InlineData("10,\\!080", "10080")]
+    [InlineData("11,\\! 111,\\! 111,\\! 100", "11111111100")]
+    [InlineData("1{,}000", "1000")]
+    [InlineData("1,000", "1000")]
+    [InlineData("\\$18.90", "18.9")]
+    [InlineData("0.50", "0.5")]
+    [InlineData("2.0", "2")]
+    [InlineData(".5", "0.5")]
+    [InlineData(".0000672", "0.0000672")]
+    [InlineData("5.4 \\text{ cents}", "5.4")]
+    [InlineData("864 \\mbox{ inches}^2", "864")]
+    [InlineData("15\\mbox{ cm}^2", "15")]
+    [InlineData("12 cm", "12")]
+    [InlineData("7 square units", "7")]
+    [InlineData("42 dollars.", "42")]
+    [InlineData("\\text{Evelyn}", "Evelyn")]
+    [InlineData("\\textbf{(C)}", "(C)")]
+    [InlineData("x = 5", "5")]
+    [InlineData("y=2x+3", "2x+3")]
+    [InlineData("\\theta = \\frac{\\pi}{4}", "\\frac{\\pi}{4}")]
+    [InlineData("x \\in [-2,7]", "[-2,7]")]
+    [InlineData("x = 1 \\text{ or } x = 2", "1,2")]
+    [InlineData("a = 2, b = 3", "a=2,b=3")]
+    [InlineData("x = 15,600", "15600")]
+    [InlineData("5x - 7y + 11z + 4 = 0", "5x-7y+11z+4=0")]
+    [InlineData("\\displaystyle \\mathrm{e}^{2}", "e^2")]
+    [InlineData("3\\ \\frac{1}{4}", "3\\frac{1}{4}")]
+    [InlineData("\\cot x", "\\cot x")]
+    [InlineData("4210_{5}", "4210_5")]
+    [InlineData("$x^2$.", "x^2")]
+    [InlineData("\\left\\{1, 2\\right\\}", "\\{1,2\\}")]
+    public void Normalize_Canonicalises(string input, string expected) =>
+        Assert.Equal(expected, AnswerNormalizer.Normalize(input));
+
+    [Theory]
+    [InlineData("\\text{inches}", "inches")]
+    [InlineData("\\text{east}", "east")]
+    [InlineData("1, 2", "1,2")]
+    public void Normalize_KeepsAnswersThatOnlyLookLikeUnitsOrSeparators(string input, string expected) =>
+        Assert.Equal(expected, AnswerNormalizer.Normalize(input));
+}
