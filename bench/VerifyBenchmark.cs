@@ -18,8 +18,8 @@ public sealed record VerifyResults(
     [property: JsonPropertyName("timeouts")] int Timeouts);
 
 /// <summary>
-/// Verifier throughput on MATH-500: each row's boxed answer from its solution checked against its reference answer,
-/// one check at a time on one thread; pairs per second over all rows and the slowest single check.
+/// Verifier throughput on MATH-500, one check at a time on one thread: per row, its solution's boxed answer, the next
+/// row's answer and a reformatted spelling, each against the row's reference; pairs per second and the slowest check.
 /// </summary>
 public static class VerifyBenchmark
 {
@@ -32,7 +32,12 @@ public static class VerifyBenchmark
         string output = Arg(args, "--out") ?? Path.Combine("bench", "results", "verify.json");
         var answers = DatasetLoader.Load(data).Problems;
         var solutions = DatasetLoader.Load(data, FieldMapping.MathSolutions).Problems;
-        var pairs = answers.Zip(solutions, (a, s) => (Gold: a.Answer, Prediction: s.Answer)).ToList();
+        // Three checks per row: the solution's boxed answer (the real-data agreement check), the next row's answer
+        // (a mismatch, which must run every comparison rule before saying no) and a reformatted spelling.
+        var pairs = answers.Zip(solutions, (a, s) => (Gold: a.Answer, Prediction: s.Answer))
+            .Concat(answers.Select((a, i) => (Gold: a.Answer, Prediction: answers[(i + 1) % answers.Count].Answer)))
+            .Concat(answers.Select(a => (Gold: a.Answer, Prediction: "$" + a.Answer.Replace("\\frac", "\\dfrac", StringComparison.Ordinal) + "$")))
+            .ToList();
 
         foreach (var (gold, prediction) in pairs.Take(50))
         {
