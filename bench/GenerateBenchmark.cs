@@ -52,10 +52,9 @@ public static class GenerateBenchmark
         const int promptTokens = 32;
 
         double matmulBefore = MatmulGflops(dev);
-        manual_seed(0);
         ModelConfig config = ModelPresets.Get("stories15m");
         ScalarType dtype = TorchDevice.ResolveDType(Arg(args, "--dtype") ?? "float32");
-        using var model = new CausalLM(config, dev, dtype);
+        using var model = new CausalLM(config, dev, dtype, seed: 0);
         model.eval();
         long parameters = model.ParameterCount();
         var tokenizer = new CharTokenizer();   // ids only matter for the model; text is not inspected

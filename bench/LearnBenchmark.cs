@@ -44,8 +44,7 @@ public static class LearnBenchmark
         const int rowsCount = 64, rowTokens = 256;
 
         double matmulBefore = GenerateBenchmark.MatmulGflops(dev);
-        manual_seed(0);
-        using var model = new CausalLM(ModelPresets.Get("stories15m"), dev);
+        using var model = new CausalLM(ModelPresets.Get("stories15m"), dev, seed: 0);
         var rows = Rows(model.Config.VocabSize, rowsCount, rowTokens);
         using var updater = new PolicyUpdater(model, schedule: new LearningRateSchedule { Peak = 1e-4 },
             update: new UpdateOptions { MicroBatchTokens = microTokens });

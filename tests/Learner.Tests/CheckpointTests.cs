@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Text.Json.Nodes;
 using ReMA.Learner.Checkpoints;
 using ReMA.Learner.Generation;
@@ -86,7 +87,9 @@ public class CheckpointTests
     /// <summary>Tensors named and shaped as Hugging Face's Qwen2 writes them, built without the model class.</summary>
     private static Dictionary<string, Tensor> TinyQwen2Weights(int vocab)
     {
-        manual_seed(5);
+        // A private generator: tests run in parallel and torch's global generator is shared.
+        using var g = new Generator(5, CPU);
+        Tensor randn(params long[] shape) => torch.randn(shape, generator: g);
         var w = new Dictionary<string, Tensor> { ["model.embed_tokens.weight"] = randn(vocab, 32) * 0.02f, ["model.norm.weight"] = ones(32) };
         for (int l = 0; l < 2; l++)
         {

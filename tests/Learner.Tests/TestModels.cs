@@ -11,9 +11,8 @@ internal static class TestModels
 
     public static CausalLM Tiny(string preset = "nano-qwen2", int seed = 1, ScalarType dtype = ScalarType.Float32, int? vocab = null)
     {
-        manual_seed(seed);
         ModelConfig config = ModelPresets.Get(preset, vocab ?? Chars.VocabSize) with { HiddenSize = 64, IntermediateSize = 128, HeadDim = 16 };
-        var model = new CausalLM(config, CPU, dtype);
+        var model = new CausalLM(config, CPU, dtype, seed);
         model.eval();
         return model;
     }

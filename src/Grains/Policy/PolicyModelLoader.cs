@@ -21,8 +21,7 @@ public static class PolicyModelLoader
             return (loaded, folderTokenizer);
         }
         var tokenizer = new CharTokenizer();
-        manual_seed(source.Seed);
-        var model = new CausalLM(ModelPresets.Get(source.Preset, tokenizer.VocabSize), device, dtype);
+        var model = new CausalLM(ModelPresets.Get(source.Preset, tokenizer.VocabSize), device, dtype, seed: source.Seed);
         model.eval();
         return (model, tokenizer);
     }

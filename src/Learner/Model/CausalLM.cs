@@ -17,7 +17,11 @@ public sealed class CausalLM : nn.Module
     private readonly DecoderModel model;
     private readonly Linear? lm_head;
 
-    public CausalLM(ModelConfig config, Device? device = null, ScalarType? dtype = null) : base(nameof(CausalLM))
+    /// <param name="seed">
+    /// Seed of the initialisation's own generator; null draws from torch's global generator. A seed keeps models built
+    /// on different threads at the same time reproducible (the global generator is shared by the whole process).
+    /// </param>
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType? dtype = null, long? seed = null) : base(nameof(CausalLM))
     {
         config.Validate();
         Config = config;
@@ -29,11 +33,12 @@ public sealed class CausalLM : nn.Module
             lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: Device, dtype: DType);
         }
         RegisterComponents();
-        InitializeWeights();
+        using Generator? generator = seed is long s ? new Generator((ulong)s, CPU) : null;
+        InitializeWeights(generator: generator);
     }
 
     /// <summary>Hugging Face's initialisation: weights ~ N(0, initializer_range), biases 0, norm scales 1.</summary>
-    public void InitializeWeights(double std = 0.02)
+    public void InitializeWeights(double std = 0.02, Generator? generator = null)
     {
         if (Device.type == DeviceType.META)
         {
@@ -52,7 +57,16 @@ public sealed class CausalLM : nn.Module
             }
             else
             {
-                p.normal_(0, std);
+                if (generator is null || Device.type == DeviceType.CPU)
+                {
+                    p.normal_(0, std, generator);
+                }
+                else
+                {
+                    // Draw on the CPU generator, then move: a CPU generator cannot drive a CUDA tensor.
+                    using Tensor draw = empty(p.shape, dtype: p.dtype).normal_(0, std, generator);
+                    p.copy_(draw);
+                }
             }
         }
     }

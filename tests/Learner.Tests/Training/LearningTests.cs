@@ -48,8 +48,7 @@ public class LearningTests(ITestOutputHelper output)
     [Fact]
     public void TurnLevelGrpo_LearnsAVerifiableTwoTurnTask()
     {
-        manual_seed(11);
-        using var model = new CausalLM(ModelPresets.Get("nano", Tok.VocabSize));
+        using var model = new CausalLM(ModelPresets.Get("nano", Tok.VocabSize), seed: 11);
         model.eval();
         using var engine = new ContinuousBatcher(model, Tok);
         using var updater = new PolicyUpdater(model, new AdamWOptions { WeightDecay = 0 }, new LearningRateSchedule { Peak = 3e-3 },
@@ -78,8 +77,7 @@ public class LearningTests(ITestOutputHelper output)
     {
         (string Question, string Answer)[] demos = [("2+3?", "\\boxed{5}"), ("4*2?", "\\boxed{8}"), ("9-7?", "\\boxed{2}"), ("1+1?", "\\boxed{2}")];
         var rows = demos.Select((d, i) => SftData.Row(Chat, [ChatMessage.System("Solve."), ChatMessage.User(d.Question), ChatMessage.Assistant(d.Answer)], $"demo{i}")).ToList();
-        manual_seed(5);
-        using var model = new CausalLM(ModelPresets.Get("nano", Tok.VocabSize));
+        using var model = new CausalLM(ModelPresets.Get("nano", Tok.VocabSize), seed: 5);
         using var trainer = new SftTrainer(model, schedule: new LearningRateSchedule { Peak = 3e-3 }, options: new SftOptions { MicroBatchTokens = 64 });
         double before = trainer.EvaluationLoss(rows);
         SftMetrics last = trainer.Step(rows);

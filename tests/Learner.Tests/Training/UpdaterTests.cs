@@ -10,14 +10,14 @@ public class UpdaterTests
 {
     private static CausalLM Float64Model(int seed = 2)
     {
-        manual_seed(seed);
         var config = ModelPresets.Get("nano-qwen2", 40) with { HiddenSize = 16, IntermediateSize = 24, HeadDim = 4, NumLayers = 1 };
-        var model = new CausalLM(config, CPU, ScalarType.Float64);
+        var model = new CausalLM(config, CPU, ScalarType.Float64, seed);
+        using var g = new Generator((ulong)seed + 1000, CPU);
         using (no_grad())
         {
             foreach (var p in model.parameters())
             {
-                p.normal_(0, 0.3);   // larger weights than the default so that log-probs respond visibly
+                p.normal_(0, 0.3, g);   // larger weights than the default so that log-probs respond visibly
             }
         }
         return model;
