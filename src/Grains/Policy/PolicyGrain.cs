@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using ReMA.Abstractions.Policy;
+using ReMA.Grains.Episodes;
 using ReMA.Learner.Checkpoints;
 using ReMA.Learner.Generation;
 using ReMA.Learner.Model;
@@ -51,10 +52,8 @@ public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSi
 
     async Task<GenerateResponse> IPolicyGrain.Generate(GenerateRequest request)
     {
-        GenerationResult result = await _engine!.GenerateAsync(ToEngineRequest(request));
-        return new GenerateResponse(request.RequestId, result.TokenIds, result.LogProbs, result.Text,
-            result.FinishReason.ToString().ToLowerInvariant(), result.StopString, result.PromptTokens,
-            result.PolicyVersion, result.LastPolicyVersion);
+        GenerationResult result = await _engine!.GenerateAsync(new GenerationRequest(request.PromptIds, PolicySampling.ToEngine(request.Sampling), request.RequestId));
+        return PolicySampling.ToResponse(request.RequestId, result);
     }
 
     async Task IPolicyGrain.LoadVersion(string modelPath, long version)
@@ -69,20 +68,4 @@ public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSi
     Task<PolicyInfo> IPolicyGrain.GetInfo() => Task.FromResult(new PolicyInfo(
         this.GetPrimaryKeyString(), _model!.Config.Architecture, _model.ParameterCount(), _tokenizer!.VocabSize,
         _source!.Device, _engine!.WeightsVersion, silo.SiloAddress.ToString(), _engine!.GeneratedTokens));
-
-    private static GenerationRequest ToEngineRequest(GenerateRequest request)
-    {
-        SamplingSpec s = request.Sampling;
-        return new GenerationRequest(request.PromptIds, new SamplingParams
-        {
-            Temperature = s.Temperature,
-            TopP = s.TopP,
-            TopK = s.TopK,
-            MaxNewTokens = s.MaxNewTokens,
-            Seed = s.Seed,
-            StopStrings = s.StopStrings ?? [],
-            IncludeStopString = s.IncludeStopString,
-            IgnoreEos = s.IgnoreEos,
-        }, request.RequestId);
-    }
 }

@@ -76,6 +76,9 @@ public sealed class TrajectoryRowBuilder(string episodeId, string role, string g
     public int Turns => _turns;
     public int Length => _ids.Count;
 
+    /// <summary>The ids so far: the prompt for the role's next turn once its context has been added.</summary>
+    public int[] Ids => [.. _ids];
+
     public TrajectoryRowBuilder Context(IEnumerable<int> ids)
     {
         foreach (int id in ids)

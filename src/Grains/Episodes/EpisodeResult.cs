@@ -1,0 +1,22 @@
+using ReMA.Learner.Training;
+
+namespace ReMA.Grains.Episodes;
+
+/// <summary>One message of an episode as it happened.</summary>
+public sealed record TranscriptTurn(int Round, string Role, string Text, int Tokens, string FinishReason, long PolicyVersion, double MeanLogProb);
+
+/// <summary>What an episode produced: its ending, rewards, the readable transcript and the training rows.</summary>
+public sealed record EpisodeResult(
+    string EpisodeId,
+    string GroupId,
+    string ProblemId,
+    string FinishReason,
+    bool Correct,
+    string? Extracted,
+    IReadOnlyDictionary<string, double> Rewards,
+    IReadOnlyList<TranscriptTurn> Transcript,
+    IReadOnlyList<TrajectoryRow> Rows)
+{
+    public int Rounds => Transcript.Count == 0 ? 0 : Transcript.Max(t => t.Round) + 1;
+    public int EmptyTurns => Transcript.Count(t => string.IsNullOrWhiteSpace(t.Text.Replace("[FINISH]", "", StringComparison.Ordinal)));
+}

@@ -1,0 +1,48 @@
+using ReMA.Abstractions.Policy;
+using ReMA.Learner.Generation;
+using ReMA.Learner.Tokenization;
+using ReMA.Learner.Training;
+
+namespace ReMA.Grains.Episodes;
+
+/// <summary>
+/// One role's chat view as token ids: it is the assistant, the other role is the user. In the full view the
+/// conversation grows and is one row; in the compact view every turn starts a fresh context and is its own row.
+/// </summary>
+internal sealed class RoleView(string role, string system, ChatTemplate chat, string episodeId, string groupId, ViewMode mode)
+{
+    private readonly List<TrajectoryRowBuilder> _rows = [];
+    private TrajectoryRowBuilder? _current;
+
+    public string Role => role;
+
+    /// <summary>Adds what the other role said (or the first question) and returns the prompt for this role's turn.</summary>
+    public int[] Prompt(string userMessage)
+    {
+        if (mode == ViewMode.Compact || _current is null)
+        {
+            _current = new TrajectoryRowBuilder(episodeId, role, groupId, chat.TurnEndId)
+                .Context(chat.Render([ChatMessage.System(system), ChatMessage.User(userMessage)], addGenerationPrompt: true));
+            _rows.Add(_current);
+        }
+        else
+        {
+            _current.Context([.. chat.Tokenizer.Encode("\n"), .. chat.Render([ChatMessage.User(userMessage)], addGenerationPrompt: true)]);
+        }
+        return _current.Ids;
+    }
+
+    public void Record(GenerateResponse response)
+    {
+        FinishReason finish = response.FinishReason switch
+        {
+            "eos" => FinishReason.Eos,
+            "stop" => FinishReason.Stop,
+            _ => FinishReason.Length,
+        };
+        _current!.Turn(response.TokenIds, response.LogProbs, finish, response.PolicyVersion);
+    }
+
+    /// <summary>The role's rows, every turn carrying the same terminal reward.</summary>
+    public IEnumerable<TrajectoryRow> Rows(double reward) => _rows.Where(b => b.Turns > 0).Select(b => b.BuildTerminal(reward));
+}
