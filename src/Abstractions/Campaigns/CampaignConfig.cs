@@ -1,0 +1,131 @@
+namespace ReMA.Abstractions.Campaigns;
+
+/// <summary>
+/// Everything a training campaign needs, as submitted by a client (campaign files use snake_case names, e.g.
+/// "group_size"). Defaults are the embedded arithmetic demo's; ReMA's paper values are noted where they differ.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rema.CampaignConfig")]
+public sealed record CampaignConfig
+{
+    [Id(0)] public string Name { get; init; } = "arithmetic-demo";
+    [Id(1)] public ModelSpec Model { get; init; } = new();
+    [Id(2)] public TaskSpec Task { get; init; } = new();
+    /// <summary>vrp, mrp, rema-single-turn or rema-multi-turn.</summary>
+    [Id(3)] public string Protocol { get; init; } = "rema-multi-turn";
+    /// <summary>full (paper) or compact (question + current state + last message; stateful tasks only).</summary>
+    [Id(4)] public string View { get; init; } = "compact";
+    [Id(5)] public RolesSpec Roles { get; init; } = new();
+    /// <summary>Episodes per prompt, G [16].</summary>
+    [Id(6)] public int GroupSize { get; init; } = 8;
+    /// <summary>Prompts per RL step, B [128].</summary>
+    [Id(7)] public int PromptsPerStep { get; init; } = 16;
+    [Id(8)] public int Steps { get; init; } = 200;
+    [Id(9)] public LimitsSpec Limits { get; init; } = new();
+    [Id(10)] public SamplingSettings Sampling { get; init; } = new();
+    [Id(11)] public AlgorithmSpec Algorithm { get; init; } = new();
+    [Id(12)] public SftSpec Sft { get; init; } = new();
+    [Id(13)] public EvalSpec Eval { get; init; } = new();
+    [Id(14)] public int CheckpointInterval { get; init; } = 50;
+    [Id(15)] public long Seed { get; init; } = 1;
+    /// <summary>Seconds an episode may take before it is retried once and then counted as failed.</summary>
+    [Id(16)] public int EpisodeTimeoutSeconds { get; init; } = 120;
+}
+
+[GenerateSerializer, Immutable, Alias("rema.ModelSpec")]
+public sealed record ModelSpec
+{
+    /// <summary>A named architecture trained from scratch (nano, nano-qwen2, micro, stories15m) ...</summary>
+    [Id(0)] public string? Preset { get; init; } = "nano";
+    /// <summary>... or a Hugging Face style folder (config.json, safetensors, tokenizer.json).</summary>
+    [Id(1)] public string? Path { get; init; }
+    [Id(2)] public string Device { get; init; } = "cpu";
+    [Id(3)] public string? DType { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("rema.TaskSpec")]
+public sealed record TaskSpec
+{
+    [Id(0)] public string Name { get; init; } = "arithmetic";
+    [Id(1)] public Dictionary<string, string> Options { get; init; } = [];
+    [Id(2)] public string TrainSplit { get; init; } = "train";
+}
+
+[GenerateSerializer, Immutable, Alias("rema.RolesSpec")]
+public sealed record RolesSpec
+{
+    /// <summary>shared (one policy plays both roles; paper default) or separate (one policy per role).</summary>
+    [Id(0)] public string Parameters { get; init; } = "shared";
+    /// <summary>For separate parameters: simultaneous, or alternating (paper: freeze one, switch every K steps).</summary>
+    [Id(1)] public string Schedule { get; init; } = "simultaneous";
+    [Id(2)] public int SwitchEvery { get; init; } = 10;
+    [Id(3)] public string FirstRole { get; init; } = "meta";
+}
+
+[GenerateSerializer, Immutable, Alias("rema.LimitsSpec")]
+public sealed record LimitsSpec
+{
+    [Id(0)] public int MaxTurns { get; init; } = 8;                 // paper: 30
+    [Id(1)] public int MaxTokensPerTurn { get; init; } = 24;        // paper: 512
+    [Id(2)] public int MaxContextTokens { get; init; } = 400;       // paper: 4096
+    [Id(3)] public bool StopWhenTruncated { get; init; } = true;
+}
+
+[GenerateSerializer, Immutable, Alias("rema.SamplingSettings")]
+public sealed record SamplingSettings
+{
+    [Id(0)] public float Temperature { get; init; } = 1f;
+    [Id(1)] public float TopP { get; init; } = 1f;
+    [Id(2)] public int TopK { get; init; }
+    /// <summary>Evaluation decoding: 0 = greedy (paper).</summary>
+    [Id(3)] public float EvalTemperature { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("rema.AlgorithmSpec")]
+public sealed record AlgorithmSpec
+{
+    /// <summary>grpo or reinforce++.</summary>
+    [Id(0)] public string Estimator { get; init; } = "grpo";
+    /// <summary>token, turn-arithmetic or turn-geometric.</summary>
+    [Id(1)] public string Ratio { get; init; } = "turn-geometric";
+    /// <summary>token, turn or trajectory.</summary>
+    [Id(2)] public string Aggregation { get; init; } = "trajectory";
+    [Id(3)] public double ClipLow { get; init; } = 0.2;
+    [Id(4)] public double ClipHigh { get; init; } = 0.2;
+    [Id(5)] public double DualClip { get; init; } = 3.0;
+    [Id(6)] public double LogRatioClamp { get; init; } = 3.0;
+    [Id(7)] public double KlCoefficient { get; init; }
+    [Id(8)] public double EntropyCoefficient { get; init; }
+    [Id(9)] public double LearningRate { get; init; } = 1e-4;       // paper: 1e-6 for 7-8B models
+    [Id(10)] public int WarmupSteps { get; init; }
+    /// <summary>constant, linear-warmup or cosine.</summary>
+    [Id(11)] public string LrSchedule { get; init; } = "constant";
+    [Id(12)] public double WeightDecay { get; init; } = 0.01;
+    [Id(13)] public double MaxGradNorm { get; init; } = 1.0;
+    [Id(14)] public int Epochs { get; init; } = 1;
+    [Id(15)] public int MiniBatchRows { get; init; }
+    [Id(16)] public int MicroBatchTokens { get; init; } = 8192;
+    [Id(17)] public double TurnDiscount { get; init; } = 1.0;
+    [Id(18)] public bool FilterSolvedAndFailedGroups { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("rema.SftSpec")]
+public sealed record SftSpec
+{
+    [Id(0)] public bool Enabled { get; init; } = true;
+    /// <summary>Demonstrations generated by the task (or read from Path).</summary>
+    [Id(1)] public int Demonstrations { get; init; } = 2000;
+    [Id(2)] public string? Path { get; init; }
+    [Id(3)] public int Epochs { get; init; } = 3;
+    [Id(4)] public double LearningRate { get; init; } = 1e-3;       // paper: 1e-5 for large models
+    [Id(5)] public int BatchRows { get; init; } = 64;
+}
+
+[GenerateSerializer, Immutable, Alias("rema.EvalSpec")]
+public sealed record EvalSpec
+{
+    /// <summary>Splits of the task evaluated with greedy pass@1.</summary>
+    [Id(0)] public List<string> Sets { get; init; } = ["test", "ood-operands"];
+    [Id(1)] public int Interval { get; init; } = 25;
+    /// <summary>Problems per set at most (0 = all).</summary>
+    [Id(2)] public int MaxProblems { get; init; } = 500;
+}

@@ -1,0 +1,79 @@
+namespace ReMA.Abstractions.Campaigns;
+
+/// <summary>Checks a campaign configuration and reports every bad field at once, by its file name (snake_case path).</summary>
+public static class CampaignConfigValidation
+{
+    private static readonly string[] Protocols = ["vrp", "mrp", "rema-single-turn", "rema-multi-turn"];
+
+    public static IReadOnlyList<string> Errors(CampaignConfig c)
+    {
+        var e = new List<string>();
+        void Check(bool ok, string field, string message)
+        {
+            if (!ok)
+            {
+                e.Add($"{field}: {message}");
+            }
+        }
+        void OneOf(string value, string field, params string[] allowed) =>
+            Check(allowed.Contains(value), field, $"'{value}' is not one of {string.Join(", ", allowed)}");
+
+        Check(!string.IsNullOrWhiteSpace(c.Name) && c.Name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'), "name", $"'{c.Name}' must be non-empty letters, digits, '-', '_' or '.' (it names folders)");
+        Check((c.Model.Preset is null) != (c.Model.Path is null), "model", "give exactly one of model.preset and model.path");
+        Check(c.Model.Device == "cpu" || c.Model.Device == "cuda" || c.Model.Device.StartsWith("cuda:", StringComparison.Ordinal), "model.device", $"'{c.Model.Device}' must be cpu, cuda or cuda:N");
+        Check(c.Model.DType is null or "float32" or "bfloat16", "model.dtype", $"'{c.Model.DType}' must be float32 or bfloat16");
+        Check(!string.IsNullOrWhiteSpace(c.Task.Name), "task.name", "is required");
+        OneOf(c.Protocol, "protocol", Protocols);
+        OneOf(c.View, "view", "full", "compact");
+        OneOf(c.Roles.Parameters, "roles.parameters", "shared", "separate");
+        OneOf(c.Roles.Schedule, "roles.schedule", "simultaneous", "alternating");
+        OneOf(c.Roles.FirstRole, "roles.first_role", "meta", "reasoner");
+        Check(c.Roles.SwitchEvery > 0, "roles.switch_every", $"must be positive (got {c.Roles.SwitchEvery})");
+        Check(c.Roles.Parameters == "shared" || c.Protocol is "rema-single-turn" or "rema-multi-turn", "roles.parameters", "separate parameters need a two-agent protocol");
+        Check(c.GroupSize >= 2, "group_size", $"must be at least 2 for group-relative advantages (got {c.GroupSize})");
+        Check(c.PromptsPerStep > 0, "prompts_per_step", $"must be positive (got {c.PromptsPerStep})");
+        Check(c.Steps >= 0, "steps", $"must be >= 0 (got {c.Steps})");
+        Check(c.Limits.MaxTurns > 0, "limits.max_turns", $"must be positive (got {c.Limits.MaxTurns})");
+        Check(c.Limits.MaxTokensPerTurn > 0, "limits.max_tokens_per_turn", $"must be positive (got {c.Limits.MaxTokensPerTurn})");
+        Check(c.Limits.MaxContextTokens > c.Limits.MaxTokensPerTurn, "limits.max_context_tokens", $"must exceed max_tokens_per_turn ({c.Limits.MaxContextTokens} <= {c.Limits.MaxTokensPerTurn})");
+        Check(c.Sampling.Temperature > 0, "sampling.temperature", $"must be positive for training rollouts (got {c.Sampling.Temperature})");
+        Check(c.Sampling.TopP is > 0 and <= 1, "sampling.top_p", $"must be in (0, 1] (got {c.Sampling.TopP})");
+        Check(c.Sampling.TopK >= 0, "sampling.top_k", $"must be >= 0 (got {c.Sampling.TopK})");
+        Check(c.Sampling.EvalTemperature >= 0, "sampling.eval_temperature", $"must be >= 0 (got {c.Sampling.EvalTemperature})");
+        AlgorithmSpec a = c.Algorithm;
+        OneOf(a.Estimator, "algorithm.estimator", "grpo", "reinforce++");
+        OneOf(a.Ratio, "algorithm.ratio", "token", "turn-arithmetic", "turn-geometric");
+        OneOf(a.Aggregation, "algorithm.aggregation", "token", "turn", "trajectory");
+        OneOf(a.LrSchedule, "algorithm.lr_schedule", "constant", "linear-warmup", "cosine");
+        Check(a.ClipLow is >= 0 and < 1, "algorithm.clip_low", $"must be in [0, 1) (got {a.ClipLow})");
+        Check(a.ClipHigh >= 0, "algorithm.clip_high", $"must be >= 0 (got {a.ClipHigh})");
+        Check(a.DualClip == 0 || a.DualClip > 1, "algorithm.dual_clip", $"must be > 1, or 0 to disable (got {a.DualClip})");
+        Check(a.KlCoefficient >= 0, "algorithm.kl_coefficient", $"must be >= 0 (got {a.KlCoefficient})");
+        Check(a.EntropyCoefficient >= 0, "algorithm.entropy_coefficient", $"must be >= 0 (got {a.EntropyCoefficient})");
+        Check(a.LearningRate > 0, "algorithm.learning_rate", $"must be positive (got {a.LearningRate})");
+        Check(a.WarmupSteps >= 0, "algorithm.warmup_steps", $"must be >= 0 (got {a.WarmupSteps})");
+        Check(a.MaxGradNorm > 0, "algorithm.max_grad_norm", $"must be positive (got {a.MaxGradNorm})");
+        Check(a.Epochs > 0, "algorithm.epochs", $"must be positive (got {a.Epochs})");
+        Check(a.MiniBatchRows >= 0, "algorithm.mini_batch_rows", $"must be >= 0 (got {a.MiniBatchRows})");
+        Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");
+        Check(a.TurnDiscount is > 0 and <= 1, "algorithm.turn_discount", $"must be in (0, 1] (got {a.TurnDiscount})");
+        Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0 || c.Sft.Path is not null, "sft.demonstrations", "an enabled SFT stage needs demonstrations > 0 or sft.path");
+        Check(c.Sft.Epochs > 0, "sft.epochs", $"must be positive (got {c.Sft.Epochs})");
+        Check(c.Sft.LearningRate > 0, "sft.learning_rate", $"must be positive (got {c.Sft.LearningRate})");
+        Check(c.Sft.BatchRows > 0, "sft.batch_rows", $"must be positive (got {c.Sft.BatchRows})");
+        Check(c.Eval.Interval > 0, "eval.interval", $"must be positive (got {c.Eval.Interval})");
+        Check(c.Eval.MaxProblems >= 0, "eval.max_problems", $"must be >= 0 (got {c.Eval.MaxProblems})");
+        Check(c.CheckpointInterval > 0, "checkpoint_interval", $"must be positive (got {c.CheckpointInterval})");
+        Check(c.EpisodeTimeoutSeconds > 0, "episode_timeout_seconds", $"must be positive (got {c.EpisodeTimeoutSeconds})");
+        return e;
+    }
+
+    public static void ThrowIfInvalid(CampaignConfig c, string source = "campaign")
+    {
+        var errors = Errors(c);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"{source}: {errors.Count} invalid field(s):\n  " + string.Join("\n  ", errors));
+        }
+    }
+}
