@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ReMA.Grains.Policy;
+using ReMA.Grains.Services;
 
 namespace ReMA.Silo;
 
@@ -15,6 +16,8 @@ public static class ReMASiloExtensions
         silo.Services.AddOptions<PolicyCatalogOptions>()
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.");
+        silo.Services.AddSingleton<TaskCache>();
+        silo.Services.AddSingleton<PolicyTemplates>();
         return silo;
     }
 

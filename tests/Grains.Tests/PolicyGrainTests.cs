@@ -20,6 +20,8 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:shared:MaxBatch"] = "8",
         ["ReMA:Policies:swap:Preset"] = "nano",
         ["ReMA:Policies:swap:Seed"] = "4",
+        ["ReMA:Policies:episodes:Preset"] = "nano",
+        ["ReMA:Policies:episodes:MaxBatch"] = "32",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;

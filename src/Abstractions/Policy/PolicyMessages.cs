@@ -43,4 +43,6 @@ public sealed record PolicyInfo(
     string Device,
     long Version,
     string SiloAddress,
-    long GeneratedTokens);
+    long GeneratedTokens,
+    int PeakBatch,
+    double MeanBatch);

@@ -67,5 +67,6 @@ public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSi
 
     Task<PolicyInfo> IPolicyGrain.GetInfo() => Task.FromResult(new PolicyInfo(
         this.GetPrimaryKeyString(), _model!.Config.Architecture, _model.ParameterCount(), _tokenizer!.VocabSize,
-        _source!.Device, _engine!.WeightsVersion, silo.SiloAddress.ToString(), _engine!.GeneratedTokens));
+        _source!.Device, _engine!.WeightsVersion, silo.SiloAddress.ToString(), _engine!.GeneratedTokens,
+        _engine.PeakBatch, _engine.MeanBatch));
 }

@@ -62,6 +62,11 @@ public sealed class ContinuousBatcher : IDisposable
     public int WaitingCount => _waiting.Count;
     public bool HasWork => _active.Count > 0 || _waiting.Count > 0;
     public long Steps { get; private set; }
+    /// <summary>Most sequences that ever decoded together in one step.</summary>
+    public int PeakBatch { get; private set; }
+    /// <summary>Sequences decoded per step, on average over the steps that decoded any.</summary>
+    public double MeanBatch => _decodeSteps == 0 ? 0 : (double)_decodedSequences / _decodeSteps;
+    private long _decodeSteps, _decodedSequences;
     public long GeneratedTokens { get; private set; }
     public CausalLM Model => _model;
     /// <summary>Version of the weights in the model, stamped on every sampled token's sequence.</summary>
@@ -279,6 +284,9 @@ public sealed class ContinuousBatcher : IDisposable
 
     private void SampleInto(IReadOnlyList<SequenceState> sequences, Tensor logits)
     {
+        PeakBatch = Math.Max(PeakBatch, sequences.Count);
+        _decodeSteps++;
+        _decodedSequences += sequences.Count;
         TokenSampler.Choice[] choices = TokenSampler.Sample(
             logits, sequences.Select(s => s.Request.Sampling).ToList(), sequences.Select(s => s.Rng).ToList());
         for (int i = 0; i < sequences.Count; i++)

@@ -29,6 +29,8 @@ public sealed class GenerationEngine : IDisposable
     public long Steps => _batcher.Steps;
     public long GeneratedTokens => _batcher.GeneratedTokens;
     public long WeightsVersion => _batcher.WeightsVersion;
+    public int PeakBatch => _batcher.PeakBatch;
+    public double MeanBatch => _batcher.MeanBatch;
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request)
     {

@@ -1,0 +1,49 @@
+using ReMA.Abstractions.Episodes;
+using ReMA.Grains.Services;
+using ReMA.Learner.Training;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Grains.Episodes;
+
+/// <summary>
+/// One episode. Not reentrant: the episode is a sequence of turns; while a turn waits for its policy grain, this
+/// activation simply awaits (the policy grain batches it with other episodes' turns).
+/// </summary>
+public sealed class EpisodeGrain(TaskCache tasks, PolicyTemplates templates, IGrainFactory grains) : Grain, IEpisodeGrain
+{
+    async Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ITask task = tasks.Get(request.TaskName, request.TaskOptions);
+        EpisodeSpec s = request.Settings;
+        var settings = new EpisodeSettings
+        {
+            Protocol = Roles.ParseProtocol(s.Protocol),
+            View = s.View == "compact" ? ViewMode.Compact : ViewMode.Full,
+            MaxTurns = s.MaxTurns,
+            MaxTokensPerTurn = s.MaxTokensPerTurn,
+            MaxContextTokens = s.MaxContextTokens,
+            StopWhenTruncated = s.StopWhenTruncated,
+            Sampling = s.Sampling,
+        };
+        var runner = new EpisodeRunner(task, settings, new PolicyRoleGenerator(grains, request.PolicyByRole, templates));
+        ProblemRecord p = request.Problem;
+        var problem = new Problem(p.Id, p.Question, p.Answer, p.Split) { Metadata = p.Metadata };
+        EpisodeResult result = await runner.RunAsync(problem, request.EpisodeId, request.GroupId);
+        DeactivateOnIdle();   // an episode runs once; its activation need not stay
+        return new EpisodeOutcome(result.EpisodeId, result.GroupId, result.ProblemId, result.FinishReason, result.Correct, result.Extracted,
+            result.Rewards.ToDictionary(kv => kv.Key, kv => kv.Value),
+            [.. result.Transcript.Select(t => new TranscriptRecord(t.Round, t.Role, t.Text, t.Tokens, t.FinishReason, t.PolicyVersion, t.MeanLogProb))],
+            [.. result.Rows.Select(ToRecord)],
+            clock.Elapsed.TotalSeconds);
+    }
+
+    public static TrajectoryRecord ToRecord(TrajectoryRow r) =>
+        new(r.EpisodeId, r.Role, r.GroupId, r.PolicyVersion, r.TokenIds, r.LossMask, r.TurnIndex, r.OldLogProbs, r.TurnRewards);
+
+    public static TrajectoryRow FromRecord(TrajectoryRecord r) => new()
+    {
+        EpisodeId = r.EpisodeId, Role = r.Role, GroupId = r.GroupId, PolicyVersion = r.PolicyVersion,
+        TokenIds = r.TokenIds, LossMask = r.LossMask, TurnIndex = r.TurnIndex, OldLogProbs = r.OldLogProbs, TurnRewards = r.TurnRewards,
+    };
+}
