@@ -22,6 +22,8 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:swap:Seed"] = "4",
         ["ReMA:Policies:episodes:Preset"] = "nano",
         ["ReMA:Policies:episodes:MaxBatch"] = "32",
+        ["ReMA:Policies:learn:Preset"] = "nano",
+        ["ReMA:Policies:learn:Seed"] = "21",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -30,7 +32,7 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration));
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddMemoryGrainStorageAsDefault());
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

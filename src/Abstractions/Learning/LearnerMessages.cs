@@ -1,0 +1,56 @@
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Episodes;
+
+namespace ReMA.Abstractions.Learning;
+
+/// <summary>How a learner trains its policy and where it publishes new versions.</summary>
+[GenerateSerializer, Immutable, Alias("rema.LearnerSetup")]
+public sealed record LearnerSetup(
+    AlgorithmSpec Algorithm,
+    string CheckpointRoot,
+    string[] Replicas,
+    long Seed,
+    float Temperature);
+
+/// <summary>Update diagnostics of one learner step (means over its optimizer steps where that applies).</summary>
+[GenerateSerializer, Immutable, Alias("rema.LearnerMetrics")]
+public sealed record LearnerMetrics(
+    int Rows,
+    long LossTokens,
+    int OptimizerSteps,
+    double Loss,
+    double ClipFractionTokens,
+    double ClipFractionTurns,
+    double ApproxKl,
+    double ReferenceKl,
+    double Entropy,
+    double GradNorm,
+    double RatioMean,
+    double RatioMin,
+    double RatioMax,
+    double OldLogProbDrift,
+    double LearningRate,
+    double TokensPerSecond,
+    double Seconds,
+    int FilteredGroups);
+
+[GenerateSerializer, Immutable, Alias("rema.LearnerStepResult")]
+public sealed record LearnerStepResult(long Step, long Version, string CheckpointPath, LearnerMetrics Metrics);
+
+/// <summary>
+/// The learner of one policy: turns a step's trajectories into an update, checkpoints it, and publishes the new
+/// version to the policy replicas. Steps are applied exactly once: a step already applied returns its result again.
+/// </summary>
+[Alias("rema.ILearnerGrain")]
+public interface ILearnerGrain : IGrainWithStringKey
+{
+    [Alias("Configure")]
+    Task Configure(LearnerSetup setup);
+
+    [Alias("Step")]
+    [ResponseTimeout("00:30:00")]
+    Task<LearnerStepResult> Step(long step, TrajectoryRecord[] rows);
+
+    [Alias("Version")]
+    Task<long> Version();
+}

@@ -1,0 +1,46 @@
+using ReMA.Abstractions.Campaigns;
+using ReMA.Learner.Training;
+
+namespace ReMA.Grains.Learning;
+
+/// <summary>Campaign algorithm settings as the learner library's options.</summary>
+public static class AlgorithmOptions
+{
+    public static AdvantageOptions Advantage(AlgorithmSpec a) => new()
+    {
+        Estimator = a.Estimator == "reinforce++" ? AdvantageEstimator.ReinforcePlusPlus : AdvantageEstimator.Grpo,
+        TurnDiscount = a.TurnDiscount,
+        FilterSolvedAndFailedGroups = a.FilterSolvedAndFailedGroups,
+    };
+
+    public static PolicyLossOptions Loss(AlgorithmSpec a, float temperature) => new()
+    {
+        Ratio = a.Ratio switch { "token" => RatioLevel.Token, "turn-arithmetic" => RatioLevel.TurnArithmetic, _ => RatioLevel.TurnGeometric },
+        Aggregation = a.Aggregation switch { "token" => LossAggregation.Token, "turn" => LossAggregation.Turn, _ => LossAggregation.Trajectory },
+        ClipLow = a.ClipLow,
+        ClipHigh = a.ClipHigh,
+        DualClip = a.DualClip,
+        LogRatioClamp = a.LogRatioClamp,
+        KlCoefficient = a.KlCoefficient,
+        EntropyCoefficient = a.EntropyCoefficient,
+        Temperature = temperature,
+    };
+
+    public static LearningRateSchedule Schedule(AlgorithmSpec a, int totalSteps) => new()
+    {
+        Kind = a.LrSchedule switch { "linear-warmup" => ScheduleKind.LinearWarmup, "cosine" => ScheduleKind.Cosine, _ => ScheduleKind.Constant },
+        Peak = a.LearningRate,
+        WarmupSteps = a.WarmupSteps,
+        TotalSteps = Math.Max(totalSteps, a.WarmupSteps + 1),
+    };
+
+    public static UpdateOptions Update(AlgorithmSpec a) => new()
+    {
+        Epochs = a.Epochs,
+        MiniBatchRows = a.MiniBatchRows,
+        MicroBatchTokens = a.MicroBatchTokens,
+        MaxGradNorm = a.MaxGradNorm,
+    };
+
+    public static AdamWOptions Optimizer(AlgorithmSpec a) => new() { WeightDecay = a.WeightDecay };
+}

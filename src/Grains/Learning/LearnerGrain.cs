@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ReMA.Abstractions.Episodes;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Episodes;
+using ReMA.Grains.Policy;
+using ReMA.Learner.Model;
+using ReMA.Learner.Tokenization;
+using ReMA.Learner.Training;
+
+namespace ReMA.Grains.Learning;
+
+/// <summary>
+/// The learner of one policy (keyed by policy id). Not reentrant: steps are applied one at a time, in order. The
+/// update runs on a thread-pool thread inside one Task.Run (TorchSharp scopes never cross an await); the grain only
+/// awaits it. Its state (setup, version, last step) is persisted, and a reactivated learner reloads its latest
+/// checkpoint, so a step is applied exactly once even across restarts.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The model and updater are disposed in OnDeactivateAsync.")]
+public sealed class LearnerGrain(
+    [PersistentState("learner")] IPersistentState<LearnerState> state,
+    IOptions<PolicyCatalogOptions> catalog,
+    IGrainFactory grains,
+    ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
+{
+    private CausalLM? _model;
+    private ITokenizer? _tokenizer;
+    private PolicyUpdater? _updater;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Setup is not null)
+        {
+            await BuildAsync(state.State.Setup);
+        }
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _updater?.Dispose();
+        _model?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    async Task ILearnerGrain.Configure(LearnerSetup setup)
+    {
+        if (state.State.Setup is not null)
+        {
+            return;   // configured before (possibly before a restart): keep the trained weights
+        }
+        state.State.Setup = setup;
+        await BuildAsync(setup);
+        await state.WriteStateAsync();
+    }
+
+    Task<long> ILearnerGrain.Version() => Task.FromResult(state.State.Version);
+
+    async Task<LearnerStepResult> ILearnerGrain.Step(long step, TrajectoryRecord[] rows)
+    {
+        LearnerSetup setup = state.State.Setup ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()} is not configured.");
+        if (step <= state.State.LastStep)
+        {
+            // Applied before (a retried call): the same result, no second update.
+            return state.State.LastResult ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()}: step {step} is older than the last applied step {state.State.LastStep}.");
+        }
+        long version = state.State.Version + 1;
+        string root = setup.CheckpointRoot;
+        var metadata = new Dictionary<string, string> { ["policy"] = this.GetPrimaryKeyString(), ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        (UpdateMetrics metrics, int filtered, string path) = await Task.Run(() =>
+        {
+            var result = Advantages.Compute(rows.Select(EpisodeGrain.FromRecord).ToList(), AlgorithmOptions.Advantage(setup.Algorithm));
+            UpdateMetrics m = _updater!.Update(result.Rows);
+            string saved = TrainingCheckpoint.Save(root, version, _updater, _tokenizer, metadata);
+            return (m, result.FilteredGroups, saved);
+        });
+        // Publish to every replica; they swap weights between decode steps.
+        await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
+        var stepResult = new LearnerStepResult(step, version, path, ToMetrics(metrics, filtered));
+        state.State.Version = version;
+        state.State.LastStep = step;
+        state.State.LastResult = stepResult;
+        await state.WriteStateAsync();
+        logger.LogInformation("Learner {Policy}: step {Step} -> version {Version} (loss {Loss:F4}, {Rows} rows)", this.GetPrimaryKeyString(), step, version, metrics.Loss, metrics.Rows);
+        return stepResult;
+    }
+
+    private async Task BuildAsync(LearnerSetup setup)
+    {
+        PolicySource source = catalog.Value.Resolve(this.GetPrimaryKeyString());
+        string? latest = state.State.Version > 0 ? Path.Combine(setup.CheckpointRoot, TrainingCheckpoint.FolderName(state.State.Version)) : null;
+        (_model, _tokenizer, _updater) = await Task.Run(() =>
+        {
+            (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
+            var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm, 1_000_000),
+                AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature), AlgorithmOptions.Update(setup.Algorithm),
+                setup.Algorithm.KlCoefficient > 0 ? () => PolicyModelLoader.Load(source).Model : null, (ulong)setup.Seed);
+            if (latest is not null)
+            {
+                TrainingCheckpoint.Load(latest, updater);
+            }
+            return (model, tokenizer, updater);
+        });
+    }
+
+    private static LearnerMetrics ToMetrics(UpdateMetrics m, int filtered) => new(
+        m.Rows, m.LossTokens, m.OptimizerSteps, m.Loss, m.ClipFractionTokens, m.ClipFractionTurns, m.ApproxKl, m.ReferenceKl,
+        m.Entropy, m.GradNorm, m.RatioMean, m.RatioMin, m.RatioMax, m.OldLogProbDrift, m.LearningRate, m.TokensPerSecond, m.Seconds, filtered);
+}

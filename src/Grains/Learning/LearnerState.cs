@@ -1,0 +1,13 @@
+using ReMA.Abstractions.Learning;
+
+namespace ReMA.Grains.Learning;
+
+/// <summary>What survives a learner's deactivation: its setup, the version it published and the last step applied.</summary>
+[GenerateSerializer, Alias("rema.LearnerState")]
+public sealed class LearnerState
+{
+    [Id(0)] public LearnerSetup? Setup { get; set; }
+    [Id(1)] public long Version { get; set; }
+    [Id(2)] public long LastStep { get; set; } = -1;
+    [Id(3)] public LearnerStepResult? LastResult { get; set; }
+}

@@ -1,0 +1,67 @@
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Episodes;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Policy;
+using ReMA.Learner.Checkpoints;
+using ReMA.Learner.Model;
+using ReMA.Tasks.Arithmetic;
+using ReMA.Tasks.Core;
+using static TorchSharp.torch;
+
+namespace ReMA.Grains.Tests;
+
+public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<PolicyClusterFixture>
+{
+    private async Task<TrajectoryRecord[]> RolloutAsync(int step)
+    {
+        var options = new Dictionary<string, string> { ["train_size"] = "16", ["eval_size"] = "4" };
+        var problems = ArithmeticTask.FromOptions(new TaskOptions("arithmetic", options)).Load("train").Take(4).ToList();
+        var spec = new EpisodeSpec("rema-multi-turn", "compact", MaxTurns: 2, MaxTokensPerTurn: 8, MaxContextTokens: 1000, StopWhenTruncated: false, new SamplingSpec(Seed: (ulong)step + 1));
+        var policies = new Dictionary<string, string> { [Roles.Meta] = "learn/0", [Roles.Reasoner] = "learn/0" };
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
+        {
+            var p = problems[i / 4];
+            string id = $"learn-{step}-{i}";
+            return fixture.Cluster.Client.GetGrain<IEpisodeGrain>(id).Run(new EpisodeRequest(id, $"s{step}-g{i / 4}",
+                new ProblemRecord(p.Id, p.Question, p.Answer, p.Split, new Dictionary<string, string>(p.Metadata)), "arithmetic", options, spec, policies));
+        }));
+        // A terminal reward that varies within groups, so that the update has a signal (the untrained model never solves these).
+        return outcomes.SelectMany((o, i) => o.Rows.Select(r => r with { TurnRewards = r.TurnRewards.Select((_, t) => t == r.TurnRewards.Length - 1 ? i % 2 : 0.0).ToArray() })).ToArray();
+    }
+
+    [Fact]
+    public async Task Step_UpdatesEveryParameter_PublishesTheVersion_AndIsAppliedExactlyOnce()
+    {
+        string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
+        ILearnerGrain learner = fixture.Cluster.Client.GetGrain<ILearnerGrain>("learn");
+        await learner.Configure(new LearnerSetup(new AlgorithmSpec { LearningRate = 1e-3 }, root, ["learn/0"], Seed: 3, Temperature: 1f));
+
+        TrajectoryRecord[] rows = await RolloutAsync(0);
+        LearnerStepResult first = await learner.Step(0, rows);
+        Assert.Equal(1, first.Version);
+        Assert.Equal(rows.Length, first.Metrics.Rows);
+        Assert.True(first.Metrics.GradNorm > 0);
+        Assert.Equal(1, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("learn/0").GetInfo()).Version);
+
+        // Every trainable parameter differs from the initial weights of the same policy.
+        (CausalLM initial, _) = PolicyModelLoader.Load(new PolicySource { Preset = "nano", Seed = 21 });
+        using (initial)
+        using (CausalLM trained = ModelFolder.LoadModel(first.CheckpointPath))
+        {
+            var before = initial.state_dict();
+            Assert.All(trained.state_dict(), kv => Assert.False(before[kv.Key].eq(kv.Value).all().item<bool>(), $"{kv.Key} unchanged"));
+        }
+
+        // A retried step returns the stored result without a second update.
+        LearnerStepResult again = await learner.Step(0, rows);
+        Assert.Equal(first.Version, again.Version);
+        Assert.Equal(1, await learner.Version());
+
+        // After the learner's activation is lost, it resumes from its checkpoint and continues the version history.
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        LearnerStepResult second = await learner.Step(1, await RolloutAsync(1));
+        Assert.Equal(2, second.Version);
+        Assert.Equal(2, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("learn/0").GetInfo()).Version);
+    }
+}
