@@ -31,6 +31,26 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
     }
 
     [Fact]
+    public async Task Sft_OnReplayedDemonstrations_LowersTheLossAndPublishes()
+    {
+        var task = new ArithmeticTask(trainSize: 24, evalSize: 4);
+        var settings = new Episodes.EpisodeSettings { View = Episodes.ViewMode.Compact, MaxTokensPerTurn = 64, MaxContextTokens = 4000 };
+        var rows = new List<TrajectoryRecord>();
+        foreach (Problem p in task.Load("train"))
+        {
+            var replay = new Episodes.EpisodeRunner(task, settings, new Episodes.DemonstrationGenerator(task.Demonstrate(p, Protocol.RemaMultiTurn), _ => new Learner.Tokenization.ChatTemplate(new Learner.Tokenization.CharTokenizer())));
+            rows.AddRange((await replay.RunAsync(p, "demo-" + p.Id, p.Id)).Rows.Select(Episodes.EpisodeGrain.ToRecord));
+        }
+        string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
+        ILearnerGrain learner = fixture.Cluster.Client.GetGrain<ILearnerGrain>("sft");
+        await learner.Configure(new LearnerSetup(new AlgorithmSpec(), root, ["sft/0"], Seed: 1, Temperature: 1f));
+        SftResult result = await learner.Sft([.. rows], new SftSpec { Epochs = 3, LearningRate = 3e-3, BatchRows = 48 });
+        Assert.True(result.LossAfter < 0.7 * result.LossBefore, $"sft loss {result.LossBefore:F3} -> {result.LossAfter:F3}");
+        Assert.Equal(1, result.Version);
+        Assert.Equal(1, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("sft/0").GetInfo()).Version);
+    }
+
+    [Fact]
     public async Task Step_UpdatesEveryParameter_PublishesTheVersion_AndIsAppliedExactlyOnce()
     {
         string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));

@@ -24,6 +24,7 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:episodes:MaxBatch"] = "32",
         ["ReMA:Policies:learn:Preset"] = "nano",
         ["ReMA:Policies:learn:Seed"] = "21",
+        ["ReMA:Policies:sft:Preset"] = "nano",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;

@@ -34,6 +34,10 @@ public sealed record LearnerMetrics(
     double Seconds,
     int FilteredGroups);
 
+/// <summary>Outcome of a supervised warm start: losses before and after, and the version it published.</summary>
+[GenerateSerializer, Immutable, Alias("rema.SftResult")]
+public sealed record SftResult(long Version, string CheckpointPath, int Rows, int OptimizerSteps, double LossBefore, double LossAfter, double Seconds);
+
 [GenerateSerializer, Immutable, Alias("rema.LearnerStepResult")]
 public sealed record LearnerStepResult(long Step, long Version, string CheckpointPath, LearnerMetrics Metrics);
 
@@ -53,4 +57,9 @@ public interface ILearnerGrain : IGrainWithStringKey
 
     [Alias("Version")]
     Task<long> Version();
+
+    /// <summary>Supervised fine-tuning on demonstration rows (loss on their trained tokens), then checkpoint and publish.</summary>
+    [Alias("Sft")]
+    [ResponseTimeout("01:00:00")]
+    Task<SftResult> Sft(TrajectoryRecord[] rows, SftSpec spec);
 }

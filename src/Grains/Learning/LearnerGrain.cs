@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Learning;
 using ReMA.Abstractions.Policy;
@@ -83,6 +84,41 @@ public sealed class LearnerGrain(
         await state.WriteStateAsync();
         logger.LogInformation("Learner {Policy}: step {Step} -> version {Version} (loss {Loss:F4}, {Rows} rows)", this.GetPrimaryKeyString(), step, version, metrics.Loss, metrics.Rows);
         return stepResult;
+    }
+
+    async Task<SftResult> ILearnerGrain.Sft(TrajectoryRecord[] rows, SftSpec spec)
+    {
+        LearnerSetup setup = state.State.Setup ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()} is not configured.");
+        if (rows.Length == 0)
+        {
+            throw new ArgumentException("sft: no demonstration rows.");
+        }
+        long version = state.State.Version + 1;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (double before, double after, int steps, string path) = await Task.Run(() =>
+        {
+            var data = rows.Select(EpisodeGrain.FromRecord).ToList();
+            using var trainer = new SftTrainer(_model!, AlgorithmOptions.Optimizer(setup.Algorithm), new LearningRateSchedule { Peak = spec.LearningRate },
+                new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm }, (ulong)setup.Seed);
+            double lossBefore = trainer.EvaluationLoss(data);
+            int count = 0;
+            for (int epoch = 0; epoch < spec.Epochs; epoch++)
+            {
+                foreach (var batch in trainer.EpochBatches(data, spec.BatchRows))
+                {
+                    trainer.Step(batch);
+                    count++;
+                }
+            }
+            double lossAfter = trainer.EvaluationLoss(data);
+            // The RL optimizer starts fresh after the warm start; its checkpoint holds the fine-tuned weights.
+            string saved = TrainingCheckpoint.Save(setup.CheckpointRoot, version, _updater!, _tokenizer, new Dictionary<string, string> { ["stage"] = "sft" });
+            return (lossBefore, lossAfter, count, saved);
+        });
+        await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
+        state.State.Version = version;
+        await state.WriteStateAsync();
+        return new SftResult(version, path, rows.Length, steps, before, after, clock.Elapsed.TotalSeconds);
     }
 
     private async Task BuildAsync(LearnerSetup setup)
