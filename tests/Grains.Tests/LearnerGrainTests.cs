@@ -80,6 +80,8 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
 
         // After the learner's activation is lost, it resumes from its checkpoint and continues the version history.
         await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        // The policy replica, reactivated, asks its learner and serves version 1 again.
+        Assert.Equal(1, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("learn/0").GetInfo()).Version);
         LearnerStepResult second = await learner.Step(1, await RolloutAsync(1));
         Assert.Equal(2, second.Version);
         Assert.Equal(2, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("learn/0").GetInfo()).Version);

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
 
@@ -38,6 +39,9 @@ public sealed record LearnerMetrics(
 [GenerateSerializer, Immutable, Alias("rema.SftResult")]
 public sealed record SftResult(long Version, string CheckpointPath, int Rows, int OptimizerSteps, double LossBefore, double LossAfter, double Seconds);
 
+[GenerateSerializer, Immutable, Alias("rema.PublishedVersion")]
+public sealed record PublishedVersion(long Version, string? CheckpointPath);
+
 [GenerateSerializer, Immutable, Alias("rema.LearnerStepResult")]
 public sealed record LearnerStepResult(long Step, long Version, string CheckpointPath, LearnerMetrics Metrics);
 
@@ -57,6 +61,14 @@ public interface ILearnerGrain : IGrainWithStringKey
 
     [Alias("Version")]
     Task<long> Version();
+
+    /// <summary>
+    /// The latest published version and its checkpoint folder (version 0 and null before any update). Interleaves with
+    /// a running step: a replica activated by that step's publication asks while the step awaits it.
+    /// </summary>
+    [Alias("Latest")]
+    [AlwaysInterleave]
+    Task<PublishedVersion> Latest();
 
     /// <summary>Supervised fine-tuning on demonstration rows (loss on their trained tokens), then checkpoint and publish.</summary>
     [Alias("Sft")]

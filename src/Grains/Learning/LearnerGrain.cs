@@ -57,6 +57,8 @@ public sealed class LearnerGrain(
 
     Task<long> ILearnerGrain.Version() => Task.FromResult(state.State.Version);
 
+    Task<PublishedVersion> ILearnerGrain.Latest() => Task.FromResult(new PublishedVersion(state.State.Version, state.State.LatestCheckpoint));
+
     async Task<LearnerStepResult> ILearnerGrain.Step(long step, TrajectoryRecord[] rows)
     {
         LearnerSetup setup = state.State.Setup ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()} is not configured.");
@@ -81,6 +83,7 @@ public sealed class LearnerGrain(
         state.State.Version = version;
         state.State.LastStep = step;
         state.State.LastResult = stepResult;
+        state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
         logger.LogInformation("Learner {Policy}: step {Step} -> version {Version} (loss {Loss:F4}, {Rows} rows)", this.GetPrimaryKeyString(), step, version, metrics.Loss, metrics.Rows);
         return stepResult;
@@ -117,6 +120,7 @@ public sealed class LearnerGrain(
         });
         await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
         state.State.Version = version;
+        state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
         return new SftResult(version, path, rows.Length, steps, before, after, clock.Elapsed.TotalSeconds);
     }
@@ -124,7 +128,7 @@ public sealed class LearnerGrain(
     private async Task BuildAsync(LearnerSetup setup)
     {
         PolicySource source = catalog.Value.Resolve(this.GetPrimaryKeyString());
-        string? latest = state.State.Version > 0 ? Path.Combine(setup.CheckpointRoot, TrainingCheckpoint.FolderName(state.State.Version)) : null;
+        string? latest = state.State.LatestCheckpoint;
         (_model, _tokenizer, _updater) = await Task.Run(() =>
         {
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);

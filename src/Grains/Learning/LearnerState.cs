@@ -10,4 +10,5 @@ public sealed class LearnerState
     [Id(1)] public long Version { get; set; }
     [Id(2)] public long LastStep { get; set; } = -1;
     [Id(3)] public LearnerStepResult? LastResult { get; set; }
+    [Id(4)] public string? LatestCheckpoint { get; set; }
 }

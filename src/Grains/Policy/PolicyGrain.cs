@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using ReMA.Abstractions.Learning;
 using ReMA.Abstractions.Policy;
 using ReMA.Grains.Episodes;
 using ReMA.Learner.Checkpoints;
@@ -39,8 +40,14 @@ public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSi
             MaxBatch = source.MaxBatch,
             MaxSequenceLength = source.MaxSequenceLength,
         }, name: key);
-        logger.LogInformation("Policy {Policy} activated on {Silo}: {Architecture}, {Parameters} parameters on {Device}",
-            key, silo.SiloAddress, _model.Config.Architecture, _model.ParameterCount(), source.Device);
+        // A replica that (re)activates after its learner has published serves the latest version, not the initial weights.
+        var latest = await GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key)).Latest();
+        if (latest.Version > 0 && latest.CheckpointPath is string path)
+        {
+            await _engine.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, path), latest.Version);
+        }
+        logger.LogInformation("Policy {Policy} activated on {Silo}: {Architecture}, {Parameters} parameters on {Device}, version {Version}",
+            key, silo.SiloAddress, _model.Config.Architecture, _model.ParameterCount(), source.Device, latest.Version);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
