@@ -45,15 +45,15 @@ public static class GenerateBenchmark
     {
         bool json = args.Contains("--json");
         bool all = args.Contains("--all");
-        string device = Arg(args, "--device") ?? "cpu";
-        int newTokens = int.Parse(Arg(args, "--new-tokens") ?? "128");
-        string output = Arg(args, "--out") ?? Path.Combine("bench", "results", "generate.json");
+        string device = BenchArgs.Value(args, "--device") ?? "cpu";
+        int newTokens = int.Parse(BenchArgs.Value(args, "--new-tokens") ?? "128");
+        string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "generate.json");
         Device dev = TorchDevice.Resolve(device);
         const int promptTokens = 32;
 
         double matmulBefore = MatmulGflops(dev);
         ModelConfig config = ModelPresets.Get("stories15m");
-        ScalarType dtype = TorchDevice.ResolveDType(Arg(args, "--dtype") ?? "float32");
+        ScalarType dtype = TorchDevice.ResolveDType(BenchArgs.Value(args, "--dtype") ?? "float32");
         using var model = new CausalLM(config, dev, dtype, seed: 0);
         model.eval();
         long parameters = model.ParameterCount();
@@ -183,11 +183,5 @@ public static class GenerateBenchmark
         sb.AppendLine($"| batch-64 achieved GFLOP/s / matmul GFLOP/s | {r.Targets["batch64_gflops_share_of_matmul"]:P0} | >= 40% |");
         sb.AppendLine($"| KV cache speed-up, batch 8 | {r.Targets["kv_speedup_batch8"]:F1}x | >= 5x |");
         return sb.ToString();
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

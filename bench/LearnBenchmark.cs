@@ -37,9 +37,9 @@ public static class LearnBenchmark
     public static int Run(string[] args)
     {
         bool json = args.Contains("--json");
-        string device = Arg(args, "--device") ?? "cpu";
-        int microTokens = int.Parse(Arg(args, "--micro-batch-tokens") ?? "2048");
-        string output = Arg(args, "--out") ?? Path.Combine("bench", "results", "learn.json");
+        string device = BenchArgs.Value(args, "--device") ?? "cpu";
+        int microTokens = int.Parse(BenchArgs.Value(args, "--micro-batch-tokens") ?? "2048");
+        string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "learn.json");
         Device dev = TorchDevice.Resolve(device);
         const int rowsCount = 64, rowTokens = 256;
 
@@ -103,11 +103,5 @@ public static class LearnBenchmark
         sb.AppendLine("|---:|---:|---:|---:|---:|---:|");
         sb.AppendLine($"| {r.TokensPerSecond:F0} | {r.Gflops:F1} | {r.MatmulGflops:F1} | {r.ShareOfMatmul:P0} | {r.Seconds:F2} | {r.PeakMb:F0} |");
         return sb.ToString();
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

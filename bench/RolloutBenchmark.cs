@@ -39,7 +39,7 @@ public static class RolloutBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         bool json = args.Contains("--json");
-        string output = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? Path.Combine("bench", "results", "rollout.json");
+        string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "rollout.json");
         var options = new Dictionary<string, string> { ["train_size"] = "256", ["eval_size"] = "16" };
         var task = new ArithmeticTask(trainSize: 256, evalSize: 16);
         var problems = task.Load("train");

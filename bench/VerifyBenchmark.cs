@@ -28,8 +28,8 @@ public static class VerifyBenchmark
     public static int Run(string[] args)
     {
         bool json = args.Contains("--json");
-        string data = Arg(args, "--data") ?? Path.Combine("..", "shared", "data", "math500", "test.jsonl");
-        string output = Arg(args, "--out") ?? Path.Combine("bench", "results", "verify.json");
+        string data = BenchArgs.Value(args, "--data") ?? Path.Combine("..", "shared", "data", "math500", "test.jsonl");
+        string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "verify.json");
         var answers = DatasetLoader.Load(data).Problems;
         var solutions = DatasetLoader.Load(data, FieldMapping.MathSolutions).Problems;
         // Three checks per row: the solution's boxed answer (the real-data agreement check), the next row's answer
@@ -69,11 +69,5 @@ public static class VerifyBenchmark
         Console.WriteLine(json ? JsonSerializer.Serialize(results, Indented)
             : $"| pairs | agree | pairs/s | worst ms | timeouts |\n|---:|---:|---:|---:|---:|\n| {results.Pairs} | {results.Agree} | {results.PairsPerSecond:F0} | {results.WorstMs:F1} | {results.Timeouts} |\nslowest pair: {worstPair}\nwritten: {output}");
         return 0;
-    }
-
-    private static string? Arg(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -76,15 +76,7 @@ public sealed class JudgeTask : ITask
         }).ToList();
     }
 
-    private static bool StableCoin(string id)
-    {
-        uint hash = 2166136261;
-        foreach (char c in id)
-        {
-            hash = (hash ^ c) * 16777619;
-        }
-        return (hash & 1) == 1;
-    }
+    private static bool StableCoin(string id) => (StableHash.Of(id) & 1) == 1;
 
     private static Problem ToProblem(JudgeRow row, bool swapped, string split)
     {
