@@ -18,6 +18,7 @@ public static class ReMASiloExtensions
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.");
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
+        silo.Services.AddSingleton<PolicySources>();
         return silo;
     }
 

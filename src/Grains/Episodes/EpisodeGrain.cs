@@ -26,7 +26,12 @@ public sealed class EpisodeGrain(TaskCache tasks, PolicyTemplates templates, IGr
             StopWhenTruncated = s.StopWhenTruncated,
             Sampling = s.Sampling,
         };
-        var runner = new EpisodeRunner(task, settings, new PolicyRoleGenerator(grains, request.PolicyByRole, templates));
+        var roleTemplates = new Dictionary<string, Learner.Tokenization.ChatTemplate>();
+        foreach ((string role, string policy) in request.PolicyByRole)
+        {
+            roleTemplates[role] = await templates.ForAsync(policy);
+        }
+        var runner = new EpisodeRunner(task, settings, new PolicyRoleGenerator(grains, request.PolicyByRole, roleTemplates));
         ProblemRecord p = request.Problem;
         var problem = new Problem(p.Id, p.Question, p.Answer, p.Split) { Metadata = p.Metadata };
         EpisodeResult result = await runner.RunAsync(problem, request.EpisodeId, request.GroupId);

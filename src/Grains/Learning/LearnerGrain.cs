@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Learning;
@@ -21,7 +20,7 @@ namespace ReMA.Grains.Learning;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The model and updater are disposed in OnDeactivateAsync.")]
 public sealed class LearnerGrain(
     [PersistentState("learner")] IPersistentState<LearnerState> state,
-    IOptions<PolicyCatalogOptions> catalog,
+    PolicySources sources,
     IGrainFactory grains,
     ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
 {
@@ -127,7 +126,7 @@ public sealed class LearnerGrain(
 
     private async Task BuildAsync(LearnerSetup setup)
     {
-        PolicySource source = catalog.Value.Resolve(this.GetPrimaryKeyString());
+        PolicySource source = await sources.ResolveAsync(this.GetPrimaryKeyString());
         string? latest = state.State.LatestCheckpoint;
         (_model, _tokenizer, _updater) = await Task.Run(() =>
         {

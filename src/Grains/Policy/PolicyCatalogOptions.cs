@@ -6,18 +6,6 @@ public sealed class PolicyCatalogOptions
     public const string Section = "ReMA";
 
     public Dictionary<string, PolicySource> Policies { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>The source for a grain key "policy" or "policy/replica".</summary>
-    public PolicySource Resolve(string grainKey)
-    {
-        string policyId = PolicyKey.PolicyId(grainKey);
-        if (Policies.TryGetValue(policyId, out PolicySource? source))
-        {
-            return source;
-        }
-        string known = Policies.Count == 0 ? "none are configured" : "configured: " + string.Join(", ", Policies.Keys.Order());
-        throw new InvalidOperationException($"policy '{policyId}' is not configured under ReMA:Policies ({known}).");
-    }
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using ReMA.Abstractions.Learning;
 using ReMA.Abstractions.Policy;
@@ -18,7 +17,7 @@ namespace ReMA.Grains.Policy;
 /// </summary>
 [Reentrant]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine and model are disposed in OnDeactivateAsync.")]
-public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSiloDetails silo, ILogger<PolicyGrain> logger)
+public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, ILogger<PolicyGrain> logger)
     : Grain, IPolicyGrain
 {
     private CausalLM? _model;
@@ -30,7 +29,7 @@ public sealed class PolicyGrain(IOptions<PolicyCatalogOptions> catalog, ILocalSi
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         string key = this.GetPrimaryKeyString();
-        _source = catalog.Value.Resolve(key);
+        _source = await sources.ResolveAsync(key);
         PolicySource source = _source;
         // Loading reads files and initialises tensors: keep it off the grain scheduler.
         (_model, _tokenizer) = await Task.Run(() => PolicyModelLoader.Load(source), cancellationToken);

@@ -1,22 +1,22 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 using ReMA.Grains.Policy;
 using ReMA.Learner.Tokenization;
 
 namespace ReMA.Grains.Services;
 
 /// <summary>The chat template (tokenizer) of each configured policy, loaded once per silo for the agents' views.</summary>
-public sealed class PolicyTemplates(IOptions<PolicyCatalogOptions> catalog)
+public sealed class PolicyTemplates(PolicySources sources)
 {
     private readonly ConcurrentDictionary<string, ChatTemplate> _templates = new(StringComparer.Ordinal);
 
-    public ChatTemplate For(string policyKey)
+    public async Task<ChatTemplate> ForAsync(string policyKey)
     {
         string id = PolicyKey.PolicyId(policyKey);
-        return _templates.GetOrAdd(id, _ =>
+        if (_templates.TryGetValue(id, out ChatTemplate? known))
         {
-            PolicySource source = catalog.Value.Resolve(id);
-            return new ChatTemplate(source.ModelPath is string path ? TokenizerLoader.Load(path) : new CharTokenizer());
-        });
+            return known;
+        }
+        PolicySource source = await sources.ResolveAsync(id);
+        return _templates.GetOrAdd(id, _ => new ChatTemplate(source.ModelPath is string path ? TokenizerLoader.Load(path) : new CharTokenizer()));
     }
 }

@@ -1,0 +1,27 @@
+namespace ReMA.Abstractions.Policy;
+
+/// <summary>The model a policy is built from: a named preset (seeded initialisation) or a Hugging Face style folder.</summary>
+[GenerateSerializer, Immutable, Alias("rema.PolicyModel")]
+public sealed record PolicyModel(
+    string? Preset,
+    string? Path,
+    string Device = "cpu",
+    string? DType = null,
+    int Seed = 1,
+    int MaxBatch = 64,
+    int? MaxSequenceLength = null);
+
+/// <summary>
+/// Cluster-wide record of policies that campaigns create at run time (keyed by policy id). Policies named in a
+/// silo's configuration (ReMA:Policies) do not need it; the configuration wins where both exist.
+/// </summary>
+[Alias("rema.IPolicyRegistryGrain")]
+public interface IPolicyRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Registers the policy's model; registering a different model for an existing id is an error.</summary>
+    [Alias("Register")]
+    Task Register(PolicyModel model);
+
+    [Alias("Get")]
+    Task<PolicyModel?> Get();
+}
