@@ -1,0 +1,66 @@
+using ReMA.Abstractions.Learning;
+using Orleans.Concurrency;
+
+namespace ReMA.Abstractions.Campaigns;
+
+/// <summary>What one RL step did.</summary>
+[GenerateSerializer, Immutable, Alias("rema.StepRecord")]
+public sealed record StepRecord(
+    long Step,
+    int Episodes,
+    int FailedEpisodes,
+    double RewardMean,
+    double RewardStd,
+    double Accuracy,
+    Dictionary<string, int> FinishReasons,
+    double TurnsPerEpisode,
+    Dictionary<string, double> TokensPerTurn,
+    double EmptyTurnRate,
+    double RepetitionRate,
+    Dictionary<string, LearnerMetrics> Learners,
+    double RolloutSeconds,
+    double UpdateSeconds,
+    double RolloutTokensPerSecond);
+
+/// <summary>Greedy pass@1 on one evaluation set after a step.</summary>
+[GenerateSerializer, Immutable, Alias("rema.EvalRecord")]
+public sealed record EvalRecord(long AfterStep, string Set, int Problems, double Accuracy, double Seconds);
+
+[GenerateSerializer, Immutable, Alias("rema.CampaignStatus")]
+public sealed record CampaignStatus(
+    string Name,
+    string Status,
+    string Stage,
+    long NextStep,
+    long Steps,
+    StepRecord? LastStep,
+    EvalRecord[] Evaluations,
+    SftResult? Sft,
+    string? Error);
+
+/// <summary>
+/// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,
+/// one RL step, one evaluation), its state persisted after every unit so a reactivated campaign continues.
+/// </summary>
+[Alias("rema.ICampaignGrain")]
+public interface ICampaignGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and starts the campaign; starting it again with the same configuration is a no-op.</summary>
+    [Alias("Start")]
+    Task<CampaignStatus> Start(CampaignConfig config);
+
+    [Alias("Status"), AlwaysInterleave]
+    Task<CampaignStatus> Status();
+
+    [Alias("History"), AlwaysInterleave]
+    Task<StepRecord[]> History();
+
+    [Alias("Pause"), AlwaysInterleave]
+    Task<CampaignStatus> Pause();
+
+    [Alias("Resume"), AlwaysInterleave]
+    Task<CampaignStatus> Resume();
+
+    [Alias("Cancel"), AlwaysInterleave]
+    Task<CampaignStatus> Cancel();
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Episodes;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Episodes;
+using ReMA.Grains.Services;
+using ReMA.Learner.Tokenization;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Grains.Campaigns;
+
+/// <summary>
+/// A training campaign. The loop is a grain timer that runs one unit of work per tick (the SFT stage, one RL step,
+/// an evaluation) and persists the state after each, so no grain call is long and a reactivated campaign continues
+/// where it stopped. Status, history, pause, resume and cancel interleave with a running unit; pause and cancel
+/// take effect at the next unit boundary.
+/// </summary>
+public sealed class CampaignGrain(
+    [PersistentState("campaign")] IPersistentState<CampaignState> state,
+    TaskCache tasks,
+    PolicyTemplates templates,
+    ILogger<CampaignGrain> logger) : Grain, ICampaignGrain
+{
+    private IGrainTimer? _timer;
+    private bool _busy;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Status == "running")
+        {
+            StartTimer();
+        }
+        return Task.CompletedTask;
+    }
+
+    async Task<CampaignStatus> ICampaignGrain.Start(CampaignConfig config)
+    {
+        CampaignConfigValidation.ThrowIfInvalid(config, $"campaign '{this.GetPrimaryKeyString()}'");
+        if (config.Name != this.GetPrimaryKeyString())
+        {
+            throw new ArgumentException($"campaign name '{config.Name}' must equal the grain key '{this.GetPrimaryKeyString()}'.");
+        }
+        if (state.State.Config is not null)
+        {
+            return Snapshot();
+        }
+        var plan = new CampaignPlan(config);
+        tasks.Get(config.Task.Name, config.Task.Options);   // fail now, not in the loop, on a bad task
+        foreach (string policy in plan.Policies)
+        {
+            await GrainFactory.GetGrain<IPolicyRegistryGrain>(policy).Register(plan.Model);
+            await GrainFactory.GetGrain<ILearnerGrain>(policy).Configure(new LearnerSetup(
+                config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature));
+        }
+        state.State.Config = config;
+        state.State.Status = "running";
+        state.State.Stage = config.Sft.Enabled ? "sft" : "rl";
+        await state.WriteStateAsync();
+        StartTimer();
+        logger.LogInformation("Campaign {Campaign} started: {Protocol}, {Steps} steps", config.Name, config.Protocol, config.Steps);
+        return Snapshot();
+    }
+
+    Task<CampaignStatus> ICampaignGrain.Status() => Task.FromResult(Snapshot());
+
+    Task<StepRecord[]> ICampaignGrain.History() => Task.FromResult(state.State.History.ToArray());
+
+    Task<CampaignStatus> ICampaignGrain.Pause() => SetStatus("running", "paused");
+
+    Task<CampaignStatus> ICampaignGrain.Resume() => SetStatus("paused", "running");
+
+    async Task<CampaignStatus> ICampaignGrain.Cancel()
+    {
+        if (state.State.Status is "running" or "paused" or "created")
+        {
+            state.State.Status = "cancelled";
+            await PersistUnlessBusy();
+        }
+        return Snapshot();
+    }
+
+    private async Task<CampaignStatus> SetStatus(string from, string to)
+    {
+        if (state.State.Status == from)
+        {
+            state.State.Status = to;
+            await PersistUnlessBusy();
+            if (to == "running")
+            {
+                StartTimer();
+            }
+        }
+        return Snapshot();
+    }
+
+    /// <summary>A running unit writes the state when it ends; otherwise write now.</summary>
+    private Task PersistUnlessBusy() => _busy ? Task.CompletedTask : state.WriteStateAsync();
+
+    private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
+    {
+        DueTime = TimeSpan.FromMilliseconds(10),
+        Period = TimeSpan.FromMilliseconds(200),
+        KeepAlive = true,
+    });
+
+    private async Task TickAsync(CancellationToken cancellation)
+    {
+        if (_busy || state.State.Status != "running" || state.State.Config is null)
+        {
+            return;
+        }
+        _busy = true;
+        try
+        {
+            await RunUnitAsync(new CampaignPlan(state.State.Config));
+        }
+        catch (Exception e)
+        {
+            state.State.Status = "failed";
+            state.State.Error = e.Message;
+            logger.LogError(e, "Campaign {Campaign} failed", this.GetPrimaryKeyString());
+        }
+        finally
+        {
+            await state.WriteStateAsync(CancellationToken.None);   // the unit's outcome is always recorded
+            _busy = false;
+        }
+    }
+
+    private async Task RunUnitAsync(CampaignPlan plan)
+    {
+        CampaignConfig c = plan.Config;
+        ITask task = tasks.Get(c.Task.Name, c.Task.Options);
+        switch (state.State.Stage)
+        {
+            case "sft":
+                state.State.Sft = await SftAsync(plan, task);
+                state.State.Stage = "rl";
+                break;
+            case "rl" when state.State.EvaluatedAfter < state.State.NextStep && (state.State.NextStep == 0 || state.State.NextStep % c.Eval.Interval == 0 || state.State.NextStep >= c.Steps):
+                state.State.Evaluations.AddRange(await EvaluateAsync(plan, task, state.State.NextStep));
+                state.State.EvaluatedAfter = state.State.NextStep;
+                break;
+            case "rl" when state.State.NextStep < c.Steps:
+                state.State.History.Add(await StepAsync(plan, task, state.State.NextStep));
+                state.State.NextStep++;
+                break;
+            case "rl":
+                state.State.Stage = "done";
+                state.State.Status = "completed";
+                break;
+        }
+    }
+
+    /// <summary>SFT warm start: the task's demonstrations replayed into the protocol's rows, one SFT call per policy.</summary>
+    private async Task<SftResult?> SftAsync(CampaignPlan plan, ITask task)
+    {
+        if (task is not IDemonstrationSource demos)
+        {
+            throw new InvalidOperationException($"task '{task.Name}' cannot write demonstrations; disable sft or use a task that can.");
+        }
+        CampaignConfig c = plan.Config;
+        Protocol protocol = Roles.ParseProtocol(c.Protocol);
+        var roleTemplates = new Dictionary<string, ChatTemplate>();
+        foreach ((string role, string policy) in plan.PolicyOfRole)
+        {
+            roleTemplates[role] = await templates.ForAsync(policy);
+        }
+        var settings = new EpisodeSettings
+        {
+            Protocol = protocol, View = c.View == "compact" ? ViewMode.Compact : ViewMode.Full,
+            MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2, StopWhenTruncated = false,
+        };
+        var problems = task.Load(c.Task.TrainSplit).Take(c.Sft.Demonstrations).ToList();
+        var rows = new List<TrajectoryRecord>();
+        foreach (Problem p in problems)
+        {
+            var runner = new EpisodeRunner(task, settings, new DemonstrationGenerator(demos.Demonstrate(p, protocol), r => roleTemplates[r]));
+            rows.AddRange((await runner.RunAsync(p, $"demo-{p.Id}", p.Id)).Rows.Select(EpisodeGrain.ToRecord));
+        }
+        SftResult? last = null;
+        foreach (string policy in plan.Policies)
+        {
+            var mine = rows.Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
+            last = await GrainFactory.GetGrain<ILearnerGrain>(policy).Sft(mine, c.Sft);
+        }
+        return last;
+    }
+
+    private async Task<StepRecord> StepAsync(CampaignPlan plan, ITask task, long step)
+    {
+        CampaignConfig c = plan.Config;
+        var rollout = Stopwatch.StartNew();
+        var problems = plan.StepProblems(task.Load(c.Task.TrainSplit), step);
+        var calls = problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
+            plan.Episode($"{c.Name}-s{step}-p{i}-e{g}", $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
+        EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
+        var done = outcomes.OfType<EpisodeOutcome>().ToList();
+        double rolloutSeconds = rollout.Elapsed.TotalSeconds;
+
+        var update = Stopwatch.StartNew();
+        var learners = new Dictionary<string, LearnerMetrics>();
+        foreach (string policy in plan.Policies)
+        {
+            var rows = done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
+            learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
+        }
+        return Metrics.Of(step, calls.Count, done, learners, rolloutSeconds, update.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>An episode that fails or times out is retried once, then counted as failed (never dropped silently).</summary>
+    private async Task<EpisodeOutcome?> RunWithRetryAsync(EpisodeRequest request)
+    {
+        TimeSpan timeout = TimeSpan.FromSeconds(state.State.Config!.EpisodeTimeoutSeconds);
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            string id = attempt == 0 ? request.EpisodeId : request.EpisodeId + "-retry";
+            try
+            {
+                return await GrainFactory.GetGrain<IEpisodeGrain>(id).Run(request with { EpisodeId = id }).WaitAsync(timeout);
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException or InvalidOperationException)
+            {
+                logger.LogWarning("Episode {Episode} attempt {Attempt} failed: {Error}", id, attempt + 1, e.Message);
+            }
+        }
+        return null;
+    }
+
+    private async Task<List<EvalRecord>> EvaluateAsync(CampaignPlan plan, ITask task, long afterStep)
+    {
+        var records = new List<EvalRecord>();
+        foreach (string set in plan.Config.Eval.Sets)
+        {
+            var clock = Stopwatch.StartNew();
+            var problems = task.Load(set);
+            if (plan.Config.Eval.MaxProblems > 0)
+            {
+                problems = problems.Take(plan.Config.Eval.MaxProblems).ToList();
+            }
+            var outcomes = await Task.WhenAll(problems.Select((p, i) =>
+                RunWithRetryAsync(plan.Episode($"{plan.Config.Name}-eval{afterStep}-{set}-{i}", $"eval-{set}-{i}", p, evaluation: true))));
+            double accuracy = outcomes.Count(o => o?.Correct == true) / (double)Math.Max(1, problems.Count);
+            records.Add(new EvalRecord(afterStep, set, problems.Count, accuracy, clock.Elapsed.TotalSeconds));
+        }
+        return records;
+    }
+
+    private CampaignStatus Snapshot() => new(
+        this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
+        state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error);
+}

@@ -1,0 +1,44 @@
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Episodes;
+using ReMA.Abstractions.Policy;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Grains.Campaigns;
+
+/// <summary>Names and requests derived from a campaign's configuration: its policies, learners and episodes.</summary>
+public sealed class CampaignPlan(CampaignConfig config)
+{
+    public CampaignConfig Config => config;
+
+    /// <summary>One policy for both roles (shared) or one per role (separate); each role's policy id.</summary>
+    public IReadOnlyDictionary<string, string> PolicyOfRole { get; } = Roles.Of(Roles.ParseProtocol(config.Protocol))
+        .ToDictionary(r => r, r => config.Roles.Parameters == "shared" ? $"{config.Name}.shared" : $"{config.Name}.{r}");
+
+    public IEnumerable<string> Policies => PolicyOfRole.Values.Distinct();
+
+    public static string Replica(string policy) => policy + "/0";
+
+    public PolicyModel Model => new(config.Model.Path is null ? config.Model.Preset : null, config.Model.Path, config.Model.Device,
+        config.Model.DType, (int)config.Seed, Math.Max(64, config.PromptsPerStep * config.GroupSize));
+
+    public string CheckpointRoot(string policy) => Path.Combine("runs", config.Name, "checkpoints", policy);
+
+    public EpisodeSpec Spec(bool evaluation) => new(config.Protocol, config.View, config.Limits.MaxTurns, config.Limits.MaxTokensPerTurn,
+        config.Limits.MaxContextTokens, config.Limits.StopWhenTruncated,
+        new SamplingSpec(
+            Temperature: evaluation ? config.Sampling.EvalTemperature : config.Sampling.Temperature,
+            TopP: evaluation ? 1f : config.Sampling.TopP,
+            TopK: evaluation ? 0 : config.Sampling.TopK,
+            Seed: (ulong)config.Seed));
+
+    public EpisodeRequest Episode(string id, string group, Problem p, bool evaluation) => new(id, group,
+        new ProblemRecord(p.Id, p.Question, p.Answer, p.Split, new Dictionary<string, string>(p.Metadata)),
+        config.Task.Name, config.Task.Options, Spec(evaluation), PolicyOfRole.ToDictionary(kv => kv.Key, kv => Replica(kv.Value)));
+
+    /// <summary>The prompts of RL step <paramref name="step"/>: drawn by (seed, step), so a repeated step repeats them.</summary>
+    public IReadOnlyList<Problem> StepProblems(IReadOnlyList<Problem> train, long step)
+    {
+        var random = new Random(unchecked((int)(config.Seed * 1_000_003 + step)));
+        return Enumerable.Range(0, config.PromptsPerStep).Select(_ => train[random.Next(train.Count)]).ToList();
+    }
+}

@@ -1,0 +1,85 @@
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Policy;
+
+namespace ReMA.Grains.Tests;
+
+public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<PolicyClusterFixture>
+{
+    private static CampaignConfig Small(string name, int steps) => new()
+    {
+        Name = name,
+        Model = new ModelSpec { Preset = "nano" },
+        Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8" } },
+        GroupSize = 2,
+        PromptsPerStep = 2,
+        Steps = steps,
+        Limits = new LimitsSpec { MaxTurns = 3, MaxTokensPerTurn = 12, MaxContextTokens = 1000 },
+        Algorithm = new AlgorithmSpec { LearningRate = 1e-3 },
+        Sft = new SftSpec { Demonstrations = 8, Epochs = 1, BatchRows = 16 },
+        Eval = new EvalSpec { Sets = ["test"], Interval = 1, MaxProblems = 4 },
+    };
+
+    private async Task<CampaignStatus> WaitAsync(ICampaignGrain campaign, Func<CampaignStatus, bool> until, int seconds = 120)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            CampaignStatus s = await campaign.Status();
+            if (until(s) || s.Status is "failed" || DateTime.UtcNow > deadline)
+            {
+                return s;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task SmallCampaign_RunsSftThenRlStepsWithEvaluations()
+    {
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>("camp-a");
+        await campaign.Start(Small("camp-a", steps: 2));
+        CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
+        Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+        Assert.NotNull(done.Sft);
+        Assert.True(done.Sft!.LossAfter < done.Sft.LossBefore);
+        StepRecord[] history = await campaign.History();
+        Assert.Equal([0L, 1L], history.Select(h => h.Step));
+        Assert.All(history, h => Assert.Equal(4, h.Episodes));
+        Assert.All(history, h => Assert.Equal(0, h.FailedEpisodes));
+        Assert.All(history, h => Assert.True(h.Learners["camp-a.shared"].Rows > 0));
+        Assert.Equal([0L, 1L, 2L], done.Evaluations.Select(e => e.AfterStep));
+        Assert.All(done.Evaluations, e => Assert.Equal(4, e.Problems));
+        // SFT published version 1, each RL step one more.
+        Assert.Equal(3, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("camp-a.shared/0").GetInfo()).Version);
+        // Starting it again is a no-op.
+        Assert.Equal("completed", (await campaign.Start(Small("camp-a", steps: 2))).Status);
+    }
+
+    [Fact]
+    public async Task Campaign_PausesResumesAndCancels()
+    {
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>("camp-b");
+        await campaign.Start(Small("camp-b", steps: 40) with { Sft = new SftSpec { Enabled = false } });
+        await WaitAsync(campaign, s => s.NextStep >= 1);
+        CampaignStatus paused = await campaign.Pause();
+        Assert.Equal("paused", paused.Status);
+        long at = (await WaitAsync(campaign, _ => false, seconds: 2)).NextStep;
+        await Task.Delay(1000);
+        Assert.Equal(at, (await campaign.Status()).NextStep);     // nothing advances while paused
+        Assert.Equal("running", (await campaign.Resume()).Status);
+        await WaitAsync(campaign, s => s.NextStep > at);
+        Assert.Equal("cancelled", (await campaign.Cancel()).Status);
+        await Task.Delay(500);
+        Assert.Equal("cancelled", (await campaign.Status()).Status);
+    }
+
+    [Fact]
+    public async Task InvalidConfiguration_IsRejectedWithEveryBadField()
+    {
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>("camp-c");
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => campaign.Start(Small("camp-c", steps: 1) with { GroupSize = 1, Protocol = "cot" }));
+        Assert.Contains("group_size", error.Message);
+        Assert.Contains("protocol", error.Message);
+        Assert.Equal("created", (await campaign.Status()).Status);
+    }
+}
