@@ -33,5 +33,5 @@ demo.SetAction(async (parse, cancel) =>
 });
 
 var generate = GenerateCommand.Create();
-var root = new RootCommand("rema: multi-agent meta-thinking RL (ReMA) on Orleans") { demo, generate, GradeCommand.Create() };
+var root = new RootCommand("rema: multi-agent meta-thinking RL (ReMA) on Orleans") { demo, generate, GradeCommand.Create(), TrainCommand.Create() };
 return await root.Parse(args).InvokeAsync();
