@@ -123,6 +123,19 @@ public class RewardAndJudgeTests
         Assert.Contains("option 'colour' is not known", bad.Message);
     }
 
+    [Fact]
+    public void ArithmeticShortPrompts_AreOneLinersAndTheOptionIsChecked()
+    {
+        var registry = new TaskRegistry().Register(ArithmeticTask.TaskName, ArithmeticTask.FromOptions);
+        ITask shortTask = registry.Create("arithmetic", new Dictionary<string, string> { ["prompts"] = "short" });
+        string meta = shortTask.SystemPrompt(Protocol.RemaMultiTurn, Roles.Meta);
+        Assert.Contains("[FINISH]", meta);
+        Assert.True(meta.Length < 60);
+        Assert.True(registry.Create("arithmetic").SystemPrompt(Protocol.RemaMultiTurn, Roles.Meta).Length > 200);
+        var error = Assert.Throws<ArgumentException>(() => registry.Create("arithmetic", new Dictionary<string, string> { ["prompts"] = "tiny" }));
+        Assert.Contains("option 'prompts' must be full or short (got 'tiny')", error.Message);
+    }
+
     [Theory]
     [InlineData("vrp", Protocol.Vrp)]
     [InlineData("rema-multi-turn", Protocol.RemaMultiTurn)]

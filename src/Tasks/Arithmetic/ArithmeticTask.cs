@@ -16,9 +16,15 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     public const string TaskName = "arithmetic";
     private readonly ArithmeticSettings _settings;
     private readonly int _seed, _trainSize, _evalSize;
+    private readonly bool _shortPrompts;
 
-    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200)
+    /// <param name="shortPrompts">
+    /// One-line role prompts instead of the paper-style paragraphs: a character-level model re-reads its system prompt
+    /// every turn, so long prompts dominate its compute and context.
+    /// </param>
+    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200, bool shortPrompts = false)
     {
+        _shortPrompts = shortPrompts;
         _settings = settings ?? new ArithmeticSettings();
         _settings.Validate(TaskName);
         if (trainSize <= 0 || evalSize <= 0)
@@ -44,7 +50,12 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             ParenthesesProbability = o.Double("parentheses_probability", defaults.ParenthesesProbability),
             ParenthesesDepth = o.Int("parentheses_depth", defaults.ParenthesesDepth),
         };
-        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200));
+        string prompts = o.String("prompts", "full");
+        if (prompts is not ("full" or "short"))
+        {
+            o.AddError($"option 'prompts' must be full or short (got '{prompts}')");
+        }
+        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200), prompts == "short");
     }
 
     public string Name => TaskName;
@@ -91,7 +102,17 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             Metadata = new Dictionary<string, string> { ["expression"] = p.Expression.ToString() },
         };
 
-    public string SystemPrompt(Protocol protocol, string role) => RolePrompts.For(protocol, role);
+    public string SystemPrompt(Protocol protocol, string role) => _shortPrompts
+        ? (protocol, role) switch
+        {
+            (Protocol.RemaMultiTurn, Roles.Meta) => "Plan the next step; say [FINISH] when done.",
+            (Protocol.RemaMultiTurn, Roles.Reasoner) => "Do the step. Box the answer when told to finish.",
+            (Protocol.RemaSingleTurn, Roles.Meta) => "Plan the steps. Do not solve.",
+            (Protocol.RemaSingleTurn, Roles.Reasoner) => "Follow the plan. Box the answer.",
+            (Protocol.Mrp, _) => "Plan, then solve. Box the answer.",
+            _ => "Solve step by step. Box the answer.",
+        }
+        : RolePrompts.For(protocol, role);
 
     public Judgement Judge(Problem problem, string finalMessage)
     {
