@@ -17,6 +17,7 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Algorithm = new AlgorithmSpec { LearningRate = 1e-3 },
         Sft = new SftSpec { Demonstrations = 8, Epochs = 1, BatchRows = 16 },
         Eval = new EvalSpec { Sets = ["test"], Interval = 1, MaxProblems = 4 },
+        CheckpointInterval = 2,
     };
 
     private async Task<CampaignStatus> WaitAsync(ICampaignGrain campaign, Func<CampaignStatus, bool> until, int seconds = 120)
@@ -36,8 +37,9 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
     [Fact]
     public async Task SmallCampaign_RunsSftThenRlStepsWithEvaluations()
     {
-        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>("camp-a");
-        await campaign.Start(Small("camp-a", steps: 2));
+        string name = "camp-a-" + Guid.NewGuid().ToString("N")[..8];   // checkpoints go under runs/<name>: fresh per run
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);
+        await campaign.Start(Small(name, steps: 2));
         CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
         Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
         Assert.NotNull(done.Sft);
@@ -46,13 +48,16 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.Equal([0L, 1L], history.Select(h => h.Step));
         Assert.All(history, h => Assert.Equal(4, h.Episodes));
         Assert.All(history, h => Assert.Equal(0, h.FailedEpisodes));
-        Assert.All(history, h => Assert.True(h.Learners["camp-a.shared"].Rows > 0));
+        Assert.All(history, h => Assert.True(h.Learners[$"{name}.shared"].Rows > 0));
         Assert.Equal([0L, 1L, 2L], done.Evaluations.Select(e => e.AfterStep));
         Assert.All(done.Evaluations, e => Assert.Equal(4, e.Problems));
         // SFT published version 1, each RL step one more.
-        Assert.Equal(3, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("camp-a.shared/0").GetInfo()).Version);
+        Assert.Equal(3, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>($"{name}.shared/0").GetInfo()).Version);
+        // Checkpoints kept: every checkpoint_interval-th version and the latest (interval 2 here: versions 2 and 3).
+        string[] kept = Directory.GetDirectories(Path.Combine("runs", name, "checkpoints", $"{name}.shared")).Select(Path.GetFileName).Order().ToArray()!;
+        Assert.Equal(["step-00000002", "step-00000003"], kept);
         // Starting it again is a no-op.
-        Assert.Equal("completed", (await campaign.Start(Small("camp-a", steps: 2))).Status);
+        Assert.Equal("completed", (await campaign.Start(Small(name, steps: 2))).Status);
     }
 
     [Fact]

@@ -4,14 +4,18 @@ using ReMA.Abstractions.Episodes;
 
 namespace ReMA.Abstractions.Learning;
 
-/// <summary>How a learner trains its policy and where it publishes new versions.</summary>
+/// <summary>
+/// How a learner trains its policy and where it publishes new versions. KeepEvery: keep the checkpoint of every
+/// version that is a multiple of it (and always the latest); 0 keeps them all.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerSetup")]
 public sealed record LearnerSetup(
     AlgorithmSpec Algorithm,
     string CheckpointRoot,
     string[] Replicas,
     long Seed,
-    float Temperature);
+    float Temperature,
+    int KeepEvery = 0);
 
 /// <summary>Update diagnostics of one learner step (means over its optimizer steps where that applies).</summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerMetrics")]

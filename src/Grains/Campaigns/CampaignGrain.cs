@@ -52,7 +52,8 @@ public sealed class CampaignGrain(
         {
             await GrainFactory.GetGrain<IPolicyRegistryGrain>(policy).Register(plan.Model);
             await GrainFactory.GetGrain<ILearnerGrain>(policy).Configure(new LearnerSetup(
-                config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature));
+                config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature,
+                KeepEvery: config.CheckpointInterval));
         }
         state.State.Config = config;
         state.State.Status = "running";

@@ -78,6 +78,7 @@ public sealed class LearnerGrain(
         });
         // Publish to every replica; they swap weights between decode steps.
         await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
+        Prune(setup, version);
         var stepResult = new LearnerStepResult(step, version, path, ToMetrics(metrics, filtered));
         state.State.Version = version;
         state.State.LastStep = step;
@@ -118,10 +119,29 @@ public sealed class LearnerGrain(
             return (lossBefore, lossAfter, count, saved);
         });
         await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
+        Prune(setup, version);
         state.State.Version = version;
         state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
         return new SftResult(version, path, rows.Length, steps, before, after, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Once every replica serves <paramref name="published"/>, the previous version's checkpoint is only needed if it is
+    /// one to keep (a multiple of KeepEvery).
+    /// </summary>
+    private void Prune(LearnerSetup setup, long published)
+    {
+        long previous = published - 1;
+        if (setup.KeepEvery <= 0 || previous <= 0 || previous % setup.KeepEvery == 0)
+        {
+            return;
+        }
+        string folder = Path.Combine(setup.CheckpointRoot, TrainingCheckpoint.FolderName(previous));
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private async Task BuildAsync(LearnerSetup setup)
