@@ -34,6 +34,7 @@ public static class ReMASiloExtensions
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort, gatewayPort)
             .AddMemoryGrainStorageAsDefault()
+            .UseInMemoryReminderService()
             .AddReMA(builder.Configuration));
         return builder;
     }

@@ -1,3 +1,4 @@
+using Orleans.Core.Internal;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Policy;
 
@@ -76,6 +77,23 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.Equal("cancelled", (await campaign.Cancel()).Status);
         await Task.Delay(500);
         Assert.Equal("cancelled", (await campaign.Status()).Status);
+    }
+
+    [Fact]
+    public async Task Campaign_ContinuesFromItsPersistedStateAfterItsActivationIsLost()
+    {
+        string name = "camp-d-" + Guid.NewGuid().ToString("N")[..8];
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);
+        await campaign.Start(Small(name, steps: 3) with { Sft = new SftSpec { Enabled = false } });
+        await WaitAsync(campaign, s => s.NextStep >= 1);
+        await campaign.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await Task.Delay(300);
+        // The next call reactivates it; the timer restarts from the stored state and the campaign completes.
+        CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
+        Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+        Assert.True(done.Activations >= 2, $"the campaign was activated {done.Activations} time(s); the test needs it to lose its activation");
+        Assert.Equal([0L, 1L, 2L], (await campaign.History()).Select(h => h.Step));     // every step exactly once
+        Assert.Equal(3, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>($"{name}.shared/0").GetInfo()).Version);
     }
 
     [Fact]

@@ -36,7 +36,8 @@ public sealed record CampaignStatus(
     StepRecord? LastStep,
     EvalRecord[] Evaluations,
     SftResult? Sft,
-    string? Error);
+    string? Error,
+    int Activations);
 
 /// <summary>
 /// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,

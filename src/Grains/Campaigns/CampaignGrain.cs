@@ -21,13 +21,16 @@ public sealed class CampaignGrain(
     [PersistentState("campaign")] IPersistentState<CampaignState> state,
     TaskCache tasks,
     PolicyTemplates templates,
-    ILogger<CampaignGrain> logger) : Grain, ICampaignGrain
+    ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
+    private const string Reminder = "campaign-loop";
+
     private IGrainTimer? _timer;
     private bool _busy;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        state.State.Activations++;   // recorded with the next write
         if (state.State.Status == "running")
         {
             StartTimer();
@@ -59,9 +62,26 @@ public sealed class CampaignGrain(
         state.State.Status = "running";
         state.State.Stage = config.Sft.Enabled ? "sft" : "rl";
         await state.WriteStateAsync();
+        // The timer drives the loop while the grain is active; the reminder reactivates it (on any silo) if the
+        // activation is lost, for example when its silo dies.
+        await this.RegisterOrUpdateReminder(Reminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartTimer();
         logger.LogInformation("Campaign {Campaign} started: {Protocol}, {Steps} steps", config.Name, config.Protocol, config.Steps);
         return Snapshot();
+    }
+
+    Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // Activation (OnActivateAsync) already restarted the timer of a running campaign; a finished one stops reminding.
+        return state.State.Status is "completed" or "cancelled" or "failed" ? StopRemindingAsync() : Task.CompletedTask;
+    }
+
+    private async Task StopRemindingAsync()
+    {
+        if (await this.GetReminder(Reminder) is IGrainReminder reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
     Task<CampaignStatus> ICampaignGrain.Status() => Task.FromResult(Snapshot());
@@ -78,6 +98,7 @@ public sealed class CampaignGrain(
         {
             state.State.Status = "cancelled";
             await PersistUnlessBusy();
+            await StopRemindingAsync();
         }
         return Snapshot();
     }
@@ -127,6 +148,10 @@ public sealed class CampaignGrain(
         {
             await state.WriteStateAsync(CancellationToken.None);   // the unit's outcome is always recorded
             _busy = false;
+        }
+        if (state.State.Status is "completed" or "failed")
+        {
+            await StopRemindingAsync();
         }
     }
 
@@ -251,5 +276,5 @@ public sealed class CampaignGrain(
 
     private CampaignStatus Snapshot() => new(
         this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
-        state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error);
+        state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations);
 }

@@ -18,4 +18,6 @@ public sealed class CampaignState
     [Id(6)] public SftResult? Sft { get; set; }
     [Id(7)] public string? Error { get; set; }
     [Id(8)] public long EvaluatedAfter { get; set; } = -1;
+    /// <summary>How many times the campaign has been activated (more than one: it survived losing an activation).</summary>
+    [Id(9)] public int Activations { get; set; }
 }
