@@ -120,11 +120,16 @@ public sealed class CampaignGrain(
     /// <summary>A running unit writes the state when it ends; otherwise write now.</summary>
     private Task PersistUnlessBusy() => _busy ? Task.CompletedTask : state.WriteStateAsync();
 
+    /// <summary>
+    /// The loop's timer interleaves with other calls: a unit can take minutes (an SFT stage), and the reminder's
+    /// delivery (and Start, which is a no-op once configured) must not wait for it. Units never overlap (_busy).
+    /// </summary>
     private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
     {
         DueTime = TimeSpan.FromMilliseconds(10),
         Period = TimeSpan.FromMilliseconds(200),
         KeepAlive = true,
+        Interleave = true,
     });
 
     private async Task TickAsync(CancellationToken cancellation)
