@@ -18,5 +18,4 @@ public sealed record EpisodeResult(
     IReadOnlyList<TrajectoryRow> Rows)
 {
     public int Rounds => Transcript.Count == 0 ? 0 : Transcript.Max(t => t.Round) + 1;
-    public int EmptyTurns => Transcript.Count(t => string.IsNullOrWhiteSpace(t.Text.Replace("[FINISH]", "", StringComparison.Ordinal)));
 }
