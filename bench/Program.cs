@@ -10,6 +10,8 @@ switch (command)
         return LearnBenchmark.Run(args[1..]);
     case "verify":
         return VerifyBenchmark.Run(args[1..]);
+    case "probe":
+        return await LearnabilityProbe.RunAsync(args[1..]);
     case "rollout":
         return await RolloutBenchmark.RunAsync(args[1..]);
     default:

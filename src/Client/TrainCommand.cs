@@ -9,38 +9,83 @@ using ReMA.Silo;
 
 namespace ReMA.Client;
 
+/// <summary>Wall time, process CPU time and CPU utilisation (share of all cores) of one campaign stage.</summary>
+public sealed record PhaseUsage(string Stage, double Seconds, double CpuSeconds, double Utilisation);
+
+/// <summary>A finished campaign as the client followed it.</summary>
+public sealed record CampaignRun(CampaignConfig Config, CampaignStatus Status, StepRecord[] History, IReadOnlyList<PhaseUsage> Phases, double Seconds);
+
 /// <summary>
-/// <c>rema train [--file campaign.json] [--name N] [--steps N]</c>: runs a campaign on an embedded silo and follows it,
-/// printing a line per RL step and per evaluation; writes runs/&lt;name&gt;/campaign.json and history.json.
-/// Exit code 0 when the campaign completes, 1 when it fails or is cancelled, 2 on bad input.
+/// <c>rema train [--file campaign.json|yaml | --preset NAME] [--name N] [--steps N] [--gateway PORT [--detach]]</c>: with no
+/// cluster, runs the campaign on an embedded silo in this process; with a gateway (or REMA_GATEWAY), submits it to that
+/// cluster. Follows it, printing a line per RL step and per evaluation, and writes runs/&lt;name&gt;/campaign.json,
+/// history.json and episodes.jsonl. Exit code 0 when the campaign completes, 1 when it fails or is cancelled, 2 on bad input.
 /// </summary>
 internal static class TrainCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Compact = new();
 
     public static Command Create()
     {
-        var file = new Option<string?>("--file") { Description = "Campaign file (JSON); default: the arithmetic demo settings" };
+        var file = new Option<string?>("--file") { Description = "Campaign file (JSON, or YAML with .yaml/.yml)" };
+        var preset = new Option<string?>("--preset") { Description = $"Named campaign ({string.Join(", ", CampaignPresets.Names)})" };
         var name = new Option<string?>("--name") { Description = "Campaign name (overrides the file's)" };
         var steps = new Option<int?>("--steps") { Description = "RL steps (overrides the file's)" };
+        var modelPath = new Option<string?>("--model-path") { Description = "Hugging Face style checkpoint folder (overrides the model)" };
         var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
-        var command = new Command("train", "Run a training campaign on an embedded silo and follow it") { file, name, steps, port };
+        var gateway = ClusterOptions.Gateway();
+        var detach = new Option<bool>("--detach") { Description = "Submit to the cluster and return without following" };
+        var command = new Command("train", "Run a training campaign (embedded silo, or a cluster with --gateway) and follow it")
+        {
+            file, preset, name, steps, modelPath, port, gateway, detach,
+        };
         command.SetAction(async (parse, cancel) =>
         {
             CampaignConfig config;
             try
             {
-                config = parse.GetValue(file) is string path ? CampaignFile.Load(path) : new CampaignConfig();
+                if (parse.GetValue(file) is not null && parse.GetValue(preset) is not null)
+                {
+                    throw new ArgumentException("give --file or --preset, not both.");
+                }
+                config = parse.GetValue(file) is string path ? CampaignFile.Load(path)
+                    : parse.GetValue(preset) is string p ? CampaignPresets.Get(p)
+                    : CampaignPresets.Get(CampaignPresets.ArithmeticDemo);
                 config = config with
                 {
                     Name = parse.GetValue(name) ?? config.Name,
                     Steps = parse.GetValue(steps) ?? config.Steps,
+                    Model = parse.GetValue(modelPath) is string m ? config.Model with { Path = m, Preset = null } : config.Model,
                 };
                 CampaignConfigValidation.ThrowIfInvalid(config);
+                if (config.Model.Path is string folder && !Directory.Exists(folder))
+                {
+                    throw new ArgumentException($"model.path: checkpoint folder '{folder}' does not exist; download the model there (config.json, *.safetensors, tokenizer.json) or pass --model-path.");
+                }
             }
             catch (Exception e) when (e is ArgumentException or IOException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            {
+                return await ClusterOptions.WithClientAsync(g, async grains =>
+                {
+                    ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(config.Name);
+                    await campaign.Start(config);
+                    if (parse.GetValue(detach))
+                    {
+                        Console.WriteLine($"campaign {config.Name} submitted; follow it with `rema status {config.Name} --gateway {g}`");
+                        return 0;
+                    }
+                    return await FollowAsync(campaign, config, Console.Out, null, cancel);
+                });
+            }
+            if (parse.GetValue(detach))
+            {
+                Console.Error.WriteLine("error: --detach needs a cluster (--gateway PORT or REMA_GATEWAY): an embedded silo lives only as long as this command.");
                 return 2;
             }
             int silo = parse.GetValue(port);
@@ -49,11 +94,10 @@ internal static class TrainCommand
         return command;
     }
 
-    public static async Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel)
+    /// <summary>Runs <paramref name="config"/> on an embedded silo in this process and follows it to the end.</summary>
+    public static async Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel,
+        Func<ICampaignGrain, CampaignRun, Task>? finished = null)
     {
-        string folder = Path.Combine("runs", config.Name);
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "campaign.json"), CampaignFile.Write(config));
         var builder = Host.CreateApplicationBuilder();
         builder.AddReMAEmbeddedSilo(siloPort, gatewayPort);
         using IHost host = builder.Build();
@@ -62,48 +106,101 @@ internal static class TrainCommand
         {
             ICampaignGrain campaign = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ICampaignGrain>(config.Name);
             await campaign.Start(config);
-            output.WriteLine($"campaign {config.Name}: {config.Protocol}, {config.Roles.Parameters} parameters, {config.Steps} steps of {config.PromptsPerStep} x {config.GroupSize} episodes");
-            long printedSteps = 0;
-            int printedEvals = 0;
-            bool printedSft = false;
-            CampaignStatus status;
-            while (true)
-            {
-                status = await campaign.Status();
-                if (!printedSft && status.Sft is SftResult sft)
-                {
-                    output.WriteLine($"sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3} ({sft.Seconds:F1} s)");
-                    printedSft = true;
-                }
-                foreach (EvalRecord e in status.Evaluations.Skip(printedEvals))
-                {
-                    output.WriteLine($"eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
-                }
-                printedEvals = status.Evaluations.Length;
-                if (status.NextStep > printedSteps)
-                {
-                    foreach (StepRecord s in (await campaign.History()).Where(h => h.Step >= printedSteps))
-                    {
-                        string finishes = string.Join(" ", s.FinishReasons.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
-                        double loss = s.Learners.Values.Average(l => l.Loss);
-                        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"step {s.Step + 1}/{config.Steps}: reward {s.RewardMean:F3} accuracy {s.Accuracy:P0} turns {s.TurnsPerEpisode:F1} [{finishes}] loss {loss:F4} {s.RolloutTokensPerSecond:F0} tok/s rollout {s.RolloutSeconds:F1}s update {s.UpdateSeconds:F1}s"));
-                    }
-                    printedSteps = status.NextStep;
-                }
-                if (status.Status is "completed" or "failed" or "cancelled")
-                {
-                    break;
-                }
-                await Task.Delay(500, cancel);
-            }
-            File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(new { status, history = await campaign.History() }, Indented));
-            output.WriteLine($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
-            return status.Status == "completed" ? 0 : 1;
+            return await FollowAsync(campaign, config, output, finished, cancel);
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Follows a started campaign until it completes, fails or is cancelled: a line per SFT stage, RL step and evaluation;
+    /// runs/&lt;name&gt;/ gets campaign.json, history.json (with CPU use per stage) and episodes.jsonl (every step's episodes).
+    /// </summary>
+    public static async Task<int> FollowAsync(ICampaignGrain campaign, CampaignConfig config, TextWriter output,
+        Func<ICampaignGrain, CampaignRun, Task>? finished, CancellationToken cancel)
+    {
+        string folder = Path.Combine("runs", config.Name);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "campaign.json"), CampaignFile.Write(config));
+        string episodesFile = Path.Combine(folder, "episodes.jsonl");
+        output.WriteLine($"campaign {config.Name}: {config.Protocol}, {config.Roles.Parameters} parameters, {config.Steps} steps of {config.PromptsPerStep} x {config.GroupSize} episodes");
+        var phases = new List<PhaseUsage>();
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var started = DateTime.UtcNow;
+        string stage = "";
+        DateTime stageWall = DateTime.UtcNow;
+        TimeSpan stageCpu = process.TotalProcessorTime;
+        void ClosePhase(string next)
+        {
+            process.Refresh();
+            if (stage.Length > 0)
+            {
+                double wall = (DateTime.UtcNow - stageWall).TotalSeconds;
+                double cpu = (process.TotalProcessorTime - stageCpu).TotalSeconds;
+                phases.Add(new PhaseUsage(stage, wall, cpu, cpu / Math.Max(1e-9, wall) / Environment.ProcessorCount));
+            }
+            stage = next;
+            stageWall = DateTime.UtcNow;
+            stageCpu = process.TotalProcessorTime;
+        }
+        long printedSteps = 0;
+        int printedEvals = 0;
+        bool printedSft = false;
+        CampaignStatus status;
+        while (true)
+        {
+            status = await campaign.Status();
+            if (status.Stage != stage)
+            {
+                ClosePhase(status.Stage);
+            }
+            if (!printedSft && status.Sft is SftResult sft)
+            {
+                output.WriteLine($"sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3} ({sft.Seconds:F1} s)");
+                printedSft = true;
+            }
+            foreach (EvalRecord e in status.Evaluations.Skip(printedEvals))
+            {
+                output.WriteLine($"eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
+            }
+            printedEvals = status.Evaluations.Length;
+            if (status.NextStep > printedSteps)
+            {
+                foreach (StepRecord s in (await campaign.History()).Where(h => h.Step >= printedSteps))
+                {
+                    output.WriteLine(StepLine(s, config.Steps));
+                    EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
+                    File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
+                }
+                printedSteps = status.NextStep;
+            }
+            if (status.Status is "completed" or "failed" or "cancelled")
+            {
+                break;
+            }
+            await Task.Delay(500, cancel);
+        }
+        ClosePhase("");
+        StepRecord[] history = await campaign.History();
+        File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(new CampaignRecord(status, history, phases), Indented));
+        if (finished is not null && status.Status == "completed")
+        {
+            await finished(campaign, new CampaignRun(config, status, history, phases, (DateTime.UtcNow - started).TotalSeconds));
+        }
+        output.WriteLine($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
+        return status.Status == "completed" ? 0 : 1;
+    }
+
+    public static string StepLine(StepRecord s, long steps)
+    {
+        string finishes = string.Join(" ", s.FinishReasons.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
+        double loss = s.Learners.Count == 0 ? 0 : s.Learners.Values.Average(l => l.Loss);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"step {s.Step + 1}/{steps}: reward {s.RewardMean:F3} accuracy {s.Accuracy:P0} turns {s.TurnsPerEpisode:F1} [{finishes}] loss {loss:F4} {s.RolloutTokensPerSecond:F0} tok/s rollout {s.RolloutSeconds:F1}s update {s.UpdateSeconds:F1}s");
+    }
 }
+
+/// <summary>What runs/&lt;name&gt;/history.json holds.</summary>
+public sealed record CampaignRecord(CampaignStatus Status, StepRecord[] History, IReadOnlyList<PhaseUsage> Phases);

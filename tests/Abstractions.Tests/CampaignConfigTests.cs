@@ -57,4 +57,37 @@ public class CampaignConfigTests
         Assert.Contains("c.json at group_size", type.Message);
         Assert.Throws<FileNotFoundException>(() => CampaignFile.Load("/no/such/campaign.json"));
     }
+
+    [Fact]
+    public void YamlFiles_ReadLikeTheirJsonEquivalent_AndBadFieldsAreNamed()
+    {
+        string dir = Directory.CreateTempSubdirectory("rema-yaml").FullName;
+        string good = Path.Combine(dir, "c.yaml");
+        File.WriteAllText(good, """
+            name: yaml-demo
+            group_size: 4
+            task:
+              name: arithmetic
+              options: { prompts: none, train_size: "300" }
+            sft: { enabled: false }
+            algorithm: { learning_rate: 3.0e-5, clip_low: 0.2 }
+            eval: { sets: [test, ood-operands], interval: 5 }
+            """);
+        CampaignConfig c = CampaignFile.Load(good);
+        Assert.Equal("yaml-demo", c.Name);
+        Assert.Equal(4, c.GroupSize);
+        Assert.Equal("300", c.Task.Options["train_size"]);
+        Assert.False(c.Sft.Enabled);
+        Assert.Equal(3e-5, c.Algorithm.LearningRate);
+        Assert.Equal(["test", "ood-operands"], c.Eval.Sets);
+
+        string bad = Path.Combine(dir, "bad.yml");
+        File.WriteAllText(bad, "group_size: eight\nlimits:\n  max_turn: 3\n");
+        var e = Assert.Throws<ArgumentException>(() => CampaignFile.Load(bad));
+        Assert.Contains("bad.yml", e.Message);
+        string broken = Path.Combine(dir, "broken.yaml");
+        File.WriteAllText(broken, "name: [unclosed\n");
+        var syntax = Assert.Throws<ArgumentException>(() => CampaignFile.Load(broken));
+        Assert.Contains("broken.yaml: not valid YAML at line", syntax.Message);
+    }
 }

@@ -2,18 +2,19 @@ using ReMA.Abstractions.Campaigns;
 
 namespace ReMA.Client.Tests;
 
+[Collection("console")]
 public class TrainCommandTests
 {
     [Fact]
-    public async Task Train_RunsACampaignOnAnEmbeddedSiloAndWritesItsHistory()
+    public async Task Train_RunsACampaignOnAnEmbeddedSilo_ThenStatusListEpisodesAndEvalReadWhatItWrote()
     {
         var config = new CampaignConfig
         {
             Name = "cli-" + Guid.NewGuid().ToString("N")[..8],
-            Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4" } },
+            Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
             GroupSize = 2,
             PromptsPerStep = 2,
-            Steps = 1,
+            Steps = 2,
             Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
             Sft = new SftSpec { Demonstrations = 4, Epochs = 1, BatchRows = 16 },
             Eval = new EvalSpec { Sets = ["test"], Interval = 1, MaxProblems = 2 },
@@ -23,9 +24,69 @@ public class TrainCommandTests
         string log = output.ToString();
         Assert.True(code == 0, log);
         Assert.Contains("sft: ", log);
-        Assert.Contains("step 1/1: reward", log);
-        Assert.Contains("eval after step 1: test pass@1", log);
+        Assert.Contains("step 2/2: reward", log);
+        Assert.Contains("eval after step 2: test pass@1", log);
         Assert.True(File.Exists(Path.Combine("runs", config.Name, "history.json")));
         Assert.Equal(config.Name, CampaignFile.Load(Path.Combine("runs", config.Name, "campaign.json")).Name);
+        Assert.Equal(2 * 2 * 2, File.ReadAllLines(Path.Combine("runs", config.Name, "episodes.jsonl")).Length);
+
+        (int statusCode, string status) = await CliRunner.RunAsync("status", config.Name);
+        Assert.Equal(0, statusCode);
+        Assert.Contains($"{config.Name}: completed, stage done, step 2/2", status);
+        Assert.Contains("eval after step 0: test pass@1", status);
+
+        (int listCode, string list) = await CliRunner.RunAsync("list", "--json");
+        Assert.Equal(0, listCode);
+        Assert.Contains($"\"Name\": \"{config.Name}\"", list);
+
+        (int episodesCode, string episodes) = await CliRunner.RunAsync("episodes", config.Name, "--step", "2");
+        Assert.Equal(0, episodesCode);
+        string firstId = episodes.Split('\n')[0].Split(' ')[0];
+        Assert.StartsWith($"{config.Name}-s1-p", firstId);
+        (int showCode, string show) = await CliRunner.RunAsync("episodes", config.Name, "--step", "2", "--show", firstId);
+        Assert.Equal(0, showCode);
+        Assert.Contains("[round 0] meta (v", show);
+
+        (int missingCode, _) = await CliRunner.RunAsync("status", "no-such-campaign");
+        Assert.Equal(1, missingCode);
+        (int pauseCode, string pauseError) = await CliRunner.RunAsync("pause", config.Name);
+        Assert.Equal(2, pauseCode);
+        Assert.Contains("needs a cluster", pauseError);
+
+        string checkpoint = Directory.GetDirectories(Path.Combine("runs", config.Name, "checkpoints", config.Name + ".shared")).Order(StringComparer.Ordinal).Last();
+        (int evalCode, string eval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts=none", "--option", "eval_size=4",
+            "--max-problems", "3", "--k", "2", "--max-turns", "2", "--max-tokens-per-turn", "8", "--json");
+        Assert.True(evalCode == 0, eval);
+        Assert.Contains("\"Problems\": 3", eval);
+        Assert.Contains("\"K\": 2", eval);
+        (int badEvalCode, string badEval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts");
+        Assert.Equal(2, badEvalCode);
+        Assert.Contains("--option 'prompts' must be key=value", badEval);
+    }
+}
+
+/// <summary>Runs the rema command tree in this process with the console captured (tests in the "console" collection only).</summary>
+internal static class CliRunner
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    public static async Task<(int Code, string Output)> RunAsync(params string[] args)
+    {
+        await Gate.WaitAsync();
+        TextWriter stdout = Console.Out, stderr = Console.Error;
+        var captured = new StringWriter();
+        try
+        {
+            Console.SetOut(captured);
+            Console.SetError(captured);
+            int code = await Cli.Root().Parse(args).InvokeAsync();
+            return (code, captured.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            Gate.Release();
+        }
     }
 }

@@ -62,6 +62,31 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task SeparateParameters_AlternatingSchedule_TrainsOneRoleAtATime_AndKeepsRecentEpisodes()
+    {
+        string name = "camp-alt-" + Guid.NewGuid().ToString("N")[..8];
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);
+        await campaign.Start(Small(name, steps: 3) with
+        {
+            Roles = new RolesSpec { Parameters = "separate", Schedule = "alternating", SwitchEvery = 2, FirstRole = "reasoner" },
+            Sft = new SftSpec { Enabled = false },
+        });
+        CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
+        Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+        StepRecord[] history = await campaign.History();
+        Assert.Equal([$"{name}.reasoner"], history[0].Learners.Keys);
+        Assert.Equal([$"{name}.reasoner"], history[1].Learners.Keys);
+        Assert.Equal([$"{name}.meta"], history[2].Learners.Keys);
+        Assert.Equal(2, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>($"{name}.reasoner/0").GetInfo()).Version);
+        Assert.Equal(1, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>($"{name}.meta/0").GetInfo()).Version);
+        EpisodeSummary[] episodes = await campaign.Episodes(2);
+        Assert.Equal(4, episodes.Length);
+        Assert.All(episodes, e => Assert.StartsWith("Compute ", e.Question));
+        Assert.All(episodes, e => Assert.Equal("meta", e.Transcript[0].Role));
+        Assert.Empty(await campaign.Episodes(99));
+    }
+
+    [Fact]
     public async Task Campaign_PausesResumesAndCancels()
     {
         ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>("camp-b");

@@ -94,12 +94,17 @@ public class GenerationTests
     {
         using CausalLM model = TestModels.Tiny();
         using var engine = new GenerationEngine(model, Tok);
+        // Completion order, recorded as each request completes (a check of slow.IsCompleted after awaiting the quick one
+        // would race with the engine on a loaded machine).
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         Task<GenerationResult> slow = engine.GenerateAsync(Request("slow", 1, maxNew: 200));
         Task<GenerationResult> quick = engine.GenerateAsync(Request("quick", 2, maxNew: 3));
-        GenerationResult q = await quick;
-        Assert.Equal(3, q.TokenIds.Length);
-        Assert.False(slow.IsCompleted, "the short request must complete while the long one is still decoding");
+        Task slowDone = slow.ContinueWith(_ => order.Enqueue("slow"), TaskScheduler.Default);
+        Task quickDone = quick.ContinueWith(_ => order.Enqueue("quick"), TaskScheduler.Default);
+        await Task.WhenAll(slowDone, quickDone);
+        Assert.Equal(3, (await quick).TokenIds.Length);
         Assert.Equal(200, (await slow).TokenIds.Length);
+        Assert.Equal(["quick", "slow"], order);
     }
 
     [Fact]

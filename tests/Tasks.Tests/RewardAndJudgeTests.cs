@@ -133,7 +133,9 @@ public class RewardAndJudgeTests
         Assert.True(meta.Length < 60);
         Assert.True(registry.Create("arithmetic").SystemPrompt(Protocol.RemaMultiTurn, Roles.Meta).Length > 200);
         var error = Assert.Throws<ArgumentException>(() => registry.Create("arithmetic", new Dictionary<string, string> { ["prompts"] = "tiny" }));
-        Assert.Contains("option 'prompts' must be full or short (got 'tiny')", error.Message);
+        Assert.Contains("option 'prompts' must be full, short or none (got 'tiny')", error.Message);
+        ITask bare = registry.Create("arithmetic", new Dictionary<string, string> { ["prompts"] = "none" });
+        Assert.Equal("", bare.SystemPrompt(Protocol.RemaMultiTurn, Roles.Meta));
     }
 
     [Theory]

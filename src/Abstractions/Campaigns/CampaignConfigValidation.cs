@@ -57,10 +57,12 @@ public static class CampaignConfigValidation
         Check(a.MiniBatchRows >= 0, "algorithm.mini_batch_rows", $"must be >= 0 (got {a.MiniBatchRows})");
         Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");
         Check(a.TurnDiscount is > 0 and <= 1, "algorithm.turn_discount", $"must be in (0, 1] (got {a.TurnDiscount})");
-        Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0 || c.Sft.Path is not null, "sft.demonstrations", "an enabled SFT stage needs demonstrations > 0 or sft.path");
+        Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0, "sft.demonstrations", $"an enabled SFT stage needs demonstrations > 0 (got {c.Sft.Demonstrations})");
         Check(c.Sft.Epochs > 0, "sft.epochs", $"must be positive (got {c.Sft.Epochs})");
         Check(c.Sft.LearningRate > 0, "sft.learning_rate", $"must be positive (got {c.Sft.LearningRate})");
         Check(c.Sft.BatchRows > 0, "sft.batch_rows", $"must be positive (got {c.Sft.BatchRows})");
+        Check(c.Sft.Steps >= 0, "sft.steps", $"must be 0 (epochs decide) or positive (got {c.Sft.Steps})");
+        Check(c.Sft.Schedule is "constant" or "cosine", "sft.schedule", $"must be constant or cosine (got '{c.Sft.Schedule}')");
         Check(c.Eval.Interval > 0, "eval.interval", $"must be positive (got {c.Eval.Interval})");
         Check(c.Eval.MaxProblems >= 0, "eval.max_problems", $"must be >= 0 (got {c.Eval.MaxProblems})");
         Check(c.CheckpointInterval > 0, "checkpoint_interval", $"must be positive (got {c.CheckpointInterval})");

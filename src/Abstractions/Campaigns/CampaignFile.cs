@@ -45,7 +45,76 @@ public static class CampaignFile
         {
             throw new FileNotFoundException($"{path}: campaign file not found.", path);
         }
-        return Parse(File.ReadAllText(path), path);
+        string text = File.ReadAllText(path);
+        return path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+            ? ParseYaml(text, path)
+            : Parse(text, path);
+    }
+
+    /// <summary>
+    /// A YAML campaign file: converted to the equivalent JSON (plain scalars that read as numbers, booleans or null
+    /// become those; quoted scalars stay strings), then read exactly as a JSON file, with the same field-named errors.
+    /// </summary>
+    public static CampaignConfig ParseYaml(string yaml, string source)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ArgumentException($"{source}: not valid YAML at line {e.Start.Line}, column {e.Start.Column} ({e.Message}).", e);
+        }
+        if (stream.Documents.Count != 1)
+        {
+            throw new ArgumentException($"{source}: expected one YAML document with the campaign settings (found {stream.Documents.Count}).");
+        }
+        System.Text.Json.Nodes.JsonNode? json = ToJson(stream.Documents[0].RootNode, source);
+        return Parse(json?.ToJsonString() ?? "null", source);
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? ToJson(YamlDotNet.RepresentationModel.YamlNode node, string source)
+    {
+        switch (node)
+        {
+            case YamlDotNet.RepresentationModel.YamlMappingNode map:
+                var obj = new System.Text.Json.Nodes.JsonObject();
+                foreach (var (key, value) in map.Children)
+                {
+                    string name = (key as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value
+                        ?? throw new ArgumentException($"{source}: line {key.Start.Line}: mapping keys must be plain names.");
+                    obj[name] = ToJson(value, source);
+                }
+                return obj;
+            case YamlDotNet.RepresentationModel.YamlSequenceNode list:
+                return new System.Text.Json.Nodes.JsonArray([.. list.Children.Select(c => ToJson(c, source))]);
+            case YamlDotNet.RepresentationModel.YamlScalarNode scalar:
+                string text = scalar.Value ?? "";
+                if (scalar.Style != YamlDotNet.Core.ScalarStyle.Plain)
+                {
+                    return System.Text.Json.Nodes.JsonValue.Create(text);
+                }
+                if (text is "" or "~" or "null")
+                {
+                    return null;
+                }
+                if (text is "true" or "false")
+                {
+                    return System.Text.Json.Nodes.JsonValue.Create(text == "true");
+                }
+                if (long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long integer))
+                {
+                    return System.Text.Json.Nodes.JsonValue.Create(integer);
+                }
+                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double number))
+                {
+                    return System.Text.Json.Nodes.JsonValue.Create(number);
+                }
+                return System.Text.Json.Nodes.JsonValue.Create(text);
+            default:
+                throw new ArgumentException($"{source}: line {node.Start.Line}: unsupported YAML node.");
+        }
     }
 
     public static string Write(CampaignConfig config) => JsonSerializer.Serialize(config, Options);

@@ -1,3 +1,4 @@
+using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Learning;
 using Orleans.Concurrency;
 
@@ -64,4 +65,38 @@ public interface ICampaignGrain : IGrainWithStringKey
 
     [Alias("Cancel"), AlwaysInterleave]
     Task<CampaignStatus> Cancel();
+
+    /// <summary>
+    /// Runs one evaluation-style episode (the campaign's evaluation sampling, greedy by default) on problem
+    /// <paramref name="index"/> of <paramref name="split"/> with the policies as they are now, and returns it whole.
+    /// </summary>
+    [Alias("SampleEpisode"), AlwaysInterleave]
+    Task<EpisodeOutcome> SampleEpisode(string split, int index);
+
+    /// <summary>The episodes of RL step <paramref name="step"/> (0-based), held for the last few steps only; empty otherwise.</summary>
+    [Alias("Episodes"), AlwaysInterleave]
+    Task<EpisodeSummary[]> Episodes(long step);
+}
+
+/// <summary>One episode of an RL step as the CLI shows it: the problem, the outcome and every turn.</summary>
+[GenerateSerializer, Immutable, Alias("rema.EpisodeSummary")]
+public sealed record EpisodeSummary(
+    string EpisodeId,
+    long Step,
+    string ProblemId,
+    string Question,
+    bool Correct,
+    string FinishReason,
+    double Reward,
+    TranscriptRecord[] Transcript);
+
+/// <summary>The names of every campaign started on the cluster (key 0), for <c>rema list</c>.</summary>
+[Alias("rema.ICampaignIndexGrain")]
+public interface ICampaignIndexGrain : IGrainWithIntegerKey
+{
+    [Alias("Add")]
+    Task Add(string name);
+
+    [Alias("List"), AlwaysInterleave]
+    Task<string[]> List();
 }

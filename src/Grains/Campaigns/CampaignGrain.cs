@@ -25,6 +25,8 @@ public sealed class CampaignGrain(
 {
     private const string Reminder = "campaign-loop";
 
+    private const int KeptSteps = 4;
+    private readonly Dictionary<long, EpisodeSummary[]> _recent = [];
     private IGrainTimer? _timer;
     private bool _busy;
 
@@ -58,6 +60,7 @@ public sealed class CampaignGrain(
                 config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature,
                 KeepEvery: config.CheckpointInterval));
         }
+        await GrainFactory.GetGrain<ICampaignIndexGrain>(0).Add(config.Name);
         state.State.Config = config;
         state.State.Status = "running";
         state.State.Stage = config.Sft.Enabled ? "sft" : "rl";
@@ -230,10 +233,14 @@ public sealed class CampaignGrain(
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
         var done = outcomes.OfType<EpisodeOutcome>().ToList();
         double rolloutSeconds = rollout.Elapsed.TotalSeconds;
+        var questions = problems.Select(p => (p.Id, p.Question)).Distinct().ToDictionary(p => p.Id, p => p.Question);
+        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
+            o.FinishReason, o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault(), o.Transcript))];
+        _recent.Remove(step - KeptSteps);
 
         var update = Stopwatch.StartNew();
         var learners = new Dictionary<string, LearnerMetrics>();
-        foreach (string policy in plan.Policies)
+        foreach (string policy in plan.TrainedPolicies(step))
         {
             var rows = done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
             learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
@@ -277,6 +284,22 @@ public sealed class CampaignGrain(
             records.Add(new EvalRecord(afterStep, set, problems.Count, accuracy, clock.Elapsed.TotalSeconds));
         }
         return records;
+    }
+
+    Task<EpisodeSummary[]> ICampaignGrain.Episodes(long step) => Task.FromResult(_recent.GetValueOrDefault(step) ?? []);
+
+    async Task<EpisodeOutcome> ICampaignGrain.SampleEpisode(string split, int index)
+    {
+        CampaignConfig c = state.State.Config ?? throw new InvalidOperationException($"campaign '{this.GetPrimaryKeyString()}' has not been started.");
+        ITask task = tasks.Get(c.Task.Name, c.Task.Options);
+        var problems = task.Load(split);
+        if (index < 0 || index >= problems.Count)
+        {
+            throw new ArgumentException($"index {index} is outside split '{split}' ({problems.Count} problems).");
+        }
+        var plan = new CampaignPlan(c);
+        string id = $"{c.Name}-sample-{split}-{index}-{Guid.NewGuid():N}";
+        return await GrainFactory.GetGrain<IEpisodeGrain>(id).Run(plan.Episode(id, id, problems[index], evaluation: true));
     }
 
     private CampaignStatus Snapshot() => new(

@@ -16,6 +16,23 @@ public sealed class CampaignPlan(CampaignConfig config)
 
     public IEnumerable<string> Policies => PolicyOfRole.Values.Distinct();
 
+    /// <summary>
+    /// The policies updated at RL step <paramref name="step"/>: all of them, except with separate parameters on the
+    /// alternating schedule, where one role trains for switch_every steps while the other is frozen, starting with
+    /// first_role (the paper's alternative to training both agents at once).
+    /// </summary>
+    public IReadOnlyList<string> TrainedPolicies(long step)
+    {
+        if (config.Roles.Parameters != "separate" || config.Roles.Schedule != "alternating")
+        {
+            return [.. Policies];
+        }
+        string first = config.Roles.FirstRole;
+        string second = PolicyOfRole.Keys.First(r => r != first);
+        string active = step / config.Roles.SwitchEvery % 2 == 0 ? first : second;
+        return [PolicyOfRole[active]];
+    }
+
     public static string Replica(string policy) => policy + "/0";
 
     public PolicyModel Model => new(config.Model.Path is null ? config.Model.Preset : null, config.Model.Path, config.Model.Device,

@@ -72,7 +72,7 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGen
         for (int round = 0; round < settings.MaxTurns; round++)
         {
             string metaInput = compact
-                ? $"Question: {problem.Question}\nCurrent: {state}\nLast: {(round == 0 ? "-" : lastReasoner)}"
+                ? $"Current: {state}\nLast: {(round == 0 ? "-" : lastReasoner)}"
                 : round == 0 ? problem.Question : lastReasoner;
             GenerateResponse? m = await SpeakAsync(views[Roles.Meta], metaInput, round, transcript, episodeId);
             if (m is null)
@@ -85,7 +85,7 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGen
             }
             bool finishing = m.Text.Contains(Roles.Finish, StringComparison.Ordinal);
             string reasonerInput = compact
-                ? $"Question: {problem.Question}\nCurrent: {state}\nInstruction: {m.Text}"
+                ? $"Current: {state}\nInstruction: {m.Text}"
                 : round == 0 ? $"Question:\n{problem.Question}\n\nInstruction:\n{m.Text}" : m.Text;
             GenerateResponse? y = await SpeakAsync(views[Roles.Reasoner], reasonerInput, round, transcript, episodeId);
             if (y is null)

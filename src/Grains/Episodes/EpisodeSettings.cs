@@ -9,7 +9,7 @@ public enum ViewMode
     /// <summary>The paper's full dialogue: each role's view grows turn by turn and becomes one training row.</summary>
     Full,
     /// <summary>
-    /// For stateful tasks: every turn shows the question, the current state and the latest message only; each turn is
+    /// For stateful tasks: every turn shows the current state and the latest message only; each turn is
     /// its own training row (its context is not a prefix of the next one).
     /// </summary>
     Compact,

@@ -8,6 +8,7 @@ namespace ReMA.Grains.Episodes;
 /// <summary>
 /// One role's chat view as token ids: it is the assistant, the other role is the user. In the full view the
 /// conversation grows and is one row; in the compact view every turn starts a fresh context and is its own row.
+/// An empty system prompt renders no system message.
 /// </summary>
 internal sealed class RoleView(string role, string system, ChatTemplate chat, string episodeId, string groupId, ViewMode mode)
 {
@@ -22,7 +23,7 @@ internal sealed class RoleView(string role, string system, ChatTemplate chat, st
         if (mode == ViewMode.Compact || _current is null)
         {
             _current = new TrajectoryRowBuilder(episodeId, role, groupId, chat.TurnEndId)
-                .Context(chat.Render([ChatMessage.System(system), ChatMessage.User(userMessage)], addGenerationPrompt: true));
+                .Context(chat.Render(system.Length == 0 ? [ChatMessage.User(userMessage)] : [ChatMessage.System(system), ChatMessage.User(userMessage)], addGenerationPrompt: true));
             _rows.Add(_current);
         }
         else

@@ -101,19 +101,29 @@ public sealed class LearnerGrain(
         (double before, double after, int steps, string path) = await Task.Run(() =>
         {
             var data = rows.Select(EpisodeGrain.FromRecord).ToList();
-            using var trainer = new SftTrainer(_model!, AlgorithmOptions.Optimizer(setup.Algorithm), new LearningRateSchedule { Peak = spec.LearningRate },
+            int perEpoch = (data.Count + spec.BatchRows - 1) / spec.BatchRows;
+            int total = spec.Steps > 0 ? spec.Steps : perEpoch * spec.Epochs;
+            var schedule = spec.Schedule == "cosine"
+                ? new LearningRateSchedule { Kind = ScheduleKind.Cosine, Peak = spec.LearningRate, WarmupSteps = Math.Max(1, total / 20), TotalSteps = total, MinRatio = 0.1 }
+                : new LearningRateSchedule { Peak = spec.LearningRate };
+            using var trainer = new SftTrainer(_model!, AlgorithmOptions.Optimizer(setup.Algorithm), schedule,
                 new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm }, (ulong)setup.Seed);
-            double lossBefore = trainer.EvaluationLoss(data);
+            // Loss before and after on a fixed sample (a full pass over tens of thousands of rows costs more than it tells).
+            var sample = data.Count <= 2048 ? data : Enumerable.Range(0, 2048).Select(i => data[(int)((long)i * data.Count / 2048)]).ToList();
+            double lossBefore = trainer.EvaluationLoss(sample);
             int count = 0;
-            for (int epoch = 0; epoch < spec.Epochs; epoch++)
+            while (count < total)
             {
                 foreach (var batch in trainer.EpochBatches(data, spec.BatchRows))
                 {
                     trainer.Step(batch);
-                    count++;
+                    if (++count == total)
+                    {
+                        break;
+                    }
                 }
             }
-            double lossAfter = trainer.EvaluationLoss(data);
+            double lossAfter = trainer.EvaluationLoss(sample);
             // The RL optimizer starts fresh after the warm start; its checkpoint holds the fine-tuned weights.
             string saved = TrainingCheckpoint.Save(setup.CheckpointRoot, version, _updater!, _tokenizer, new Dictionary<string, string> { ["stage"] = "sft" });
             return (lossBefore, lossAfter, count, saved);

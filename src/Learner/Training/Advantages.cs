@@ -64,8 +64,8 @@ public static class Advantages
     }
 
     /// <summary>
-    /// GRPO: per (group, role), turn t of a row gets (G_t - mean) / (std + eps), where mean and the unbiased std are
-    /// taken over the group's rows' returns at the same turn index. With the default terminal reward and discount 1,
+    /// GRPO: per (group, role), turn t of an episode gets (G_t - mean) / (std + eps), where mean and the unbiased std are
+    /// taken over the group's episodes' returns at the same turn index (an episode's turns may span several rows). With the default terminal reward and discount 1,
     /// every turn's return is the episode reward R, so this is the usual (R - mean) / (std + eps) on every token.
     /// Where the returns being compared are all equal (or there is only one), the advantage is 0.
     /// </summary>
@@ -75,13 +75,15 @@ public static class Advantages
         var index = rows.Select((r, i) => (r, i)).ToList();
         foreach (var group in index.GroupBy(p => (p.r.GroupId, p.r.Role)))
         {
-            var members = group.ToList();
-            var turnReturns = members.Select(p => TurnReturns(p.r.TurnRewards, options.TurnDiscount)).ToList();
+            // One trajectory per episode: its rows in order (one row in the full view; a row per turn in the compact
+            // view), so turn t means the episode's t-th turn and every episode counts once in the group statistics.
+            var episodes = group.GroupBy(p => p.r.EpisodeId).Select(e => e.ToList()).ToList();
+            var turnReturns = episodes.Select(e => e.SelectMany(p => TurnReturns(p.r.TurnRewards, options.TurnDiscount)).ToArray()).ToList();
             var advantages = turnReturns.Select(g => new float[g.Length]).ToList();
             int maxTurns = turnReturns.Max(g => g.Length);
             for (int t = 0; t < maxTurns; t++)
             {
-                var at = Enumerable.Range(0, members.Count).Where(m => turnReturns[m].Length > t).ToList();
+                var at = Enumerable.Range(0, episodes.Count).Where(m => turnReturns[m].Length > t).ToList();
                 double[] values = at.Select(m => turnReturns[m][t]).ToArray();
                 if (values.Length < 2 || values.All(v => v == values[0]))
                 {
@@ -94,9 +96,14 @@ public static class Advantages
                     advantages[m][t] = (float)((turnReturns[m][t] - mean) / (std + options.Epsilon));
                 }
             }
-            for (int m = 0; m < members.Count; m++)
+            for (int m = 0; m < episodes.Count; m++)
             {
-                result[members[m].i] = new AdvantagedRow(members[m].r, advantages[m]);
+                int offset = 0;
+                foreach (var (row, i) in episodes[m])
+                {
+                    result[i] = new AdvantagedRow(row, advantages[m][offset..(offset + row.Turns)]);
+                    offset += row.Turns;
+                }
             }
         }
         return result;

@@ -139,9 +139,12 @@ public static class PolicyLoss
 
     /// <summary>
     /// Aggregation weight of each loss token given mini-batch-wide totals: token 1/N_tokens; turn 1/(n_t N_turns);
-    /// trajectory 1/(n_t turns_in_row N_rows).
+    /// trajectory 1/(n_t turns_in_trajectory N_trajectories), where a trajectory is one role's turns in one episode
+    /// (one row in the full view, several in the compact view); <paramref name="trajectoryTurns"/> gives, per row of the
+    /// micro-batch, the turns of its whole trajectory in the mini-batch (null: each row is a trajectory).
     /// </summary>
-    public static float[] AggregationWeights(MicroBatch batch, LossAggregation aggregation, long totalTokens, long totalTurns, long totalRows)
+    public static float[] AggregationWeights(MicroBatch batch, LossAggregation aggregation, long totalTokens, long totalTurns, long totalTrajectories,
+        IReadOnlyList<int>? trajectoryTurns = null)
     {
         var tokensPerTurn = new int[batch.TurnCount];
         foreach (long k in batch.TurnId)
@@ -161,7 +164,7 @@ public static class PolicyLoss
             {
                 LossAggregation.Token => (float)(1.0 / totalTokens),
                 LossAggregation.Turn => (float)(1.0 / ((double)nt * totalTurns)),
-                LossAggregation.Trajectory => (float)(1.0 / ((double)nt * turnsPerRow[batch.RowOf[m]] * totalRows)),
+                LossAggregation.Trajectory => (float)(1.0 / ((double)nt * (trajectoryTurns?[batch.RowOf[m]] ?? turnsPerRow[batch.RowOf[m]]) * totalTrajectories)),
                 _ => throw new ArgumentException($"aggregation {aggregation} is not known."),
             };
         }

@@ -186,7 +186,11 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     {
         long totalTokens = mini.Sum(i => (long)rows[i].Row.LossTokens);
         long totalTurns = mini.Sum(i => (long)Advantages.TokensPerTurn(rows[i].Row).Count(n => n > 0));
-        long totalRows = mini.Length;
+        // A trajectory is one role's turns in one episode: several rows in the compact view.
+        var trajectoryTurns = mini.GroupBy(i => (rows[i].Row.EpisodeId, rows[i].Row.Role))
+            .SelectMany(g => { int turns = g.Sum(i => rows[i].Row.Turns); return g.Select(i => (i, turns)); })
+            .ToDictionary(p => p.i, p => p.turns);
+        long totalTrajectories = trajectoryTurns.Keys.Select(i => (rows[i].Row.EpisodeId, rows[i].Row.Role)).Distinct().LongCount();
         Model.train();
         double loss = 0, policyLoss = 0;
         long processed = 0;
@@ -201,7 +205,8 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
                 continue;
             }
             Device device = Model.Device;
-            float[] weights = PolicyLoss.AggregationWeights(batch, _loss.Aggregation, totalTokens, totalTurns, totalRows);
+            float[] weights = PolicyLoss.AggregationWeights(batch, _loss.Aggregation, totalTokens, totalTurns, totalTrajectories,
+                [.. members.Select(i => trajectoryTurns[i])]);
             float[] oldFlat = Flatten(batch, members, old);
             float[] adv = new float[batch.LossTokens];
             for (int m = 0; m < adv.Length; m++)
@@ -245,11 +250,26 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         {
             return (list.Select(r => r.OldLogProbs).ToArray(), 0);
         }
-        float[][] computed = ScoreAll(Model, list);
+        // Only rows with a missing value (for example a turn-end token appended after a stop string) are scored,
+        // unless every old log-prob is to be recomputed.
+        var toScore = Enumerable.Range(0, list.Count)
+            .Where(i => _update.RecomputeOldLogProbs || list[i].LossMask.Where((m, j) => m && float.IsNaN(list[i].OldLogProbs[j])).Any())
+            .ToList();
+        float[][] scored = ScoreAll(Model, toScore.Select(i => list[i]).ToList());
+        var computed = new float[list.Count][];
+        for (int k = 0; k < toScore.Count; k++)
+        {
+            computed[toScore[k]] = scored[k];
+        }
         double drift = 0;
         var result = new float[list.Count][];
         for (int i = 0; i < list.Count; i++)
         {
+            if (computed[i] is null)
+            {
+                result[i] = list[i].OldLogProbs;
+                continue;
+            }
             result[i] = new float[list[i].Length];
             for (int j = 0; j < list[i].Length; j++)
             {

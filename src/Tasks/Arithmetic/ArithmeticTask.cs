@@ -11,20 +11,29 @@ namespace ReMA.Tasks.Arithmetic;
 /// (so episodes can show the current expression instead of the whole dialogue).
 /// Splits: train, test (same distribution, disjoint questions), ood-operands, ood-large, ood-nested.
 /// </summary>
+/// <summary>How much role prompt the arithmetic task gives each role.</summary>
+public enum PromptStyle
+{
+    Full,
+    Short,
+    None,
+}
+
 public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask
 {
     public const string TaskName = "arithmetic";
     private readonly ArithmeticSettings _settings;
     private readonly int _seed, _trainSize, _evalSize;
-    private readonly bool _shortPrompts;
+    private readonly PromptStyle _prompts;
 
-    /// <param name="shortPrompts">
-    /// One-line role prompts instead of the paper-style paragraphs: a character-level model re-reads its system prompt
-    /// every turn, so long prompts dominate its compute and context.
+    /// <param name="prompts">
+    /// Role prompts: the paper-style paragraphs (full), one line (short) or none. A character-level model re-reads its
+    /// system prompt every turn, so long prompts dominate its compute and context; with none, the roles are told apart
+    /// by their views (the meta agent sees "Last:", the reasoner "Instruction:").
     /// </param>
-    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200, bool shortPrompts = false)
+    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200, PromptStyle prompts = PromptStyle.Full)
     {
-        _shortPrompts = shortPrompts;
+        _prompts = prompts;
         _settings = settings ?? new ArithmeticSettings();
         _settings.Validate(TaskName);
         if (trainSize <= 0 || evalSize <= 0)
@@ -51,11 +60,18 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             ParenthesesDepth = o.Int("parentheses_depth", defaults.ParenthesesDepth),
         };
         string prompts = o.String("prompts", "full");
-        if (prompts is not ("full" or "short"))
+        PromptStyle style = prompts switch
         {
-            o.AddError($"option 'prompts' must be full or short (got '{prompts}')");
+            "full" => PromptStyle.Full,
+            "short" => PromptStyle.Short,
+            "none" => PromptStyle.None,
+            _ => PromptStyle.Full,
+        };
+        if (prompts is not ("full" or "short" or "none"))
+        {
+            o.AddError($"option 'prompts' must be full, short or none (got '{prompts}')");
         }
-        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200), prompts == "short");
+        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200), style);
     }
 
     public string Name => TaskName;
@@ -102,8 +118,10 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             Metadata = new Dictionary<string, string> { ["expression"] = p.Expression.ToString() },
         };
 
-    public string SystemPrompt(Protocol protocol, string role) => _shortPrompts
-        ? (protocol, role) switch
+    public string SystemPrompt(Protocol protocol, string role) => _prompts switch
+    {
+        PromptStyle.None => "",
+        PromptStyle.Short => (protocol, role) switch
         {
             (Protocol.RemaMultiTurn, Roles.Meta) => "Plan the next step; say [FINISH] when done.",
             (Protocol.RemaMultiTurn, Roles.Reasoner) => "Do the step. Box the answer when told to finish.",
@@ -111,8 +129,9 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             (Protocol.RemaSingleTurn, Roles.Reasoner) => "Follow the plan. Box the answer.",
             (Protocol.Mrp, _) => "Plan, then solve. Box the answer.",
             _ => "Solve step by step. Box the answer.",
-        }
-        : RolePrompts.For(protocol, role);
+        },
+        _ => RolePrompts.For(protocol, role),
+    };
 
     public Judgement Judge(Problem problem, string finalMessage)
     {

@@ -22,7 +22,8 @@ public interface IDemonstrationSource
 
 /// <summary>
 /// A task whose environment tracks a state that the reasoner's messages advance (the arithmetic task substitutes
-/// each computed result into the expression). Episodes can then show a compact view: question, state, last message.
+/// each computed result into the expression). Episodes can then show a compact view: the current state and the latest
+/// message; the initial state must therefore carry everything the question asks.
 /// </summary>
 public interface IStatefulTask
 {

@@ -44,6 +44,20 @@ public class AdvantageTests
     }
 
     [Fact]
+    public void Grpo_CompactRowsOfOneEpisodeFormOneTrajectory_SoEveryEpisodeCountsOnce()
+    {
+        // Episode a (correct) has one compact row; episode b (wrong) has three (a row per turn). Compared per episode:
+        // turn 0 has rewards 1 and 0 (advantages +-0.707); turns 1 and 2 exist only in b, so they get 0.
+        var rows = new[] { R("a", "g", 1), R("b", "g", 0), R("b", "g", 0), R("b", "g", 0) };
+        var result = Advantages.Compute(rows, new AdvantageOptions()).Rows;
+        double expected = 0.5 / (Math.Sqrt(0.5) + 1e-6);
+        Assert.Equal(expected, result[0].TurnAdvantages[0], 5);
+        Assert.Equal(-expected, result[1].TurnAdvantages[0], 5);
+        Assert.Equal(0f, result[2].TurnAdvantages[0]);
+        Assert.Equal(0f, result[3].TurnAdvantages[0]);
+    }
+
+    [Fact]
     public void TurnReturns_UseTheDiscount()
     {
         Assert.Equal([1.0 + 0.5 * (0 + 0.5 * 2), 0 + 0.5 * 2, 2], Advantages.TurnReturns([1, 0, 2], 0.5));

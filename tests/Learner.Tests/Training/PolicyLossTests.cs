@@ -89,6 +89,10 @@ public class PolicyLossTests
         Assert.Equal(-(1 + 2 * 3 + 4 * 2) / 6.0, Agg(LossAggregation.Token), 5);
         Assert.Equal(-(1 + 2 + 4) / 3.0, Agg(LossAggregation.Turn), 5);
         Assert.Equal(-(((1 + 2) / 2.0) + 4) / 2.0, Agg(LossAggregation.Trajectory), 5);
+        // Compact view: both rows belong to one trajectory of 3 turns, so each turn weighs a third of it.
+        double compact = Loss(zero, zero, adv, batch.TurnId, Token with { Aggregation = LossAggregation.Trajectory },
+            PolicyLoss.AggregationWeights(batch, LossAggregation.Trajectory, 6, 3, 1, [3, 3]));
+        Assert.Equal(-(1 + 2 + 4) / 3.0, compact, 5);
     }
 
     [Fact]

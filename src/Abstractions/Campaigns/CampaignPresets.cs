@@ -1,0 +1,70 @@
+namespace ReMA.Abstractions.Campaigns;
+
+/// <summary>
+/// Named campaigns (<c>rema train --preset NAME</c>). The arithmetic ones share one budget so their results compare:
+/// a character-level nano model, an SFT warm start on the task's demonstrations, then RL steps of 16 prompts x 8
+/// episodes. <c>math-qwen</c> is the paper's MATH setting for a real checkpoint and a GPU.
+/// </summary>
+public static class CampaignPresets
+{
+    public const string ArithmeticDemo = "arithmetic-demo";
+    public const string ArithmeticVrp = "arithmetic-vrp";
+    public const string ArithmeticSingleTurn = "arithmetic-single-turn";
+    public const string ArithmeticSeparate = "arithmetic-separate";
+    public const string MathQwen = "math-qwen";
+
+    /// <summary>Where <c>math-qwen</c> looks for its checkpoint unless the campaign file or --model-path says otherwise.</summary>
+    public const string MathQwenDefaultPath = "models/Qwen2.5-1.5B-Instruct";
+
+    public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, MathQwen];
+
+    public static CampaignConfig Get(string name) => name switch
+    {
+        ArithmeticDemo => Arithmetic(ArithmeticDemo, "rema-multi-turn", "shared"),
+        ArithmeticVrp => Arithmetic(ArithmeticVrp, "vrp", "shared"),
+        ArithmeticSingleTurn => Arithmetic(ArithmeticSingleTurn, "rema-single-turn", "shared"),
+        ArithmeticSeparate => Arithmetic(ArithmeticSeparate, "rema-multi-turn", "separate"),
+        MathQwen => new CampaignConfig
+        {
+            Name = MathQwen,
+            Model = new ModelSpec { Preset = null, Path = MathQwenDefaultPath, Device = "cuda", DType = "bfloat16" },
+            Task = new TaskSpec { Name = "math", Options = new Dictionary<string, string> { ["prompts"] = "full" } },
+            Protocol = "rema-multi-turn",
+            View = "full",
+            Roles = new RolesSpec { Parameters = "shared" },
+            GroupSize = 16,
+            PromptsPerStep = 128,
+            Steps = 500,
+            Limits = new LimitsSpec { MaxTurns = 30, MaxTokensPerTurn = 512, MaxContextTokens = 4096, StopWhenTruncated = true },
+            Sampling = new SamplingSettings { Temperature = 1f, TopP = 1f },
+            Algorithm = new AlgorithmSpec { LearningRate = 1e-6, Ratio = "turn-geometric", Aggregation = "trajectory", MicroBatchTokens = 16384 },
+            Sft = new SftSpec { Enabled = false },
+            Eval = new EvalSpec { Sets = ["test"], Interval = 25, MaxProblems = 500 },
+            CheckpointInterval = 25,
+            EpisodeTimeoutSeconds = 900,
+        },
+        _ => throw new ArgumentException($"preset '{name}' is not known; presets: {string.Join(", ", Names)}."),
+    };
+
+    private static CampaignConfig Arithmetic(string name, string protocol, string parameters) => new()
+    {
+        Name = name,
+        Model = new ModelSpec { Preset = "nano", Device = "cpu" },
+        Task = new TaskSpec
+        {
+            Name = "arithmetic",
+            Options = new Dictionary<string, string> { ["prompts"] = "none", ["train_size"] = "5000", ["eval_size"] = "500" },
+        },
+        Protocol = protocol,
+        View = protocol == "rema-multi-turn" ? "compact" : "full",
+        Roles = new RolesSpec { Parameters = parameters },
+        GroupSize = 8,
+        PromptsPerStep = 16,
+        Steps = 60,
+        Limits = new LimitsSpec { MaxTurns = 8, MaxTokensPerTurn = protocol == "rema-multi-turn" ? 24 : 96, MaxContextTokens = 400 },
+        Algorithm = new AlgorithmSpec { LearningRate = 3e-5, WarmupSteps = 5, LrSchedule = "linear-warmup" },
+        Sft = new SftSpec { Demonstrations = 4000, Steps = 700, BatchRows = 128, LearningRate = 1e-3, Schedule = "cosine" },
+        Eval = new EvalSpec { Sets = ["test", "ood-operands"], Interval = 20, MaxProblems = 500 },
+        CheckpointInterval = 20,
+    };
+}

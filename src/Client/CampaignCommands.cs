@@ -1,0 +1,258 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ReMA.Abstractions.Campaigns;
+
+namespace ReMA.Client;
+
+/// <summary>
+/// <c>rema status|list|pause|resume|cancel|episodes</c>. Against a cluster (--gateway or REMA_GATEWAY) they ask the
+/// campaign grains; without one, status, list and episodes read what <c>rema train</c> wrote under runs/ (pause, resume
+/// and cancel need a cluster: an embedded campaign lives in its own process). Exit codes: 0 ok, 1 not found, 2 bad input,
+/// 3 no cluster at the gateway.
+/// </summary>
+internal static class CampaignCommands
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static IEnumerable<Command> Create() => [Status(), List(), Control("pause"), Control("resume"), Control("cancel"), Episodes()];
+
+    private static Command Status()
+    {
+        var name = new Argument<string>("name") { Description = "Campaign name" };
+        var gateway = ClusterOptions.Gateway();
+        var json = ClusterOptions.Json();
+        var command = new Command("status", "Show a campaign's status, last step and evaluations") { name, gateway, json };
+        command.SetAction(async parse => await Guard(async () =>
+        {
+            string campaign = parse.GetValue(name)!;
+            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            {
+                return await ClusterOptions.WithClientAsync(g, async grains =>
+                {
+                    CampaignStatus status = await grains.GetGrain<ICampaignGrain>(campaign).Status();
+                    if (status.Status == "created")
+                    {
+                        Console.Error.WriteLine($"error: the cluster has no campaign '{campaign}'.");
+                        return 1;
+                    }
+                    Print(status, parse.GetValue(json));
+                    return 0;
+                });
+            }
+            CampaignRecord? record = LocalRecord(campaign);
+            if (record is null)
+            {
+                Console.Error.WriteLine($"error: no campaign '{campaign}' under runs/ ({Path.Combine("runs", campaign, "history.json")} not found); pass --gateway PORT for a cluster.");
+                return 1;
+            }
+            Print(record.Status, parse.GetValue(json));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command List()
+    {
+        var gateway = ClusterOptions.Gateway();
+        var json = ClusterOptions.Json();
+        var command = new Command("list", "List campaigns (of the cluster, or under runs/)") { gateway, json };
+        command.SetAction(async parse => await Guard(async () =>
+        {
+            List<CampaignStatus> statuses = [];
+            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            {
+                int code = await ClusterOptions.WithClientAsync(g, async grains =>
+                {
+                    foreach (string n in await grains.GetGrain<ICampaignIndexGrain>(0).List())
+                    {
+                        statuses.Add(await grains.GetGrain<ICampaignGrain>(n).Status());
+                    }
+                    return 0;
+                });
+                if (code != 0)
+                {
+                    return code;
+                }
+            }
+            else if (Directory.Exists("runs"))
+            {
+                statuses.AddRange(Directory.GetDirectories("runs").Order(StringComparer.Ordinal)
+                    .Select(d => LocalRecord(Path.GetFileName(d))?.Status).OfType<CampaignStatus>());
+            }
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(statuses, Indented));
+            }
+            else
+            {
+                foreach (CampaignStatus s in statuses)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name,-28} {s.Status,-10} {s.Stage,-5} step {s.NextStep}/{s.Steps}"));
+                }
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Control(string verb)
+    {
+        var name = new Argument<string>("name") { Description = "Campaign name" };
+        var gateway = ClusterOptions.Gateway();
+        var json = ClusterOptions.Json();
+        var command = new Command(verb, $"{char.ToUpperInvariant(verb[0])}{verb[1..]} a campaign on the cluster (takes effect at the next unit boundary)") { name, gateway, json };
+        command.SetAction(async parse => await Guard(async () =>
+        {
+            if (ClusterOptions.Resolve(parse, gateway) is not int g)
+            {
+                Console.Error.WriteLine($"error: {verb} needs a cluster (--gateway PORT or {ClusterOptions.GatewayVariable}); an embedded campaign is stopped with Ctrl+C.");
+                return 2;
+            }
+            return await ClusterOptions.WithClientAsync(g, async grains =>
+            {
+                ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(parse.GetValue(name)!);
+                if ((await campaign.Status()).Status == "created")
+                {
+                    Console.Error.WriteLine($"error: the cluster has no campaign '{parse.GetValue(name)}'.");
+                    return 1;
+                }
+                CampaignStatus status = verb switch
+                {
+                    "pause" => await campaign.Pause(),
+                    "resume" => await campaign.Resume(),
+                    _ => await campaign.Cancel(),
+                };
+                Print(status, parse.GetValue(json));
+                return 0;
+            });
+        }));
+        return command;
+    }
+
+    private static Command Episodes()
+    {
+        var name = new Argument<string>("name") { Description = "Campaign name" };
+        var step = new Option<long?>("--step") { Description = "RL step (1-based as printed; default: the latest)" };
+        var show = new Option<string?>("--show") { Description = "Episode id: print its turns" };
+        var gateway = ClusterOptions.Gateway();
+        var json = ClusterOptions.Json();
+        var command = new Command("episodes", "List a step's episodes, or show one episode's turns") { name, step, show, gateway, json };
+        command.SetAction(async parse => await Guard(async () =>
+        {
+            string campaign = parse.GetValue(name)!;
+            List<EpisodeSummary> episodes = [];
+            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            {
+                int code = await ClusterOptions.WithClientAsync(g, async grains =>
+                {
+                    ICampaignGrain grain = grains.GetGrain<ICampaignGrain>(campaign);
+                    long latest = (await grain.Status()).NextStep;
+                    long wanted = parse.GetValue(step) is long s ? s - 1 : latest - 1;
+                    episodes.AddRange(await grain.Episodes(wanted));
+                    return 0;
+                });
+                if (code != 0)
+                {
+                    return code;
+                }
+            }
+            else
+            {
+                string file = Path.Combine("runs", campaign, "episodes.jsonl");
+                if (!File.Exists(file))
+                {
+                    Console.Error.WriteLine($"error: {file} not found (rema train writes it); pass --gateway PORT for a cluster.");
+                    return 1;
+                }
+                var all = File.ReadLines(file).Select((line, i) => JsonSerializer.Deserialize<EpisodeSummary>(line)
+                    ?? throw new InvalidDataException($"{file}: line {i + 1} is not an episode record.")).ToList();
+                long wanted = parse.GetValue(step) is long s ? s - 1 : all.Count == 0 ? 0 : all.Max(e => e.Step);
+                episodes.AddRange(all.Where(e => e.Step == wanted));
+            }
+            if (parse.GetValue(show) is string id)
+            {
+                EpisodeSummary? e = episodes.FirstOrDefault(x => x.EpisodeId == id);
+                if (e is null)
+                {
+                    Console.Error.WriteLine($"error: episode '{id}' is not among the {episodes.Count} episodes of that step.");
+                    return 1;
+                }
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(e, Indented));
+                    return 0;
+                }
+                Console.WriteLine($"{e.EpisodeId}: {e.Question} -> {(e.Correct ? "correct" : "wrong")}, {e.FinishReason}, reward {e.Reward:F2}");
+                foreach (var t in e.Transcript)
+                {
+                    Console.WriteLine($"[round {t.Round}] {t.Role} (v{t.PolicyVersion}, {t.Tokens} tokens, {t.FinishReason}): {t.Text}");
+                }
+                return 0;
+            }
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(episodes, Indented));
+                return 0;
+            }
+            foreach (EpisodeSummary e in episodes)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{e.EpisodeId,-36} {(e.Correct ? "correct" : "wrong"),-8} {e.FinishReason,-18} {e.Transcript.Length,2} turns  {e.Question}"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static CampaignRecord? LocalRecord(string name)
+    {
+        string file = Path.Combine("runs", name, "history.json");
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<CampaignRecord>(File.ReadAllText(file));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: not a campaign history ({e.Message}).", e);
+        }
+    }
+
+    private static void Print(CampaignStatus s, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(s, Indented));
+            return;
+        }
+        Console.WriteLine($"{s.Name}: {s.Status}, stage {s.Stage}, step {s.NextStep}/{s.Steps}{(s.Error is null ? "" : ", error: " + s.Error)}");
+        if (s.Sft is { } sft)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3}"));
+        }
+        if (s.LastStep is { } last)
+        {
+            Console.WriteLine("  " + TrainCommand.StepLine(last, s.Steps));
+        }
+        foreach (EvalRecord e in s.Evaluations)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems"));
+        }
+    }
+
+    private static async Task<int> Guard(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using ReMA.Abstractions.Campaigns;
+using ScottPlot;
+
+namespace ReMA.Client;
+
+/// <summary>Reward and accuracy per RL step, with the greedy evaluation accuracies, as a PNG (ScottPlot).</summary>
+public static class DemoChart
+{
+    public static string Write(CampaignRun run, string path)
+    {
+        var plot = new Plot();
+        if (run.History.Length > 0)
+        {
+            double[] steps = [.. run.History.Select(h => (double)(h.Step + 1))];
+            var reward = plot.Add.Scatter(steps, run.History.Select(h => h.RewardMean).ToArray());
+            reward.LegendText = "training reward (mean)";
+            reward.MarkerSize = 0;
+            var accuracy = plot.Add.Scatter(steps, run.History.Select(h => h.Accuracy).ToArray());
+            accuracy.LegendText = "training accuracy (sampled)";
+            accuracy.MarkerSize = 0;
+            accuracy.LinePattern = LinePattern.Dashed;
+        }
+        foreach (var set in run.Status.Evaluations.GroupBy(e => e.Set))
+        {
+            var points = plot.Add.Scatter(set.Select(e => (double)e.AfterStep).ToArray(), set.Select(e => e.Accuracy).ToArray());
+            points.LegendText = $"{set.Key} (greedy pass@1)";
+            points.MarkerSize = 8;
+        }
+        plot.Title($"{run.Config.Name}: reward and accuracy per RL step");
+        plot.XLabel("RL step");
+        plot.YLabel("reward / accuracy");
+        plot.Axes.SetLimitsY(0, 1);
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(path, 900, 500);
+        return path;
+    }
+}

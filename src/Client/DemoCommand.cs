@@ -1,0 +1,60 @@
+using System.CommandLine;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Episodes;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Client;
+
+/// <summary>
+/// <c>rema demo</c>, the README's main job: on an in-process silo, trains the arithmetic task end to end with ReMA
+/// multi-turn and shared parameters (SFT warm start of a nano model, then turn-level GRPO), evaluates before and after
+/// RL, and writes runs/&lt;campaign&gt;/report.md with a chart, a sample episode and the exact configuration.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { DefaultValueFactory = _ => CampaignPresets.ArithmeticDemo, Description = $"Campaign preset ({string.Join(", ", CampaignPresets.Names)})" };
+        var steps = new Option<int?>("--steps") { Description = "RL steps (overrides the preset's)" };
+        var sftSteps = new Option<int?>("--sft-steps") { Description = "SFT optimizer steps (overrides the preset's)" };
+        var name = new Option<string?>("--name") { Description = "Campaign name, and the folder under runs/ (default: the preset's)" };
+        var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
+        var command = new Command("demo", "Train the arithmetic demo on an embedded silo and write runs/<campaign>/report.md") { preset, steps, sftSteps, name, port };
+        command.SetAction(async (parse, cancel) =>
+        {
+            CampaignConfig config;
+            try
+            {
+                config = CampaignPresets.Get(parse.GetValue(preset)!);
+                config = config with
+                {
+                    Name = parse.GetValue(name) ?? config.Name,
+                    Steps = parse.GetValue(steps) ?? config.Steps,
+                    Sft = config.Sft with { Steps = parse.GetValue(sftSteps) ?? config.Sft.Steps },
+                };
+                CampaignConfigValidation.ThrowIfInvalid(config);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            int silo = parse.GetValue(port);
+            return await RunAsync(config, silo, silo + 18889, Console.Out, cancel);
+        });
+        return command;
+    }
+
+    public static Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel) =>
+        TrainCommand.RunAsync(config, siloPort, gatewayPort, output, cancel, async (campaign, run) =>
+        {
+            // A sample episode on an in-distribution problem with a few operations, so the transcript shows several rounds.
+            string set = config.Eval.Sets.FirstOrDefault() ?? "test";
+            ITask task = TaskCatalog.Default().Create(config.Task.Name, config.Task.Options);
+            var problems = task.Load(set);
+            int index = Math.Max(0, problems.ToList().FindIndex(p => p.Question.Count(ch => ch is '+' or '-' or '*') >= 3));
+            EpisodeOutcome sample = await campaign.SampleEpisode(set, index);
+            string path = DemoReport.Write(run, sample, problems[index].Question, Path.Combine("runs", config.Name));
+            output.WriteLine($"report: {path}");
+        });
+}

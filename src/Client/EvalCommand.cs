@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Episodes;
+using ReMA.Grains.Policy;
+using ReMA.Learner.Generation;
+using ReMA.Learner.Tokenization;
+using ReMA.Tasks.Core;
+
+namespace ReMA.Client;
+
+/// <summary>Accuracy of one checkpoint on one split: pass@1 with greedy decoding and pass@k with k samples at temperature 1.</summary>
+public sealed record EvalResult(string Checkpoint, string Task, string Split, string Protocol, int Problems, double PassAt1, int K, double? PassAtK,
+    IReadOnlyDictionary<string, int> FinishReasons, double Seconds);
+
+/// <summary>
+/// <c>rema eval --checkpoint DIR [--task arithmetic] [--option k=v ...] [--split test] [--protocol rema-multi-turn]
+/// [--view compact] [--max-problems N] [--k K] [--json]</c>: runs the protocol's episodes on a checkpoint folder in this
+/// process (a generation engine, no cluster needed).
+/// </summary>
+internal static class EvalCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Required = true, Description = "Checkpoint folder (config.json, model.safetensors, tokenizer)" };
+        var task = new Option<string>("--task") { DefaultValueFactory = _ => "arithmetic", Description = "Task name" };
+        var options = new Option<string[]>("--option") { Description = "Task option key=value (repeatable), as in the campaign's task.options", AllowMultipleArgumentsPerToken = false };
+        var split = new Option<string>("--split") { DefaultValueFactory = _ => "test", Description = "Split to evaluate" };
+        var protocol = new Option<string>("--protocol") { DefaultValueFactory = _ => "rema-multi-turn", Description = "vrp, mrp, rema-single-turn or rema-multi-turn" };
+        var view = new Option<string>("--view") { DefaultValueFactory = _ => "compact", Description = "full or compact" };
+        var max = new Option<int>("--max-problems") { DefaultValueFactory = _ => 500, Description = "Problems at most (0 = all)" };
+        var k = new Option<int>("--k") { DefaultValueFactory = _ => 1, Description = "Samples per problem for pass@k (1 = greedy only)" };
+        var maxTurns = new Option<int>("--max-turns") { DefaultValueFactory = _ => 8, Description = "Rounds per episode at most" };
+        var maxTokens = new Option<int>("--max-tokens-per-turn") { DefaultValueFactory = _ => 24, Description = "Tokens per turn at most" };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu, cuda or cuda:N" };
+        var json = ClusterOptions.Json();
+        var command = new Command("eval", "Evaluate a checkpoint on a task split: greedy pass@1 and pass@k")
+        {
+            checkpoint, task, options, split, protocol, view, max, k, maxTurns, maxTokens, device, json,
+        };
+        command.SetAction(async parse =>
+        {
+            try
+            {
+                var taskOptions = new Dictionary<string, string>();
+                foreach (string pair in parse.GetValue(options) ?? [])
+                {
+                    int eq = pair.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0)
+                    {
+                        throw new ArgumentException($"--option '{pair}' must be key=value.");
+                    }
+                    taskOptions[pair[..eq]] = pair[(eq + 1)..];
+                }
+                if (parse.GetValue(k) < 1)
+                {
+                    throw new ArgumentException($"--k must be at least 1 (got {parse.GetValue(k)}).");
+                }
+                string folder = parse.GetValue(checkpoint)!;
+                if (!Directory.Exists(folder))
+                {
+                    throw new ArgumentException($"--checkpoint: folder '{folder}' does not exist.");
+                }
+                EvalResult result = await RunAsync(folder, parse.GetValue(task)!, taskOptions, parse.GetValue(split)!, parse.GetValue(protocol)!,
+                    parse.GetValue(view)!, parse.GetValue(max), parse.GetValue(k), parse.GetValue(maxTurns), parse.GetValue(maxTokens), parse.GetValue(device)!);
+                if (parse.GetValue(json))
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(result, Indented));
+                }
+                else
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{result.Task}/{result.Split} ({result.Problems} problems, {result.Protocol}): pass@1 {result.PassAt1:P1}{(result.PassAtK is double p ? $", pass@{result.K} {p:P1}" : "")} in {result.Seconds:F1} s"));
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    public static async Task<EvalResult> RunAsync(string checkpoint, string taskName, IReadOnlyDictionary<string, string> taskOptions, string split,
+        string protocolName, string viewName, int maxProblems, int k, int maxTurns, int maxTokensPerTurn, string device)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ITask task = TaskCatalog.Default().Create(taskName, taskOptions);
+        Protocol protocol = Roles.ParseProtocol(protocolName);
+        ViewMode view = viewName switch
+        {
+            "compact" => ViewMode.Compact,
+            "full" => ViewMode.Full,
+            _ => throw new ArgumentException($"--view '{viewName}' must be full or compact."),
+        };
+        var problems = task.Load(split);
+        if (maxProblems > 0)
+        {
+            problems = [.. problems.Take(maxProblems)];
+        }
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { ModelPath = checkpoint, Device = device });
+        using (model)
+        {
+            using var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256 });
+            var generator = EngineRoleGenerator.Shared(engine, new ChatTemplate(tokenizer), [.. Roles.Of(protocol)]);
+            EpisodeSettings Settings(float temperature) => new()
+            {
+                Protocol = protocol, View = view, MaxTurns = maxTurns, MaxTokensPerTurn = maxTokensPerTurn, MaxContextTokens = model.Config.MaxPositionEmbeddings - maxTokensPerTurn,
+                Sampling = new SamplingSpec(Temperature: temperature, Seed: 1),
+            };
+            var greedy = new EpisodeRunner(task, Settings(0f), generator);
+            var greedyResults = await Task.WhenAll(problems.Select((p, i) => greedy.RunAsync(p, $"eval-{i}", $"eval-{i}")));
+            double? passAtK = null;
+            if (k > 1)
+            {
+                var sampler = new EpisodeRunner(task, Settings(1f), generator);
+                var samples = await Task.WhenAll(problems.SelectMany((p, i) => Enumerable.Range(0, k).Select(s => sampler.RunAsync(p, $"eval-{i}-s{s}", $"eval-{i}"))));
+                passAtK = samples.GroupBy(r => r.GroupId).Count(g => g.Any(r => r.Correct)) / (double)Math.Max(1, problems.Count);
+            }
+            return new EvalResult(checkpoint, taskName, split, protocolName, problems.Count, greedyResults.Count(r => r.Correct) / (double)Math.Max(1, problems.Count),
+                k, passAtK, greedyResults.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()), clock.Elapsed.TotalSeconds);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Hosting;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Silo;
+
+namespace ReMA.Client.Tests;
+
+[Collection("console")]
+public class ClusterCommandTests
+{
+    [Fact]
+    public async Task TrainDetachPauseResumeCancelStatusAndList_WorkAgainstARunningSiloThroughItsGateway()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddReMAEmbeddedSilo(23111, 33111);
+        using IHost silo = builder.Build();
+        await silo.StartAsync();
+        try
+        {
+            string name = "gw-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
+                GroupSize = 2,
+                PromptsPerStep = 2,
+                Steps = 1000,
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
+            };
+            string file = Path.Combine(Path.GetTempPath(), name + ".json");
+            File.WriteAllText(file, CampaignFile.Write(config));
+
+            (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "33111", "--detach");
+            Assert.True(submit == 0, submitted);
+            Assert.Contains($"campaign {name} submitted", submitted);
+
+            (int pause, string paused) = await CliRunner.RunAsync("pause", name, "--gateway", "33111");
+            Assert.True(pause == 0, paused);
+            Assert.Contains($"{name}: paused", paused);
+            (int resume, string resumed) = await CliRunner.RunAsync("resume", name, "--gateway", "33111");
+            Assert.True(resume == 0, resumed);
+            Assert.Contains($"{name}: running", resumed);
+            (int cancel, string cancelled) = await CliRunner.RunAsync("cancel", name, "--gateway", "33111", "--json");
+            Assert.True(cancel == 0, cancelled);
+            Assert.Contains("\"Status\": \"cancelled\"", cancelled);
+
+            (int list, string listed) = await CliRunner.RunAsync("list", "--gateway", "33111");
+            Assert.Equal(0, list);
+            Assert.Contains(name, listed);
+            (int status, string shown) = await CliRunner.RunAsync("status", name, "--gateway", "33111");
+            Assert.Equal(0, status);
+            Assert.Contains($"{name}: cancelled", shown);
+            (int missing, _) = await CliRunner.RunAsync("status", "nobody", "--gateway", "33111");
+            Assert.Equal(1, missing);
+        }
+        finally
+        {
+            await silo.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Commands_ReportANonAnsweringGatewayWithExitCode3()
+    {
+        (int code, string output) = await CliRunner.RunAsync("status", "x", "--gateway", "39999");
+        Assert.Equal(3, code);
+        Assert.Contains("no cluster answers at gateway port 39999", output);
+    }
+}
