@@ -15,10 +15,12 @@ public static class DemoChart
             var reward = plot.Add.Scatter(steps, run.History.Select(h => h.RewardMean).ToArray());
             reward.LegendText = "training reward (mean)";
             reward.MarkerSize = 0;
-            var accuracy = plot.Add.Scatter(steps, run.History.Select(h => h.Accuracy).ToArray());
-            accuracy.LegendText = "training accuracy (sampled)";
-            accuracy.MarkerSize = 0;
-            accuracy.LinePattern = LinePattern.Dashed;
+            // The reward of one step (16 prompts) is noisy: a trailing 10-step mean shows the trend.
+            double[] smooth = [.. run.History.Select((_, i) => run.History.Skip(Math.Max(0, i - 9)).Take(Math.Min(10, i + 1)).Average(h => h.RewardMean))];
+            var trend = plot.Add.Scatter(steps, smooth);
+            trend.LegendText = "training reward, 10-step mean";
+            trend.MarkerSize = 0;
+            trend.LineWidth = 3;
         }
         foreach (var set in run.Status.Evaluations.GroupBy(e => e.Set))
         {

@@ -93,6 +93,9 @@ public static class DemoReport
         md.AppendLine();
         md.AppendLine("## Training");
         md.AppendLine();
+        md.AppendLine("Training reward is the mean terminal reward of the step's sampled episodes (temperature "
+            + run.Config.Sampling.Temperature.ToString(inv) + "); evaluation is greedy pass@1.");
+        md.AppendLine();
         Line($"![reward and accuracy per step]({Path.GetFileName(chart)})");
         md.AppendLine();
         if (run.Status.Sft is { } sft)
@@ -103,7 +106,7 @@ public static class DemoReport
         {
             Line($"- RL: {run.History.Length} steps of {c.PromptsPerStep} prompts x {c.GroupSize} episodes; rollout {run.History.Average(h => h.RolloutSeconds):F2} s and update {run.History.Average(h => h.UpdateSeconds):F2} s per step on average; rollout {run.History.Average(h => h.RolloutTokensPerSecond):F0} generated tokens/s.");
         }
-        foreach (PhaseUsage p in run.Phases)
+        foreach (PhaseUsage p in run.Phases.Where(p => p.Stage is "sft" or "rl"))
         {
             Line($"- Stage {p.Stage}: {p.Seconds:F0} s wall, {p.CpuSeconds:F0} s CPU ({p.Utilisation:P0} of {Environment.ProcessorCount} cores).");
         }

@@ -168,9 +168,13 @@ internal static class TrainCommand
             printedEvals = status.Evaluations.Length;
             if (status.NextStep > printedSteps)
             {
-                foreach (StepRecord s in (await campaign.History()).Where(h => h.Step >= printedSteps))
+                StepRecord[] all = await campaign.History();
+                foreach (StepRecord s in all.Where(h => h.Step >= printedSteps))
                 {
-                    output.WriteLine(StepLine(s, config.Steps));
+                    // ETA from the last ten steps' rollout + update time (evaluations not included).
+                    var recent = all.Where(h => h.Step <= s.Step).TakeLast(10).ToList();
+                    double eta = recent.Average(h => h.RolloutSeconds + h.UpdateSeconds) * (config.Steps - s.Step - 1);
+                    output.WriteLine(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
                     EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
                 }

@@ -23,7 +23,8 @@ public static class ReMASiloExtensions
     }
 
     /// <summary>
-    /// The embedded default: a single in-process silo with localhost clustering, in-memory grain storage.
+    /// The embedded default: a single in-process silo with localhost clustering, in-memory grain storage (or grain state
+    /// in a local folder when ReMA:Storage:Folder is set, e.g. REMA__Storage__Folder=state, so a restarted silo continues).
     /// Cloud providers come in through configuration (a later step), not code edits.
     /// </summary>
     public static IHostApplicationBuilder AddReMAEmbeddedSilo(this IHostApplicationBuilder builder, int siloPort = 11111, int gatewayPort = 30000)
@@ -31,11 +32,19 @@ public static class ReMASiloExtensions
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);   // two lines per grain placement at Information
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort, gatewayPort)
-            .AddMemoryGrainStorageAsDefault()
-            .UseInMemoryReminderService()
-            .AddReMA(builder.Configuration));
+        string? folder = builder.Configuration["ReMA:Storage:Folder"];
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort).UseInMemoryReminderService().AddReMA(builder.Configuration);
+            if (string.IsNullOrWhiteSpace(folder))
+            {
+                silo.AddMemoryGrainStorageAsDefault();
+            }
+            else
+            {
+                silo.AddFileGrainStorageAsDefault(folder);
+            }
+        });
         return builder;
     }
 }

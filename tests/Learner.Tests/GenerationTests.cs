@@ -267,4 +267,32 @@ public class GenerationTests
         var nucleus = engine.Generate([new GenerationRequest(prompt, new SamplingParams { TopP = 1e-6f, MaxNewTokens = 20, Seed = 9, IgnoreEos = true })])[0];
         Assert.Equal(greedy.TokenIds, nucleus.TokenIds); // a nucleus smaller than any single token's probability holds only the argmax
     }
+
+    [Theory]
+    [InlineData(1.0f)]
+    [InlineData(0.7f)]
+    public void Sampler_DrawsTokensWithTheSoftmaxFrequencies(float temperature)
+    {
+        // 20,000 rows of the same logits, one generator each: the empirical frequencies must match softmax(logits / T)
+        // (within 4 standard errors), so RL samples are on-policy for the log-probs recorded with them.
+        using var scope = NewDisposeScope();
+        float[] row = [2.0f, 1.0f, 0.5f, 0.0f, -1.0f, 1.5f, -3.0f, 0.25f];
+        const int n = 20_000;
+        Tensor logits = tensor(row).unsqueeze(0).expand(n, row.Length).contiguous();
+        var sampling = Enumerable.Repeat(new SamplingParams { Temperature = temperature }, n).ToList();
+        var rngs = Enumerable.Range(0, n).Select(i => new SplitMix64((ulong)i * 7919 + 13)).ToList();
+        var counts = new int[row.Length];
+        foreach (var choice in TokenSampler.Sample(logits, sampling, rngs))
+        {
+            counts[choice.Token]++;
+        }
+        double[] scaled = [.. row.Select(x => x / (double)temperature)];
+        double z = scaled.Sum(Math.Exp);
+        for (int v = 0; v < row.Length; v++)
+        {
+            double p = Math.Exp(scaled[v]) / z;
+            double se = Math.Sqrt(p * (1 - p) / n);
+            Assert.True(Math.Abs(counts[v] / (double)n - p) < 4 * se + 1e-4, $"token {v}: frequency {counts[v] / (double)n:F4}, softmax {p:F4}");
+        }
+    }
 }

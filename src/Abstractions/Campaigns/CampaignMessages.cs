@@ -38,7 +38,8 @@ public sealed record CampaignStatus(
     EvalRecord[] Evaluations,
     SftResult? Sft,
     string? Error,
-    int Activations);
+    int Activations,
+    string Silo = "");
 
 /// <summary>
 /// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,

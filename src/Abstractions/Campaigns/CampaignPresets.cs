@@ -13,7 +13,7 @@ public static class CampaignPresets
     public const string ArithmeticSeparate = "arithmetic-separate";
     public const string MathQwen = "math-qwen";
 
-    /// <summary>Where <c>math-qwen</c> looks for its checkpoint unless the campaign file or --model-path says otherwise.</summary>
+    /// <summary>Where <c>math-qwen</c> looks for its checkpoint (a Qwen2.5 instruct model in the Hugging Face layout) unless the campaign file or --model-path says otherwise.</summary>
     public const string MathQwenDefaultPath = "models/Qwen2.5-1.5B-Instruct";
 
     public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, MathQwen];
@@ -28,7 +28,18 @@ public static class CampaignPresets
         {
             Name = MathQwen,
             Model = new ModelSpec { Preset = null, Path = MathQwenDefaultPath, Device = "cuda", DType = "bfloat16" },
-            Task = new TaskSpec { Name = "math", Options = new Dictionary<string, string> { ["prompts"] = "full" } },
+            // Word problems to train on (GSM8K train), GSM8K test and MATH-500 to evaluate: the datasets beside the
+            // repository (../shared/data); point the paths elsewhere in a campaign file.
+            Task = new TaskSpec
+            {
+                Name = "math",
+                Options = new Dictionary<string, string>
+                {
+                    ["train_path"] = "../shared/data/gsm8k/train.jsonl", ["train_format"] = "gsm8k",
+                    ["test_path"] = "../shared/data/gsm8k/test.jsonl", ["test_format"] = "gsm8k",
+                    ["eval_sets"] = "math500=../shared/data/math500/test.jsonl",
+                },
+            },
             Protocol = "rema-multi-turn",
             View = "full",
             Roles = new RolesSpec { Parameters = "shared" },
@@ -39,7 +50,7 @@ public static class CampaignPresets
             Sampling = new SamplingSettings { Temperature = 1f, TopP = 1f },
             Algorithm = new AlgorithmSpec { LearningRate = 1e-6, Ratio = "turn-geometric", Aggregation = "trajectory", MicroBatchTokens = 16384 },
             Sft = new SftSpec { Enabled = false },
-            Eval = new EvalSpec { Sets = ["test"], Interval = 25, MaxProblems = 500 },
+            Eval = new EvalSpec { Sets = ["test", "math500"], Interval = 10, MaxProblems = 500 },
             CheckpointInterval = 25,
             EpisodeTimeoutSeconds = 900,
         },

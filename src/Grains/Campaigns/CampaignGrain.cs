@@ -21,6 +21,7 @@ public sealed class CampaignGrain(
     [PersistentState("campaign")] IPersistentState<CampaignState> state,
     TaskCache tasks,
     PolicyTemplates templates,
+    ILocalSiloDetails silo,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
     private const string Reminder = "campaign-loop";
@@ -304,5 +305,6 @@ public sealed class CampaignGrain(
 
     private CampaignStatus Snapshot() => new(
         this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
-        state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations);
+        state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations,
+        silo.SiloAddress.ToString());
 }

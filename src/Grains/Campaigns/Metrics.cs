@@ -23,7 +23,8 @@ internal static class Metrics
             done.GroupBy(o => o.FinishReason).ToDictionary(g => g.Key, g => g.Count()),
             done.Count == 0 ? 0 : done.Average(o => o.Transcript.Length == 0 ? 0 : o.Transcript.Max(t => t.Round) + 1),
             turns.GroupBy(t => t.Role).ToDictionary(g => g.Key, g => g.Average(t => (double)t.Tokens)),
-            turns.Count == 0 ? 0 : turns.Count(t => string.IsNullOrWhiteSpace(t.Text.Replace(Roles.Finish, "", StringComparison.Ordinal))) / (double)turns.Count,
+            // Empty: nothing said at all. A meta message that is only [FINISH] is a decision, not an empty turn.
+            turns.Count == 0 ? 0 : turns.Count(t => string.IsNullOrWhiteSpace(t.Text)) / (double)turns.Count,
             turns.Count == 0 ? 0 : repeated / (double)turns.Count,
             learners, rolloutSeconds, updateSeconds, tokens / Math.Max(1e-9, rolloutSeconds));
     }

@@ -1,0 +1,48 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using ReMA.Silo;
+
+namespace ReMA.Grains.Tests;
+
+public class SiloHostingTests
+{
+    [Fact]
+    public async Task StandaloneSiloHost_ServesHealthOnLoopback_AndLogsToARollingFile()
+    {
+        string logs = Directory.CreateTempSubdirectory("rema-logs").FullName;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ReMA:Logging:Folder"] = logs,
+            ["ReMA:Health:Port"] = "28081",
+        });
+        builder.AddReMALogging();
+        builder.AddReMAEmbeddedSilo(24111, 34111);
+        builder.AddReMAHealthEndpoint();
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            using var http = new HttpClient();
+            HttpResponseMessage response = await http.GetAsync("http://127.0.0.1:28081/health");
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using JsonDocument json = JsonDocument.Parse(body);
+            Assert.Equal("ok", json.RootElement.GetProperty("status").GetString());
+            Assert.Equal(1, json.RootElement.GetProperty("active_silos").GetArrayLength());
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("http://127.0.0.1:28081/other")).StatusCode);
+            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ReMA.Test").LogInformation("hello from the test");
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+        Serilog.Log.CloseAndFlush();
+        string file = Assert.Single(Directory.GetFiles(logs, "silo-*.log"));
+        Assert.Contains("hello from the test", File.ReadAllText(file));
+    }
+}

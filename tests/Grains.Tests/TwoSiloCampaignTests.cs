@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Learning;
+using ReMA.Silo;
+
+namespace ReMA.Grains.Tests;
+
+/// <summary>Two in-process silos sharing grain state in a local folder (the file storage provider).</summary>
+public class TwoSiloCampaignTests
+{
+    [Fact]
+    public async Task Campaign_ContinuesOnTheOtherSilo_WhenTheSiloHostingItStops_AndAppliesEveryStepOnce()
+    {
+        string stateFolder = Directory.CreateTempSubdirectory("rema-state").FullName;
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings).Build();
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddFileGrainStorageAsDefault(stateFolder).UseInMemoryReminderService());
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            string name = "camp-2s-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
+                GroupSize = 2,
+                PromptsPerStep = 2,
+                Steps = 4,
+                Limits = new LimitsSpec { MaxTurns = 3, MaxTokensPerTurn = 12, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
+            };
+            ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(config);
+            CampaignStatus status = await WaitAsync(campaign, s => s.NextStep >= 1);
+            string host = status.Silo;
+            InProcessSiloHandle hosting = cluster.Silos.Single(s => s.SiloAddress.ToString() == host);
+            await cluster.StopSiloAsync(hosting);
+
+            // The next call activates the campaign on the surviving silo from its stored state; it finishes there.
+            CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+            Assert.NotEqual(host, done.Silo);
+            Assert.True(done.Activations >= 2);
+            Assert.Equal([0L, 1L, 2L, 3L], (await campaign.History()).Select(h => h.Step));
+            // The learner applied each step once: version = number of steps (no SFT here).
+            Assert.Equal(4, await cluster.Client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    private static async Task<CampaignStatus> WaitAsync(ICampaignGrain campaign, Func<CampaignStatus, bool> until, int seconds = 120)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            CampaignStatus s;
+            try
+            {
+                s = await campaign.Status();
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);   // the silo that held the campaign is going away: ask again
+                continue;
+            }
+            if (until(s) || s.Status is "failed" || DateTime.UtcNow > deadline)
+            {
+                return s;
+            }
+            await Task.Delay(100);
+        }
+    }
+}
