@@ -33,4 +33,33 @@ public class EpisodeGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
         PolicyInfo info = await fixture.Cluster.Client.GetGrain<IPolicyGrain>("episodes/0").GetInfo();
         Assert.True(info.PeakBatch > 1, $"episodes' turns should share decode steps (peak batch {info.PeakBatch})");
     }
+
+    [Fact]
+    public async Task AgentGrains_HoldTheRoleView_KeepOrDropFinish_AndHandOverRowsWithTheReward()
+    {
+        string id = "agents-" + Guid.NewGuid().ToString("N")[..8];
+        IMetaAgentGrain meta = fixture.Cluster.Client.GetGrain<IMetaAgentGrain>(id);
+        IReasonerAgentGrain reasoner = fixture.Cluster.Client.GetGrain<IReasonerAgentGrain>(id);
+        await meta.Configure(new AgentSetup(Roles.Meta, "", "episodes/0", "full", id, "g"));
+        await reasoner.Configure(new AgentSetup(Roles.Reasoner, "", "episodes/0", "full", id, "g"));
+        var sampling = new SamplingSpec(Temperature: 1f, MaxNewTokens: 6, Seed: 3);
+
+        AgentTurn first = await meta.Speak("Compute 4*2+3.", sampling, 1000);
+        Assert.NotNull(first.Response);
+        AgentTurn second = await reasoner.Speak(first.Response!.Text, sampling, 1000);
+        Assert.NotNull(second.Response);
+        Assert.Null((await reasoner.Speak(new string('x', 2000), sampling, 1000)).Response);   // view too long: no turn
+
+        TrajectoryRecord[] metaRows = await meta.Rows(1.0);
+        TrajectoryRecord[] reasonerRows = await reasoner.Rows(0.0);
+        Assert.Equal(Roles.Meta, Assert.Single(metaRows).Role);
+        Assert.Equal([1.0], metaRows[0].TurnRewards);
+        Assert.Equal([0.0], Assert.Single(reasonerRows).TurnRewards);
+        // The trained tokens are exactly the ids the policy sampled (6 tokens cannot hold a [FINISH] stop).
+        Assert.Equal(first.Response.TokenIds, metaRows[0].TokenIds.Where((_, j) => metaRows[0].LossMask[j]));
+
+        var wrongRole = await Assert.ThrowsAsync<ArgumentException>(() =>
+            fixture.Cluster.Client.GetGrain<IReasonerAgentGrain>(id + "-x").Configure(new AgentSetup(Roles.Meta, "", "episodes/0", "full", id, "g")));
+        Assert.Contains("plays 'reasoner'", wrongRole.Message);
+    }
 }

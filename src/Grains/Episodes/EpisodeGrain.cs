@@ -6,10 +6,11 @@ using ReMA.Tasks.Core;
 namespace ReMA.Grains.Episodes;
 
 /// <summary>
-/// One episode. Not reentrant: the episode is a sequence of turns; while a turn waits for its policy grain, this
-/// activation simply awaits (the policy grain batches it with other episodes' turns).
+/// One episode. Not reentrant: the episode is a sequence of turns; each turn is a call to the role's agent grain
+/// (MetaAgentGrain or ReasonerAgentGrain, keyed by the episode id), which asks its policy grain; while a turn waits,
+/// this activation simply awaits (the policy grain batches it with other episodes' turns).
 /// </summary>
-public sealed class EpisodeGrain(TaskCache tasks, PolicyTemplates templates, IGrainFactory grains) : Grain, IEpisodeGrain
+public sealed class EpisodeGrain(TaskCache tasks, IGrainFactory grains) : Grain, IEpisodeGrain
 {
     async Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request)
     {
@@ -26,12 +27,8 @@ public sealed class EpisodeGrain(TaskCache tasks, PolicyTemplates templates, IGr
             StopWhenTruncated = s.StopWhenTruncated,
             Sampling = s.Sampling,
         };
-        var roleTemplates = new Dictionary<string, Learner.Tokenization.ChatTemplate>();
-        foreach ((string role, string policy) in request.PolicyByRole)
-        {
-            roleTemplates[role] = await templates.ForAsync(policy);
-        }
-        var runner = new EpisodeRunner(task, settings, new PolicyRoleGenerator(grains, request.PolicyByRole, roleTemplates));
+        // Each role is an agent grain (meta, reasoner) keyed by this episode's id; this grain routes their messages.
+        var runner = new EpisodeRunner(task, settings, new AgentGrainFactory(grains, request.PolicyByRole));
         ProblemRecord p = request.Problem;
         var problem = new Problem(p.Id, p.Question, p.Answer, p.Split) { Metadata = p.Metadata };
         EpisodeResult result = await runner.RunAsync(problem, request.EpisodeId, request.GroupId);

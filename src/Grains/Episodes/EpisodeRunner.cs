@@ -11,17 +11,20 @@ namespace ReMA.Grains.Episodes;
 /// that contained [FINISH], or at the round limit, or when a role's view exceeds the context limit before it speaks,
 /// or (by setting) when a turn is cut off at the token limit. The answer is read from the reasoner's last message.
 /// </summary>
-public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGenerator generator)
+public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAgentFactory agents)
 {
-    private readonly string[] _stop = [Roles.Finish];
+    /// <summary>Agents in this process, generating with <paramref name="generator"/>.</summary>
+    public EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGenerator generator)
+        : this(task, settings, new LocalRoleAgentFactory(generator))
+    {
+    }
 
     public async Task<EpisodeResult> RunAsync(Problem problem, string episodeId, string groupId)
     {
         settings.Validate();
         var transcript = new List<TranscriptTurn>();
-        var views = Roles.Of(settings.Protocol).ToDictionary(r => r, r => new RoleView(
-            r, task.SystemPrompt(settings.Protocol, r), generator.Template(r), episodeId, groupId,
-            task is IStatefulTask ? settings.View : ViewMode.Full));
+        var views = Roles.Of(settings.Protocol).ToDictionary(r => r, r => agents.Create(
+            r, task.SystemPrompt(settings.Protocol, r), task is IStatefulTask ? settings.View : ViewMode.Full, episodeId, groupId));
         string finish;
         string lastReasoner = "";
         string? plan = null;
@@ -59,11 +62,11 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGen
         // The verifier may take up to its time limit: keep it off the caller's scheduler.
         Judgement judgement = await Task.Run(() => task.Judge(problem, lastReasoner));
         var rewards = Rewards(judgement, finish, plan);
-        var rows = views.Values.SelectMany(v => v.Rows(rewards[v.Role])).ToList();
+        var rows = (await Task.WhenAll(views.Values.Select(v => v.RowsAsync(rewards[v.Role])))).SelectMany(r => r).ToList();
         return new EpisodeResult(episodeId, groupId, problem.Id, finish, judgement.Correct, judgement.Extracted, rewards, transcript, rows);
     }
 
-    private async Task<(string Finish, string LastReasoner)> MultiTurnAsync(Problem problem, Dictionary<string, RoleView> views, List<TranscriptTurn> transcript, string episodeId)
+    private async Task<(string Finish, string LastReasoner)> MultiTurnAsync(Problem problem, Dictionary<string, IRoleAgent> views, List<TranscriptTurn> transcript, string episodeId)
     {
         var stateful = task as IStatefulTask;
         bool compact = stateful is not null && settings.View == ViewMode.Compact;
@@ -109,25 +112,21 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleGen
         return (FinishReasons.MaxTurns, lastReasoner);
     }
 
-    /// <summary>Adds the other side's message to the role's view and lets the role speak; null when its view is too long.</summary>
-    private async Task<GenerateResponse?> SpeakAsync(RoleView view, string input, int round, List<TranscriptTurn> transcript, string episodeId)
+    /// <summary>Gives the other side's message to the role's agent and lets it speak; null when its view is too long.</summary>
+    private async Task<GenerateResponse?> SpeakAsync(IRoleAgent agent, string input, int round, List<TranscriptTurn> transcript, string episodeId)
     {
-        int[] prompt = view.Prompt(input);
-        if (prompt.Length > settings.MaxContextTokens)
-        {
-            return null;
-        }
         SamplingSpec sampling = settings.Sampling with
         {
             MaxNewTokens = settings.MaxTokensPerTurn,
-            StopStrings = _stop,
-            IncludeStopString = view.Role == Roles.Meta,   // the meta agent's message keeps the tag; the reasoner's drops it
-            Seed = TurnSeed(settings.Sampling.Seed, episodeId, view.Role, round),
+            Seed = TurnSeed(settings.Sampling.Seed, episodeId, agent.Role, round),
         };
-        GenerateResponse response = await generator.GenerateAsync(view.Role, prompt, sampling);
-        view.Record(response);
+        GenerateResponse? response = await agent.SpeakAsync(input, sampling, settings.MaxContextTokens);
+        if (response is null)
+        {
+            return null;
+        }
         double meanLogProb = response.LogProbs.Length == 0 ? 0 : response.LogProbs.Average();
-        transcript.Add(new TranscriptTurn(round, view.Role, response.Text, response.TokenIds.Length, response.FinishReason, response.PolicyVersion, meanLogProb));
+        transcript.Add(new TranscriptTurn(round, agent.Role, response.Text, response.TokenIds.Length, response.FinishReason, response.PolicyVersion, meanLogProb));
         return response;
     }
 
