@@ -16,6 +16,17 @@ public static class ReMASiloExtensions
         silo.Services.AddOptions<PolicyCatalogOptions>()
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.");
+        // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
+        // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).
+        int threads = configuration.GetValue("ReMA:Torch:Threads", 0);
+        if (threads < 0 || threads > 4 * Environment.ProcessorCount)
+        {
+            throw new ArgumentException($"ReMA:Torch:Threads must be between 0 (one per core) and {4 * Environment.ProcessorCount} (got {threads}).");
+        }
+        if (threads > 0)
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();

@@ -45,4 +45,23 @@ public class SiloHostingTests
         string file = Assert.Single(Directory.GetFiles(logs, "silo-*.log"));
         Assert.Contains("hello from the test", File.ReadAllText(file));
     }
+
+    [Fact]
+    public void TorchThreads_AreSetFromConfiguration_AndBadValuesAreNamed()
+    {
+        static IHost Build(string threads)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ReMA:Torch:Threads"] = threads });
+            builder.AddReMAEmbeddedSilo(25111, 35111);
+            return builder.Build();
+        }
+        // The setting is process-wide: use the value every test here runs with anyway (one thread per core).
+        using (Build(Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            Assert.Equal(Environment.ProcessorCount, TorchSharp.torch.get_num_threads());
+        }
+        var e = Assert.Throws<ArgumentException>(() => Build("-1"));
+        Assert.Contains("ReMA:Torch:Threads must be between 0", e.Message);
+    }
 }
