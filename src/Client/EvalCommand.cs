@@ -36,10 +36,11 @@ internal static class EvalCommand
         var maxTurns = new Option<int>("--max-turns") { DefaultValueFactory = _ => 8, Description = "Rounds per episode at most" };
         var maxTokens = new Option<int>("--max-tokens-per-turn") { DefaultValueFactory = _ => 24, Description = "Tokens per turn at most" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu, cuda or cuda:N" };
+        var transcripts = new Option<string?>("--transcripts") { Description = "Write every greedy episode (question, answer, outcome, turns) to this JSONL file" };
         var json = ClusterOptions.Json();
         var command = new Command("eval", "Evaluate a checkpoint on a task split: greedy pass@1 and pass@k")
         {
-            checkpoint, task, options, split, protocol, view, max, k, maxTurns, maxTokens, device, json,
+            checkpoint, task, options, split, protocol, view, max, k, maxTurns, maxTokens, device, transcripts, json,
         };
         command.SetAction(async parse =>
         {
@@ -65,7 +66,8 @@ internal static class EvalCommand
                     throw new ArgumentException($"--checkpoint: folder '{folder}' does not exist.");
                 }
                 EvalResult result = await RunAsync(folder, parse.GetValue(task)!, taskOptions, parse.GetValue(split)!, parse.GetValue(protocol)!,
-                    parse.GetValue(view)!, parse.GetValue(max), parse.GetValue(k), parse.GetValue(maxTurns), parse.GetValue(maxTokens), parse.GetValue(device)!);
+                    parse.GetValue(view)!, parse.GetValue(max), parse.GetValue(k), parse.GetValue(maxTurns), parse.GetValue(maxTokens), parse.GetValue(device)!,
+                    parse.GetValue(transcripts));
                 if (parse.GetValue(json))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(result, Indented));
@@ -87,7 +89,7 @@ internal static class EvalCommand
     }
 
     public static async Task<EvalResult> RunAsync(string checkpoint, string taskName, IReadOnlyDictionary<string, string> taskOptions, string split,
-        string protocolName, string viewName, int maxProblems, int k, int maxTurns, int maxTokensPerTurn, string device)
+        string protocolName, string viewName, int maxProblems, int k, int maxTurns, int maxTokensPerTurn, string device, string? transcriptFile = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         ITask task = TaskCatalog.Default().Create(taskName, taskOptions);
@@ -115,6 +117,14 @@ internal static class EvalCommand
             };
             var greedy = new EpisodeRunner(task, Settings(0f), generator);
             var greedyResults = await Task.WhenAll(problems.Select((p, i) => greedy.RunAsync(p, $"eval-{i}", $"eval-{i}")));
+            if (transcriptFile is not null)
+            {
+                File.WriteAllLines(transcriptFile, greedyResults.Select((r, i) => JsonSerializer.Serialize(new
+                {
+                    id = problems[i].Id, question = problems[i].Question, answer = problems[i].Answer, correct = r.Correct,
+                    extracted = r.Extracted, finish = r.FinishReason, turns = r.Transcript.Select(t => new { round = t.Round, role = t.Role, text = t.Text }),
+                })));
+            }
             double? passAtK = null;
             if (k > 1)
             {

@@ -54,9 +54,13 @@ public class TrainCommandTests
         Assert.Contains("needs a cluster", pauseError);
 
         string checkpoint = Directory.GetDirectories(Path.Combine("runs", config.Name, "checkpoints", config.Name + ".shared")).Order(StringComparer.Ordinal).Last();
+        string transcripts = Path.Combine(Path.GetTempPath(), config.Name + "-eval.jsonl");
         (int evalCode, string eval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts=none", "--option", "eval_size=4",
-            "--max-problems", "3", "--k", "2", "--max-turns", "2", "--max-tokens-per-turn", "8", "--json");
+            "--max-problems", "3", "--k", "2", "--max-turns", "2", "--max-tokens-per-turn", "8", "--transcripts", transcripts, "--json");
         Assert.True(evalCode == 0, eval);
+        string[] episodesWritten = File.ReadAllLines(transcripts);
+        Assert.Equal(3, episodesWritten.Length);
+        Assert.All(episodesWritten, line => Assert.Contains("\"turns\":[{\"round\":0,\"role\":\"meta\"", line));
         Assert.Contains("\"Problems\": 3", eval);
         Assert.Contains("\"K\": 2", eval);
         (int badEvalCode, string badEval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts");

@@ -106,6 +106,10 @@ public sealed record AlgorithmSpec
     [Id(16)] public int MicroBatchTokens { get; init; } = 8192;
     [Id(17)] public double TurnDiscount { get; init; } = 1.0;
     [Id(18)] public bool FilterSolvedAndFailedGroups { get; init; }
+    /// <summary>AdamW betas and epsilon (torch defaults). A larger epsilon damps the steps of parameters whose gradients are tiny.</summary>
+    [Id(19)] public double AdamBeta1 { get; init; } = 0.9;
+    [Id(20)] public double AdamBeta2 { get; init; } = 0.999;
+    [Id(21)] public double AdamEpsilon { get; init; } = 1e-8;
 }
 
 [GenerateSerializer, Immutable, Alias("rema.SftSpec")]

@@ -53,6 +53,9 @@ public static class CampaignConfigValidation
         Check(a.LearningRate > 0, "algorithm.learning_rate", $"must be positive (got {a.LearningRate})");
         Check(a.WarmupSteps >= 0, "algorithm.warmup_steps", $"must be >= 0 (got {a.WarmupSteps})");
         Check(a.MaxGradNorm > 0, "algorithm.max_grad_norm", $"must be positive (got {a.MaxGradNorm})");
+        Check(a.AdamBeta1 is >= 0 and < 1, "algorithm.adam_beta1", $"must be in [0, 1) (got {a.AdamBeta1})");
+        Check(a.AdamBeta2 is >= 0 and < 1, "algorithm.adam_beta2", $"must be in [0, 1) (got {a.AdamBeta2})");
+        Check(a.AdamEpsilon > 0, "algorithm.adam_epsilon", $"must be positive (got {a.AdamEpsilon})");
         Check(a.Epochs > 0, "algorithm.epochs", $"must be positive (got {a.Epochs})");
         Check(a.MiniBatchRows >= 0, "algorithm.mini_batch_rows", $"must be >= 0 (got {a.MiniBatchRows})");
         Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");

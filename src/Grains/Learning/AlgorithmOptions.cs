@@ -42,5 +42,5 @@ public static class AlgorithmOptions
         MaxGradNorm = a.MaxGradNorm,
     };
 
-    public static AdamWOptions Optimizer(AlgorithmSpec a) => new() { WeightDecay = a.WeightDecay };
+    public static AdamWOptions Optimizer(AlgorithmSpec a) => new() { WeightDecay = a.WeightDecay, Beta1 = a.AdamBeta1, Beta2 = a.AdamBeta2, Epsilon = a.AdamEpsilon };
 }
