@@ -11,8 +11,9 @@ using ReMA.Tasks.Core;
 namespace ReMA.Client;
 
 /// <summary>Accuracy of one checkpoint on one split: pass@1 with greedy decoding and pass@k with k samples at temperature 1.</summary>
+/// <remarks>SampledPassAt1 is the mean accuracy of the k samples (temperature 1), the policy RL trains.</remarks>
 public sealed record EvalResult(string Checkpoint, string Task, string Split, string Protocol, int Problems, double PassAt1, int K, double? PassAtK,
-    IReadOnlyDictionary<string, int> FinishReasons, double Seconds);
+    double? SampledPassAt1, IReadOnlyDictionary<string, int> FinishReasons, double Seconds);
 
 /// <summary>
 /// <c>rema eval --checkpoint DIR [--task arithmetic] [--option k=v ...] [--split test] [--protocol rema-multi-turn]
@@ -75,7 +76,7 @@ internal static class EvalCommand
                 else
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{result.Task}/{result.Split} ({result.Problems} problems, {result.Protocol}): pass@1 {result.PassAt1:P1}{(result.PassAtK is double p ? $", pass@{result.K} {p:P1}" : "")} in {result.Seconds:F1} s"));
+                        $"{result.Task}/{result.Split} ({result.Problems} problems, {result.Protocol}): pass@1 {result.PassAt1:P1}{(result.PassAtK is double p ? $", pass@{result.K} {p:P1}, sampled pass@1 {result.SampledPassAt1:P1}" : "")} in {result.Seconds:F1} s"));
                 }
                 return 0;
             }
@@ -125,15 +126,16 @@ internal static class EvalCommand
                     extracted = r.Extracted, finish = r.FinishReason, turns = r.Transcript.Select(t => new { round = t.Round, role = t.Role, text = t.Text }),
                 })));
             }
-            double? passAtK = null;
+            double? passAtK = null, sampledPassAt1 = null;
             if (k > 1)
             {
                 var sampler = new EpisodeRunner(task, Settings(1f), generator);
                 var samples = await Task.WhenAll(problems.SelectMany((p, i) => Enumerable.Range(0, k).Select(s => sampler.RunAsync(p, $"eval-{i}-s{s}", $"eval-{i}"))));
                 passAtK = samples.GroupBy(r => r.GroupId).Count(g => g.Any(r => r.Correct)) / (double)Math.Max(1, problems.Count);
+                sampledPassAt1 = samples.Length == 0 ? 0 : samples.Count(r => r.Correct) / (double)samples.Length;
             }
             return new EvalResult(checkpoint, taskName, split, protocolName, problems.Count, greedyResults.Count(r => r.Correct) / (double)Math.Max(1, problems.Count),
-                k, passAtK, greedyResults.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()), clock.Elapsed.TotalSeconds);
+                k, passAtK, sampledPassAt1, greedyResults.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()), clock.Elapsed.TotalSeconds);
         }
     }
 }

@@ -63,6 +63,7 @@ public class TrainCommandTests
         Assert.All(episodesWritten, line => Assert.Contains("\"turns\":[{\"round\":0,\"role\":\"meta\"", line));
         Assert.Contains("\"Problems\": 3", eval);
         Assert.Contains("\"K\": 2", eval);
+        Assert.Contains("\"SampledPassAt1\": ", eval);
         (int badEvalCode, string badEval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts");
         Assert.Equal(2, badEvalCode);
         Assert.Contains("--option 'prompts' must be key=value", badEval);
