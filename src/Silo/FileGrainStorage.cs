@@ -50,7 +50,7 @@ public sealed class FileGrainStorage(string name, string root, string serviceId,
         await WriteGate.WaitAsync();
         try
         {
-            long current = File.Exists(path) ? (await ReadAsync(path)).Version : 0;
+            long current = File.Exists(path) ? await ReadVersionAsync(path) : 0;
             Check(current, grainState.ETag, "write", stateName, grainId);
             long next = current + 1;
             byte[] payload = serializer.SerializeToArray(grainState.State);
@@ -79,7 +79,7 @@ public sealed class FileGrainStorage(string name, string root, string serviceId,
         {
             if (File.Exists(path))
             {
-                Check((await ReadAsync(path)).Version, grainState.ETag, "clear", stateName, grainId);
+                Check(await ReadVersionAsync(path), grainState.ETag, "clear", stateName, grainId);
                 File.Delete(path);
             }
             grainState.State = Activator.CreateInstance<T>();
@@ -105,6 +105,17 @@ public sealed class FileGrainStorage(string name, string root, string serviceId,
     private string PathOf(string stateName, GrainId grainId) =>
         Path.Combine(root, Uri.EscapeDataString(serviceId), Uri.EscapeDataString(grainId.Type.ToString()!),
             $"{Uri.EscapeDataString(grainId.Key.ToString()!)}.{Uri.EscapeDataString(stateName)}.bin");
+
+    /// <summary>The write counter alone (the file's first 8 bytes): writes and clears check it without reading the state.</summary>
+    private async Task<long> ReadVersionAsync(string path)
+    {
+        byte[] header = new byte[sizeof(long)];
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        int read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false);
+        return read < header.Length
+            ? throw new InvalidDataException($"grain storage '{name}': {path} is truncated ({read} bytes).")
+            : BitConverter.ToInt64(header, 0);
+    }
 
     private async Task<(long Version, byte[] Payload)> ReadAsync(string path)
     {

@@ -236,7 +236,7 @@ public sealed class CampaignGrain(
         double rolloutSeconds = rollout.Elapsed.TotalSeconds;
         var questions = problems.Select(p => (p.Id, p.Question)).Distinct().ToDictionary(p => p.Id, p => p.Question);
         _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
-            o.FinishReason, o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault(), o.Transcript))];
+            o.FinishReason, Metrics.EpisodeReward(o), o.Transcript))];
         _recent.Remove(step - KeptSteps);
 
         var update = Stopwatch.StartNew();

@@ -8,9 +8,12 @@ namespace ReMA.Grains.Campaigns;
 /// <summary>Per-step rollout statistics (REMA.md 9 asks for repetition and empty-turn rates, turns per episode and lengths per role).</summary>
 internal static class Metrics
 {
+    /// <summary>The reward an episode reports: the reasoner's (every protocol has one), else the first role's.</summary>
+    public static double EpisodeReward(EpisodeOutcome o) => o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault();
+
     public static StepRecord Of(long step, int requested, IReadOnlyList<EpisodeOutcome> done, Dictionary<string, LearnerMetrics> learners, double rolloutSeconds, double updateSeconds)
     {
-        double[] rewards = done.Select(o => o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault()).ToArray();
+        double[] rewards = done.Select(EpisodeReward).ToArray();
         double mean = rewards.Length == 0 ? 0 : rewards.Average();
         double std = rewards.Length < 2 ? 0 : Math.Sqrt(rewards.Sum(r => (r - mean) * (r - mean)) / (rewards.Length - 1));
         var turns = done.SelectMany(o => o.Transcript).ToList();

@@ -245,16 +245,15 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     private (float[][] Old, double Drift) OldLogProbs(IReadOnlyList<AdvantagedRow> rows)
     {
         var list = rows.Select(r => r.Row).ToList();
-        bool missing = list.Any(r => r.LossMask.Where((m, j) => m && float.IsNaN(r.OldLogProbs[j])).Any());
-        if (!missing && !_update.RecomputeOldLogProbs)
-        {
-            return (list.Select(r => r.OldLogProbs).ToArray(), 0);
-        }
         // Only rows with a missing value (for example a turn-end token appended after a stop string) are scored,
         // unless every old log-prob is to be recomputed.
         var toScore = Enumerable.Range(0, list.Count)
             .Where(i => _update.RecomputeOldLogProbs || list[i].LossMask.Where((m, j) => m && float.IsNaN(list[i].OldLogProbs[j])).Any())
             .ToList();
+        if (toScore.Count == 0)
+        {
+            return (list.Select(r => r.OldLogProbs).ToArray(), 0);
+        }
         float[][] scored = ScoreAll(Model, toScore.Select(i => list[i]).ToList());
         var computed = new float[list.Count][];
         for (int k = 0; k < toScore.Count; k++)
