@@ -19,7 +19,8 @@ internal static class DemoCommand
         var sftSteps = new Option<int?>("--sft-steps") { Description = "SFT optimizer steps (overrides the preset's)" };
         var name = new Option<string?>("--name") { Description = "Campaign name, and the folder under runs/ (default: the preset's)" };
         var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
-        var command = new Command("demo", "Train the arithmetic demo on an embedded silo and write runs/<campaign>/report.md") { preset, steps, sftSteps, name, port };
+        var plain = Follow.PlainOption();
+        var command = new Command("demo", "Train the arithmetic demo on an embedded silo and write runs/<campaign>/report.md") { preset, steps, sftSteps, name, port, plain };
         command.SetAction(async (parse, cancel) =>
         {
             CampaignConfig config;
@@ -40,13 +41,16 @@ internal static class DemoCommand
                 return 2;
             }
             int silo = parse.GetValue(port);
-            return await RunAsync(config, silo, silo + 18889, Console.Out, cancel);
+            return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel));
         });
         return command;
     }
 
     public static Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel) =>
-        TrainCommand.RunAsync(config, siloPort, gatewayPort, output, cancel, async (campaign, run) =>
+        RunAsync(config, siloPort, gatewayPort, new PlainFollowView(output), cancel);
+
+    public static Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, IFollowView view, CancellationToken cancel) =>
+        TrainCommand.RunAsync(config, siloPort, gatewayPort, view, cancel, async (campaign, run) =>
         {
             // A sample episode on an in-distribution problem with a few operations, so the transcript shows several rounds.
             string set = config.Eval.Sets.FirstOrDefault() ?? "test";
@@ -55,6 +59,6 @@ internal static class DemoCommand
             int index = Math.Max(0, problems.ToList().FindIndex(p => p.Question.Count(ch => ch is '+' or '-' or '*') >= 3));
             EpisodeOutcome sample = await campaign.SampleEpisode(set, index);
             string path = DemoReport.Write(run, sample, problems[index].Question, Path.Combine("runs", config.Name));
-            output.WriteLine($"report: {path}");
+            view.Line($"report: {path}");
         });
 }

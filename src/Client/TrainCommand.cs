@@ -36,9 +36,10 @@ internal static class TrainCommand
         var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
         var gateway = ClusterOptions.Gateway();
         var detach = new Option<bool>("--detach") { Description = "Submit to the cluster and return without following" };
+        var plain = Follow.PlainOption();
         var command = new Command("train", "Run a training campaign (embedded silo, or a cluster with --gateway) and follow it")
         {
-            file, preset, name, steps, modelPath, port, gateway, detach,
+            file, preset, name, steps, modelPath, port, gateway, detach, plain,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -80,7 +81,7 @@ internal static class TrainCommand
                         Console.WriteLine($"campaign {config.Name} submitted; follow it with `rema status {config.Name} --gateway {g}`");
                         return 0;
                     }
-                    return await FollowAsync(campaign, config, Console.Out, null, cancel);
+                    return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => FollowAsync(campaign, config, view, null, cancel));
                 });
             }
             if (parse.GetValue(detach))
@@ -89,16 +90,29 @@ internal static class TrainCommand
                 return 2;
             }
             int silo = parse.GetValue(port);
-            return await RunAsync(config, silo, silo + 18889, Console.Out, cancel);
+            return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel));
         });
         return command;
     }
 
     /// <summary>Runs <paramref name="config"/> on an embedded silo in this process and follows it to the end.</summary>
-    public static async Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel,
+    public static Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, TextWriter output, CancellationToken cancel,
+        Func<ICampaignGrain, CampaignRun, Task>? finished = null) =>
+        RunAsync(config, siloPort, gatewayPort, new PlainFollowView(output), cancel, finished);
+
+    /// <summary>
+    /// As above, reporting to <paramref name="view"/>; under a live panel the silo logs to
+    /// runs/&lt;name&gt;/logs/ instead of the console.
+    /// </summary>
+    public static async Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, IFollowView view, CancellationToken cancel,
         Func<ICampaignGrain, CampaignRun, Task>? finished = null)
     {
         var builder = Host.CreateApplicationBuilder();
+        if (view is LiveFollowView)
+        {
+            builder.Configuration["ReMA:Logging:Folder"] ??= Path.Combine("runs", config.Name, "logs");
+            builder.AddReMALogging(toConsole: false);
+        }
         builder.AddReMAEmbeddedSilo(siloPort, gatewayPort);
         using IHost host = builder.Build();
         await host.StartAsync(cancel);
@@ -106,7 +120,7 @@ internal static class TrainCommand
         {
             ICampaignGrain campaign = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ICampaignGrain>(config.Name);
             await campaign.Start(config);
-            return await FollowAsync(campaign, config, output, finished, cancel);
+            return await FollowAsync(campaign, config, view, finished, cancel);
         }
         finally
         {
@@ -118,14 +132,19 @@ internal static class TrainCommand
     /// Follows a started campaign until it completes, fails or is cancelled: a line per SFT stage, RL step and evaluation;
     /// runs/&lt;name&gt;/ gets campaign.json, history.json (with CPU use per stage) and episodes.jsonl (every step's episodes).
     /// </summary>
-    public static async Task<int> FollowAsync(ICampaignGrain campaign, CampaignConfig config, TextWriter output,
+    public static Task<int> FollowAsync(ICampaignGrain campaign, CampaignConfig config, TextWriter output,
+        Func<ICampaignGrain, CampaignRun, Task>? finished, CancellationToken cancel) =>
+        FollowAsync(campaign, config, new PlainFollowView(output), finished, cancel);
+
+    /// <summary>As above, reporting to <paramref name="view"/> (plain lines, or the live panel of an interactive terminal).</summary>
+    public static async Task<int> FollowAsync(ICampaignGrain campaign, CampaignConfig config, IFollowView view,
         Func<ICampaignGrain, CampaignRun, Task>? finished, CancellationToken cancel)
     {
         string folder = Path.Combine("runs", config.Name);
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "campaign.json"), CampaignFile.Write(config));
         string episodesFile = Path.Combine(folder, "episodes.jsonl");
-        output.WriteLine($"campaign {config.Name}: {config.Protocol}, {config.Roles.Parameters} parameters, {config.Steps} steps of {config.PromptsPerStep} x {config.GroupSize} episodes");
+        view.Line($"campaign {config.Name}: {config.Protocol}, {config.Roles.Parameters} parameters, {config.Steps} steps of {config.PromptsPerStep} x {config.GroupSize} episodes");
         var phases = new List<PhaseUsage>();
         var process = System.Diagnostics.Process.GetCurrentProcess();
         var started = DateTime.UtcNow;
@@ -145,6 +164,7 @@ internal static class TrainCommand
             stageWall = DateTime.UtcNow;
             stageCpu = process.TotalProcessorTime;
         }
+        TimeSpan? eta = null;
         long printedSteps = 0;
         int printedEvals = 0;
         bool printedSft = false;
@@ -158,12 +178,12 @@ internal static class TrainCommand
             }
             if (!printedSft && status.Sft is SftResult sft)
             {
-                output.WriteLine($"sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3} ({sft.Seconds:F1} s)");
+                view.Line($"sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3} ({sft.Seconds:F1} s)");
                 printedSft = true;
             }
             foreach (EvalRecord e in status.Evaluations.Skip(printedEvals))
             {
-                output.WriteLine($"eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
+                view.Line($"eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
             }
             printedEvals = status.Evaluations.Length;
             if (status.NextStep > printedSteps)
@@ -173,13 +193,14 @@ internal static class TrainCommand
                 {
                     // ETA from the last ten steps' rollout + update time (evaluations not included).
                     var recent = all.Where(h => h.Step <= s.Step).TakeLast(10).ToList();
-                    double eta = recent.Average(h => h.RolloutSeconds + h.UpdateSeconds) * (config.Steps - s.Step - 1);
-                    output.WriteLine(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta)):c}"));
+                    eta = TimeSpan.FromSeconds(recent.Average(h => h.RolloutSeconds + h.UpdateSeconds) * (config.Steps - s.Step - 1));
+                    view.Line(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta.Value.TotalSeconds)):c}"));
                     EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
                 }
                 printedSteps = status.NextStep;
             }
+            view.Update(status, eta);
             if (status.Status is "completed" or "failed" or "cancelled")
             {
                 break;
@@ -193,7 +214,7 @@ internal static class TrainCommand
         {
             await finished(campaign, new CampaignRun(config, status, history, phases, (DateTime.UtcNow - started).TotalSeconds));
         }
-        output.WriteLine($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
+        view.Line($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
         return status.Status == "completed" ? 0 : 1;
     }
 

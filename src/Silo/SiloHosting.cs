@@ -15,8 +15,9 @@ public static class SiloHosting
     /// <summary>
     /// Serilog to the console and a daily rolling file (ReMA:Logging:Folder, default logs/), Orleans, Microsoft and
     /// Polly held to warnings; a "Serilog" configuration section, when present, overrides these settings.
+    /// With <paramref name="toConsole"/> false (a client showing a live panel) the console is left alone.
     /// </summary>
-    public static IHostApplicationBuilder AddReMALogging(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddReMALogging(this IHostApplicationBuilder builder, bool toConsole = true)
     {
         string folder = builder.Configuration["ReMA:Logging:Folder"] ?? "logs";
         var logger = new LoggerConfiguration()
@@ -25,9 +26,12 @@ public static class SiloHosting
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", LogEventLevel.Warning)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}")
             .WriteTo.File(Path.Combine(folder, "silo-.log"), rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
                 outputTemplate: "{Timestamp:O} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+        if (toConsole)
+        {
+            logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+        }
         if (builder.Configuration.GetSection("Serilog").Exists())
         {
             logger.ReadFrom.Configuration(builder.Configuration);

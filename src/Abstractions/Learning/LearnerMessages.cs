@@ -37,7 +37,8 @@ public sealed record LearnerMetrics(
     double LearningRate,
     double TokensPerSecond,
     double Seconds,
-    int FilteredGroups);
+    int FilteredGroups,
+    int SkippedRows = 0);
 
 /// <summary>Outcome of a supervised warm start: losses before and after, and the version it published.</summary>
 [GenerateSerializer, Immutable, Alias("rema.SftResult")]

@@ -174,5 +174,5 @@ public sealed class LearnerGrain(
 
     private static LearnerMetrics ToMetrics(UpdateMetrics m, int filtered) => new(
         m.Rows, m.LossTokens, m.OptimizerSteps, m.Loss, m.ClipFractionTokens, m.ClipFractionTurns, m.ApproxKl, m.ReferenceKl,
-        m.Entropy, m.GradNorm, m.RatioMean, m.RatioMin, m.RatioMax, m.OldLogProbDrift, m.LearningRate, m.TokensPerSecond, m.Seconds, filtered);
+        m.Entropy, m.GradNorm, m.RatioMean, m.RatioMin, m.RatioMax, m.OldLogProbDrift, m.LearningRate, m.TokensPerSecond, m.Seconds, filtered, m.SkippedRows);
 }

@@ -15,6 +15,11 @@ public sealed record UpdateOptions
     public double MaxGradNorm { get; init; } = 1.0;
     /// <summary>Recompute every old log-prob with the current weights before the update (otherwise only missing ones).</summary>
     public bool RecomputeOldLogProbs { get; init; }
+    /// <summary>
+    /// Leave rows whose advantages are all zero out of the forward and backward passes when the loss has no KL or
+    /// entropy term: their gradient is exactly zero, and the loss weights still count them, so the update is the same.
+    /// </summary>
+    public bool SkipZeroAdvantageRows { get; init; } = true;
 
     public void Validate()
     {
@@ -46,6 +51,8 @@ public sealed record UpdateOptions
 public sealed record UpdateMetrics
 {
     public int Rows { get; init; }
+    /// <summary>Rows left out of the passes because all their advantages were zero (see <see cref="UpdateOptions.SkipZeroAdvantageRows"/>).</summary>
+    public int SkippedRows { get; init; }
     public long LossTokens { get; init; }
     public int OptimizerSteps { get; init; }
     /// <summary>Mean over optimizer steps of the mini-batch loss (surrogate + KL - entropy bonus).</summary>
@@ -191,12 +198,15 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
             .SelectMany(g => { int turns = g.Sum(i => rows[i].Row.Turns); return g.Select(i => (i, turns)); })
             .ToDictionary(p => p.i, p => p.turns);
         long totalTrajectories = trajectoryTurns.Keys.Select(i => (rows[i].Row.EpisodeId, rows[i].Row.Role)).Distinct().LongCount();
+        // Totals above include every row; only the rows that can contribute a gradient go through the model.
+        int[] active = SkipsZeroAdvantages ? mini.Where(i => rows[i].TurnAdvantages.Any(a => a != 0)).ToArray() : mini;
+        step.SkippedRows += mini.Length - active.Length;
         Model.train();
         double loss = 0, policyLoss = 0;
         long processed = 0;
-        foreach (int[] micro in RowBatching.ByTokenBudget(mini.Select(i => rows[i].Row.Length).ToList(), _update.MicroBatchTokens))
+        foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(i => rows[i].Row.Length).ToList(), _update.MicroBatchTokens))
         {
-            int[] members = micro.Select(k => mini[k]).ToArray();
+            int[] members = micro.Select(k => active[k]).ToArray();
             using var scope = NewDisposeScope();
             var batch = new MicroBatch(members.Select(i => rows[i].Row).ToList());
             processed += batch.TotalTokens;
@@ -240,6 +250,8 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         Model.eval();
         return (loss, policyLoss, processed);
     }
+
+    private bool SkipsZeroAdvantages => _update.SkipZeroAdvantageRows && _loss.KlCoefficient == 0 && _loss.EntropyCoefficient == 0;
 
     /// <summary>Old log-probs per row position: recorded ones, with the missing (or all) computed by the current model.</summary>
     private (float[][] Old, double Drift) OldLogProbs(IReadOnlyList<AdvantagedRow> rows)
@@ -349,6 +361,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         public UpdateMetrics ToMetrics(int rows, long lossTokens, double drift, double lr, double tokensPerSecond, double seconds) => new()
         {
             Rows = rows,
+            SkippedRows = (int)_all.SkippedRows,
             LossTokens = lossTokens,
             OptimizerSteps = _steps,
             Loss = _loss / Math.Max(1, _steps),
@@ -372,7 +385,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
 
         public sealed class StepSums
         {
-            public double Tokens, Turns, ClippedTokens, ClippedTurns, DualClipped, RatioSum, ApproxKl, ReferenceKl, Entropy;
+            public double SkippedRows, Tokens, Turns, ClippedTokens, ClippedTurns, DualClipped, RatioSum, ApproxKl, ReferenceKl, Entropy;
             public double RatioMin = double.PositiveInfinity, RatioMax = double.NegativeInfinity;
 
             public void Add(MicroBatch batch, Tensor logp, Tensor old, Tensor adv, Tensor turnId, Tensor entropy, Tensor? k3, PolicyLossOptions options)
@@ -404,6 +417,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
 
             public void Merge(StepSums other)
             {
+                SkippedRows += other.SkippedRows;
                 Tokens += other.Tokens;
                 Turns += other.Turns;
                 ClippedTokens += other.ClippedTokens;

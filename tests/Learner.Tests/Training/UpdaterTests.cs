@@ -103,6 +103,54 @@ public class UpdaterTests
         }
     }
 
+    /// <summary>Rows whose advantages are all zero are left out of the passes without changing the gradient.</summary>
+    [Theory]
+    [InlineData(LossAggregation.Token)]
+    [InlineData(LossAggregation.Turn)]
+    [InlineData(LossAggregation.Trajectory)]
+    public void ZeroAdvantageRows_AreSkipped_WithTheSameGradient(LossAggregation aggregation)
+    {
+        (Dictionary<string, float[]> Grads, UpdateMetrics Metrics) Run(bool skip)
+        {
+            using CausalLM model = TestModels.Tiny("nano-qwen2", seed: 4);
+            var rows = TrainingFixtures.WithOld(model, TrainingFixtures.MixedRows(model.Config.VocabSize), (i, j) => 0.1f * ((i + j) % 3 - 1));
+            // Every other row gets zero advantages on all its turns, as in a group whose rewards were all equal.
+            var data = Advantaged(rows).Select((r, i) => i % 2 == 1 ? r with { TurnAdvantages = new float[r.Row.Turns] } : r).ToList();
+            var update = new UpdateOptions { MicroBatchTokens = 32, SkipZeroAdvantageRows = skip };
+            using var updater = new PolicyUpdater(model, schedule: new LearningRateSchedule { Peak = 1e-3 },
+                loss: new PolicyLossOptions { Aggregation = aggregation }, update: update);
+            updater.AccumulateGradients(data);
+            var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<float>().ToArray());
+            return (grads, updater.Update(data));
+        }
+        var (full, fullMetrics) = Run(skip: false);
+        var (skipped, skippedMetrics) = Run(skip: true);
+        Assert.Equal(0, fullMetrics.SkippedRows);
+        Assert.True(skippedMetrics.SkippedRows > 0, "no row was skipped");
+        foreach ((string name, float[] g) in full)
+        {
+            float scale = g.Max(Math.Abs) + 1e-12f;
+            Assert.True(scale > 1e-9f, $"{name}: no gradient at all");
+            for (int i = 0; i < g.Length; i++)
+            {
+                Assert.True(Math.Abs(g[i] - skipped[name][i]) <= 1e-5f * scale, $"{name}[{i}]: {g[i]} vs {skipped[name][i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ZeroAdvantageRows_AreKept_WhenTheLossHasAKlTerm()
+    {
+        using CausalLM model = TestModels.Tiny("nano-qwen2", seed: 4);
+        using CausalLM reference = TestModels.Tiny("nano-qwen2", seed: 5);
+        var rows = TrainingFixtures.MixedRows(model.Config.VocabSize);
+        var data = Advantaged(rows).Select(r => r with { TurnAdvantages = new float[r.Row.Turns] }).ToList();
+        using var updater = new PolicyUpdater(model, loss: new PolicyLossOptions { KlCoefficient = 0.1 }, reference: reference);
+        UpdateMetrics m = updater.Update(data);
+        Assert.Equal(0, m.SkippedRows);
+        Assert.True(m.ReferenceKl > 0);
+    }
+
     [Fact]
     public void Update_FillsMissingOldLogProbs_AndReportsMetrics()
     {
