@@ -4,6 +4,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Azurite (Azure Storage emulator) for the tests that use Azure storage; pinned by build/azurite/package-lock.json.
+# The tests start and stop it themselves on free loopback ports; if it is missing they fail and say so.
+azurite_entry=build/azurite/node_modules/azurite/dist/src/azurite.js
+if [ ! -f "$azurite_entry" ] || [ build/azurite/package-lock.json -nt build/azurite/node_modules/.package-lock.json ]; then
+  echo "installing Azurite into build/azurite (npm ci)"
+  npm ci --prefix build/azurite --no-audit --no-fund --loglevel=error \
+    || echo "npm ci failed: the tests that need Azurite will fail"
+fi
+
 log="$(mktemp -t rema-tests-XXXXXX.log)"
 trap 'rm -f "$log"' EXIT
 

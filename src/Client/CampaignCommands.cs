@@ -26,7 +26,7 @@ internal static class CampaignCommands
         command.SetAction(async parse => await Guard(async () =>
         {
             string campaign = parse.GetValue(name)!;
-            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
                 return await ClusterOptions.WithClientAsync(g, async grains =>
                 {
@@ -60,7 +60,7 @@ internal static class CampaignCommands
         command.SetAction(async parse => await Guard(async () =>
         {
             List<CampaignStatus> statuses = [];
-            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
                 int code = await ClusterOptions.WithClientAsync(g, async grains =>
                 {
@@ -104,7 +104,7 @@ internal static class CampaignCommands
         var command = new Command(verb, $"{char.ToUpperInvariant(verb[0])}{verb[1..]} a campaign on the cluster (takes effect at the next unit boundary)") { name, gateway, json };
         command.SetAction(async parse => await Guard(async () =>
         {
-            if (ClusterOptions.Resolve(parse, gateway) is not int g)
+            if (ClusterOptions.Resolve(parse, gateway) is not ClusterTarget g)
             {
                 Console.Error.WriteLine($"error: {verb} needs a cluster (--gateway PORT or {ClusterOptions.GatewayVariable}); an embedded campaign is stopped with Ctrl+C.");
                 return 2;
@@ -142,7 +142,7 @@ internal static class CampaignCommands
         {
             string campaign = parse.GetValue(name)!;
             List<EpisodeSummary> episodes = [];
-            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
                 int code = await ClusterOptions.WithClientAsync(g, async grains =>
                 {

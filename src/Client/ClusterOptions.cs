@@ -1,13 +1,25 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ReMA.Silo;
 
 namespace ReMA.Client;
 
 /// <summary>
+/// A running cluster the CLI talks to: a silo gateway on this machine, or the silos listed in an Azure membership table.
+/// </summary>
+internal sealed record ClusterTarget(int? Gateway, AzureStorageSettings? Azure, string ClusterId, string ServiceId)
+{
+    public override string ToString() => Gateway is int port ? $"gateway port {port}" : $"cluster {ClusterId} through {Azure}";
+}
+
+/// <summary>
 /// How the CLI reaches a running cluster: <c>--gateway PORT</c> or the REMA_GATEWAY environment variable (a silo
-/// gateway on this machine, e.g. the standalone silo's 30000). Without either, commands work on the local runs/ folder.
+/// gateway on this machine, e.g. the standalone silo's 30000); otherwise the Azure membership table named by the
+/// silo's own settings in the environment (REMA__Azure__ConnectionString, REMA__Cluster__ClusterId/ServiceId). Without
+/// any of these, commands work on the local runs/ folder.
 /// </summary>
 internal static class ClusterOptions
 {
@@ -20,29 +32,36 @@ internal static class ClusterOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Machine-readable JSON output" };
 
-    public static int? Resolve(ParseResult parse, Option<int?> option)
+    /// <param name="environment">Settings to read instead of the process environment (tests).</param>
+    public static ClusterTarget? Resolve(ParseResult parse, Option<int?> option, IConfiguration? environment = null)
     {
+        environment ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        ClusterSettings ids = ClusterSettings.From(environment, 11111, 30000);
         if (parse.GetValue(option) is int port)
         {
-            return port;
+            return new ClusterTarget(port, null, ids.ClusterId, ids.ServiceId);
         }
-        string? variable = Environment.GetEnvironmentVariable(GatewayVariable);
-        if (string.IsNullOrWhiteSpace(variable))
+        string? variable = environment[GatewayVariable];
+        if (!string.IsNullOrWhiteSpace(variable))
         {
-            return null;
+            return int.TryParse(variable, out int fromEnvironment) && fromEnvironment is > 0 and < 65536
+                ? new ClusterTarget(fromEnvironment, null, ids.ClusterId, ids.ServiceId)
+                : throw new ArgumentException($"{GatewayVariable}='{variable}' is not a port number (1-65535).");
         }
-        return int.TryParse(variable, out int fromEnvironment) && fromEnvironment is > 0 and < 65536
-            ? fromEnvironment
-            : throw new ArgumentException($"{GatewayVariable}='{variable}' is not a port number (1-65535).");
+        return AzureStorageSettings.From(environment) is AzureStorageSettings azure
+            ? new ClusterTarget(null, azure, ids.ClusterId, ids.ServiceId)
+            : null;
     }
 
     /// <summary>Connects an Orleans client to the gateway, runs <paramref name="action"/>, disconnects.</summary>
-    public static async Task<int> WithClientAsync(int gateway, Func<IGrainFactory, Task<int>> action)
+    public static async Task<int> WithClientAsync(ClusterTarget target, Func<IGrainFactory, Task<int>> action)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         int attempts = 0;
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(gateway).UseConnectionRetryFilter(async (_, cancel) =>
+        builder.UseOrleansClient(client => (target.Gateway is int gateway
+            ? client.UseLocalhostClustering(gateway, target.ServiceId, target.ClusterId)
+            : client.UseReMAAzureClustering(target.Azure!, target.ClusterId, target.ServiceId)).UseConnectionRetryFilter(async (_, cancel) =>
         {
             // A few quick retries (a cluster may still be starting), then a clear error instead of waiting for ever.
             if (++attempts >= 3)
@@ -59,7 +78,7 @@ internal static class ClusterOptions
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"error: no cluster answers at gateway port {gateway} ({e.Message})");
+            Console.Error.WriteLine($"error: no cluster answers at {target} ({e.Message})");
             return 3;
         }
         try

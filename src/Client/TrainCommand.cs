@@ -70,7 +70,7 @@ internal static class TrainCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            if (ClusterOptions.Resolve(parse, gateway) is int g)
+            if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
                 return await ClusterOptions.WithClientAsync(g, async grains =>
                 {
@@ -78,7 +78,7 @@ internal static class TrainCommand
                     await campaign.Start(config);
                     if (parse.GetValue(detach))
                     {
-                        Console.WriteLine($"campaign {config.Name} submitted; follow it with `rema status {config.Name} --gateway {g}`");
+                        Console.WriteLine($"campaign {config.Name} submitted; follow it with `rema status {config.Name}{(g.Gateway is int port ? $" --gateway {port}" : "")}`");
                         return 0;
                     }
                     return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => FollowAsync(campaign, config, view, null, cancel));

@@ -131,9 +131,13 @@ public sealed class FileGrainStorage(string name, string root, string serviceId,
 public static class FileGrainStorageExtensions
 {
     /// <summary>Default grain storage in <paramref name="root"/> (shared by every silo on this machine that names it).</summary>
-    public static ISiloBuilder AddFileGrainStorageAsDefault(this ISiloBuilder silo, string root)
+    public static ISiloBuilder AddFileGrainStorageAsDefault(this ISiloBuilder silo, string root) =>
+        silo.AddFileGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, root);
+
+    /// <summary>Grain storage named <paramref name="providerName"/> in <paramref name="root"/>.</summary>
+    public static ISiloBuilder AddFileGrainStorage(this ISiloBuilder silo, string providerName, string root)
     {
-        silo.Services.AddGrainStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, (sp, name) => new FileGrainStorage(
+        silo.Services.AddGrainStorage(providerName, (sp, name) => new FileGrainStorage(
             name, Path.GetFullPath(root), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId, sp.GetRequiredService<Serializer>()));
         return silo;
     }

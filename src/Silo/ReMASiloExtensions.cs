@@ -34,26 +34,39 @@ public static class ReMASiloExtensions
     }
 
     /// <summary>
-    /// The embedded default: a single in-process silo with localhost clustering, in-memory grain storage (or grain state
-    /// in a local folder when ReMA:Storage:Folder is set, e.g. REMA__Storage__Folder=state, so a restarted silo continues).
-    /// Cloud providers come in through configuration (a later step), not code edits.
+    /// A ReMA silo configured from settings. The embedded default: a single silo with localhost clustering, in-memory
+    /// grain state and reminders (or grain state in a local folder when ReMA:Storage:Folder is set, e.g.
+    /// REMA__Storage__Folder=state, so a restarted silo continues). With ReMA:Azure:ConnectionString (or the two
+    /// service URIs) it joins a cluster through Azure Table membership, keeps grain state in Azure Table and Blob
+    /// storage and reminders in Azure Table storage, with identity and endpoints from ReMA:Cluster:* (ClusterId,
+    /// ServiceId, SiloPort, GatewayPort, AdvertisedAddress; loopback unless configured).
     /// </summary>
     public static IHostApplicationBuilder AddReMAEmbeddedSilo(this IHostApplicationBuilder builder, int siloPort = 11111, int gatewayPort = 30000)
     {
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);   // two lines per grain placement at Information
+        builder.Logging.AddFilter("Azure", LogLevel.Warning);
         string? folder = builder.Configuration["ReMA:Storage:Folder"];
+        AzureStorageSettings? azure = AzureStorageSettings.From(builder.Configuration);
+        ClusterSettings cluster = ClusterSettings.From(builder.Configuration, siloPort, gatewayPort);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort).UseInMemoryReminderService().AddReMA(builder.Configuration);
+            silo.AddReMA(builder.Configuration);
+            if (azure is not null)
+            {
+                silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure);
+                return;
+            }
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId)
+                .UseInMemoryReminderService();
             if (string.IsNullOrWhiteSpace(folder))
             {
-                silo.AddMemoryGrainStorageAsDefault();
+                silo.AddReMAMemoryStorage();
             }
             else
             {
-                silo.AddFileGrainStorageAsDefault(folder);
+                silo.AddReMAFileStorage(folder);
             }
         });
         return builder;

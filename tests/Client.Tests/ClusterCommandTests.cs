@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Silo;
@@ -66,5 +67,26 @@ public class ClusterCommandTests
         (int code, string output) = await CliRunner.RunAsync("status", "x", "--gateway", "39999");
         Assert.Equal(3, code);
         Assert.Contains("no cluster answers at gateway port 39999", output);
+    }
+
+    [Fact]
+    public void ClusterTarget_ComesFromTheGatewayOption_ThenRemaGateway_ThenTheSilosAzureSettings()
+    {
+        var gateway = ClusterOptions.Gateway();
+        var command = new System.CommandLine.RootCommand { gateway };
+        IConfiguration Env(params (string, string)[] pairs) => new ConfigurationBuilder()
+            .AddInMemoryCollection(pairs.Select(p => new KeyValuePair<string, string?>(p.Item1, p.Item2))).Build();
+        const string azure = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;BlobEndpoint=http://127.0.0.1:2/devstoreaccount1;";
+
+        Assert.Null(ClusterOptions.Resolve(command.Parse([]), gateway, Env()));
+        Assert.Equal(30001, ClusterOptions.Resolve(command.Parse(["--gateway", "30001"]), gateway, Env(("REMA_GATEWAY", "30002")))!.Gateway);
+        Assert.Equal(30002, ClusterOptions.Resolve(command.Parse([]), gateway, Env(("REMA_GATEWAY", "30002"), ("ReMA:Azure:ConnectionString", azure)))!.Gateway);
+        ClusterTarget target = ClusterOptions.Resolve(command.Parse([]), gateway, Env(("ReMA:Azure:ConnectionString", azure), ("ReMA:Cluster:ClusterId", "prod")))!;
+        Assert.Null(target.Gateway);
+        Assert.Equal(("prod", "rema"), (target.ClusterId, target.ServiceId));
+        Assert.Equal(azure, target.Azure!.ConnectionString);
+        Assert.DoesNotContain("a2V5", target.ToString());
+        var bad = Assert.Throws<ArgumentException>(() => ClusterOptions.Resolve(command.Parse([]), gateway, Env(("REMA_GATEWAY", "gw"))));
+        Assert.Contains("REMA_GATEWAY='gw' is not a port number", bad.Message);
     }
 }

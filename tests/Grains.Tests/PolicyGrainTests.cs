@@ -33,7 +33,7 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(Settings).Build();
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddMemoryGrainStorageAsDefault().UseInMemoryReminderService());
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAMemoryStorage().UseInMemoryReminderService());
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

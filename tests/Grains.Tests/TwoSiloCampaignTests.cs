@@ -15,7 +15,7 @@ public class TwoSiloCampaignTests
         string stateFolder = Directory.CreateTempSubdirectory("rema-state").FullName;
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings).Build();
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddFileGrainStorageAsDefault(stateFolder).UseInMemoryReminderService());
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAFileStorage(stateFolder).UseInMemoryReminderService());
         InProcessTestCluster cluster = builder.Build();
         await cluster.DeployAsync();
         try
@@ -34,13 +34,13 @@ public class TwoSiloCampaignTests
             };
             ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
             await campaign.Start(config);
-            CampaignStatus status = await WaitAsync(campaign, s => s.NextStep >= 1);
+            CampaignStatus status = await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 1);
             string host = status.Silo;
             InProcessSiloHandle hosting = cluster.Silos.Single(s => s.SiloAddress.ToString() == host);
             await cluster.StopSiloAsync(hosting);
 
             // The next call activates the campaign on the surviving silo from its stored state; it finishes there.
-            CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
             Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
             Assert.NotEqual(host, done.Silo);
             Assert.True(done.Activations >= 2);
@@ -51,29 +51,6 @@ public class TwoSiloCampaignTests
         finally
         {
             await cluster.DisposeAsync();
-        }
-    }
-
-    private static async Task<CampaignStatus> WaitAsync(ICampaignGrain campaign, Func<CampaignStatus, bool> until, int seconds = 120)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            CampaignStatus s;
-            try
-            {
-                s = await campaign.Status();
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);   // the silo that held the campaign is going away: ask again
-                continue;
-            }
-            if (until(s) || s.Status is "failed" || DateTime.UtcNow > deadline)
-            {
-                return s;
-            }
-            await Task.Delay(100);
         }
     }
 }

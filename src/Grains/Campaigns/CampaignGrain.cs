@@ -18,7 +18,7 @@ namespace ReMA.Grains.Campaigns;
 /// take effect at the next unit boundary.
 /// </summary>
 public sealed class CampaignGrain(
-    [PersistentState("campaign")] IPersistentState<CampaignState> state,
+    [PersistentState("campaign", ReMAStorage.Campaigns)] IPersistentState<CampaignState> state,
     TaskCache tasks,
     PolicyTemplates templates,
     ILocalSiloDetails silo,

@@ -1,0 +1,156 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.TestingHost;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Learning;
+using ReMA.Silo;
+
+namespace ReMA.Grains.Tests.Azure;
+
+/// <summary>Grain state, reminders and membership in Azure Storage, against a real Azurite.</summary>
+public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static CampaignConfig Campaign(string name, int steps) => new()
+    {
+        Name = name,
+        Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
+        GroupSize = 2,
+        PromptsPerStep = 2,
+        Steps = steps,
+        Limits = new LimitsSpec { MaxTurns = 3, MaxTokensPerTurn = 12, MaxContextTokens = 1000 },
+        Sft = new SftSpec { Enabled = false },
+        Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
+    };
+
+    private InProcessTestCluster Cluster(string serviceId)
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings).Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ServiceId = serviceId;
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAAzureStorage(azurite.Emulator.Settings));
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task Campaign_ContinuesInALaterCluster_FromItsAzureState_AndAppliesEveryStepOnce()
+    {
+        string service = "svc" + Guid.NewGuid().ToString("N")[..8];
+        string name = "camp-az-" + Guid.NewGuid().ToString("N")[..8];
+        InProcessTestCluster first = Cluster(service);
+        await first.DeployAsync();
+        long stepsBefore;
+        try
+        {
+            ICampaignGrain campaign = first.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(Campaign(name, 4));
+            CampaignStatus status = await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 2);
+            Assert.Equal("running", status.Status);
+            stepsBefore = status.NextStep;
+        }
+        finally
+        {
+            await first.DisposeAsync();     // the whole cluster goes away mid-campaign
+        }
+
+        // What the first cluster left in storage: the campaign as a blob, the learner and index in the state table,
+        // the campaign's loop reminder in the reminder table.
+        BlobServiceClient blobs = azurite.Emulator.Settings.Blobs();
+        var names = new List<string>();
+        await foreach (var blob in blobs.GetBlobContainerClient("rema-campaigns").GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+        Assert.Contains(names, n => n.Contains(name, StringComparison.Ordinal));
+        TableServiceClient tables = azurite.Emulator.Settings.Tables();
+        var stateRows = tables.GetTableClient("remastate").QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(service) >= 0);
+        var keys = new List<string>();
+        await foreach (TableEntity row in stateRows)
+        {
+            keys.Add(row.PartitionKey + "|" + row.RowKey);
+        }
+        Assert.Contains(keys, k => k.Contains(service, StringComparison.Ordinal) && k.Contains("learner", StringComparison.OrdinalIgnoreCase));
+        var reminders = new List<string>();
+        await foreach (TableEntity row in tables.GetTableClient("remareminders").QueryAsync<TableEntity>())
+        {
+            reminders.Add(string.Join("|", row.Select(kv => kv.Value?.ToString())));
+        }
+        Assert.Contains(reminders, r => r.Contains(name, StringComparison.Ordinal) && r.Contains("campaign-loop", StringComparison.Ordinal));
+
+        // A new cluster with the same ServiceId: the campaign continues from its stored state and finishes.
+        InProcessTestCluster second = Cluster(service);
+        await second.DeployAsync();
+        try
+        {
+            ICampaignGrain campaign = second.Client.GetGrain<ICampaignGrain>(name);
+            CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+            Assert.True(done.Activations >= 2, $"activations {done.Activations}");
+            Assert.True(stepsBefore >= 2);
+            Assert.Equal([0L, 1L, 2L, 3L], (await campaign.History()).Select(h => h.Step));
+            Assert.Equal(4, await second.Client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+            Assert.Contains(name, await second.Client.GetGrain<ICampaignIndexGrain>(0).List());
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task SiloAndClient_FindEachOtherThroughTheAzureMembershipTable()
+    {
+        string service = "svc" + Guid.NewGuid().ToString("N")[..8];
+        int siloPort = FreePort(), gatewayPort = FreePort();
+        var siloBuilder = Host.CreateApplicationBuilder();
+        siloBuilder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(PolicyClusterFixture.Settings)
+        {
+            ["ReMA:Azure:ConnectionString"] = azurite.Emulator.ConnectionString,
+            ["ReMA:Cluster:ClusterId"] = service,
+            ["ReMA:Cluster:ServiceId"] = service,
+            ["ReMA:Cluster:SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ReMA:Cluster:GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        siloBuilder.AddReMAEmbeddedSilo();
+        using IHost silo = siloBuilder.Build();
+        await silo.StartAsync();
+        try
+        {
+            var clientBuilder = Host.CreateApplicationBuilder();
+            clientBuilder.UseOrleansClient(c => c.UseReMAAzureClustering(azurite.Emulator.Settings, service, service));
+            using IHost client = clientBuilder.Build();
+            await client.StartAsync();
+            try
+            {
+                IClusterClient grains = client.Services.GetRequiredService<IClusterClient>();
+                await grains.GetGrain<ICampaignIndexGrain>(0).Add("through-azure");
+                Assert.Contains("through-azure", await grains.GetGrain<ICampaignIndexGrain>(0).List());
+            }
+            finally
+            {
+                await client.StopAsync();
+            }
+            // The silo's row in the membership table: active, on loopback at the configured port.
+            var rows = new List<TableEntity>();
+            await foreach (TableEntity row in azurite.Emulator.Settings.Tables().GetTableClient("remamembership").QueryAsync<TableEntity>())
+            {
+                rows.Add(row);
+            }
+            Assert.Contains(rows, r => r.PartitionKey.Contains(service, StringComparison.Ordinal)
+                && r.GetString("Address") == "127.0.0.1" && r.GetString("Port") == siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture) && r.GetString("Status") == "Active");
+        }
+        finally
+        {
+            await silo.StopAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
