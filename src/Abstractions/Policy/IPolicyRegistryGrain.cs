@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace ReMA.Abstractions.Policy;
 
 /// <summary>The model a policy is built from: a named preset (seeded initialisation) or a Hugging Face style folder.</summary>
@@ -24,4 +26,15 @@ public interface IPolicyRegistryGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<PolicyModel?> Get();
+
+    /// <summary>Records a live replica of the policy (grain key), so that learners publish new versions to it.</summary>
+    [Alias("AddReplica")]
+    Task AddReplica(string replicaKey);
+
+    [Alias("RemoveReplica")]
+    Task RemoveReplica(string replicaKey);
+
+    /// <summary>The replicas recorded so far (some may live on silos that have since died: check before calling).</summary>
+    [Alias("Replicas"), AlwaysInterleave]
+    Task<string[]> Replicas();
 }

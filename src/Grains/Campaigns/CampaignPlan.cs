@@ -3,6 +3,8 @@ using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Policy;
 using ReMA.Tasks.Core;
 
+using ReMA.Grains.Policy;
+
 namespace ReMA.Grains.Campaigns;
 
 /// <summary>Names and requests derived from a campaign's configuration: its policies, learners and episodes.</summary>
@@ -33,7 +35,8 @@ public sealed class CampaignPlan(CampaignConfig config)
         return [PolicyOfRole[active]];
     }
 
-    public static string Replica(string policy) => policy + "/0";
+    /// <summary>Episodes use the replica on their own silo (see <see cref="PolicyKey.Local"/>).</summary>
+    public static string Replica(string policy) => PolicyKey.Replica(policy, PolicyKey.Local);
 
     public PolicyModel Model => new(config.Model.Path is null ? config.Model.Preset : null, config.Model.Path, config.Model.Device,
         config.Model.DType, (int)config.Seed, Math.Max(64, config.PromptsPerStep * config.GroupSize));

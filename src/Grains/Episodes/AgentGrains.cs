@@ -1,5 +1,6 @@
 using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Policy;
+using ReMA.Grains.Policy;
 using ReMA.Grains.Services;
 using ReMA.Learner.Tokenization;
 using ReMA.Tasks.Core;
@@ -11,7 +12,8 @@ namespace ReMA.Grains.Episodes;
 /// (where they join the batch of every other episode's turns), and the role's rows at the end. Not reentrant: an
 /// agent speaks one turn at a time. It deactivates once it has handed over its rows.
 /// </summary>
-public abstract class AgentGrain(PolicyTemplates templates) : Grain, IAgentGrain
+[Orleans.Placement.PreferLocalPlacement]   // next to the episode that creates it, and so next to that silo's policy replica
+public abstract class AgentGrain(PolicyTemplates templates, ILocalSiloDetails silo) : Grain, IAgentGrain
 {
     private AgentSetup? _setup;
     private RoleView? _view;
@@ -37,7 +39,7 @@ public abstract class AgentGrain(PolicyTemplates templates) : Grain, IAgentGrain
         {
             return new AgentTurn(null);
         }
-        GenerateResponse response = await GrainFactory.GetGrain<IPolicyGrain>(setup.Policy)
+        GenerateResponse response = await GrainFactory.GetGrain<IPolicyGrain>(PolicyKey.Resolve(setup.Policy, silo.SiloAddress))
             .Generate(new GenerateRequest($"{setup.EpisodeId}/{setup.Role}", prompt, RoleConduct.Sampling(setup.Role, sampling)));
         _view.Record(response);
         return new AgentTurn(response);
@@ -51,12 +53,12 @@ public abstract class AgentGrain(PolicyTemplates templates) : Grain, IAgentGrain
     }
 }
 
-public sealed class MetaAgentGrain(PolicyTemplates templates) : AgentGrain(templates), IMetaAgentGrain
+public sealed class MetaAgentGrain(PolicyTemplates templates, ILocalSiloDetails silo) : AgentGrain(templates, silo), IMetaAgentGrain
 {
     protected override string ExpectedRole => Roles.Meta;
 }
 
-public sealed class ReasonerAgentGrain(PolicyTemplates templates) : AgentGrain(templates), IReasonerAgentGrain
+public sealed class ReasonerAgentGrain(PolicyTemplates templates, ILocalSiloDetails silo) : AgentGrain(templates, silo), IReasonerAgentGrain
 {
     protected override string ExpectedRole => Roles.Reasoner;
 }

@@ -10,6 +10,9 @@ namespace ReMA.Grains.Episodes;
 /// (MetaAgentGrain or ReasonerAgentGrain, keyed by the episode id), which asks its policy grain; while a turn waits,
 /// this activation simply awaits (the policy grain batches it with other episodes' turns).
 /// </summary>
+// Episodes spread evenly over the silos (the default, resource-optimised placement, can leave a silo of one machine
+// idle); each silo's episodes then generate on that silo's policy replica.
+[Orleans.Placement.RandomPlacement]
 public sealed class EpisodeGrain(TaskCache tasks, IGrainFactory grains) : Grain, IEpisodeGrain
 {
     async Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request)

@@ -22,6 +22,7 @@ public sealed class LearnerGrain(
     [PersistentState("learner")] IPersistentState<LearnerState> state,
     PolicySources sources,
     IGrainFactory grains,
+    IClusterMembershipService membership,
     ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
 {
     private CausalLM? _model;
@@ -63,8 +64,10 @@ public sealed class LearnerGrain(
         LearnerSetup setup = state.State.Setup ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()} is not configured.");
         if (step <= state.State.LastStep)
         {
-            // Applied before (a retried call): the same result, no second update.
-            return state.State.LastResult ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()}: step {step} is older than the last applied step {state.State.LastStep}.");
+            // Applied before (a retried call): the same result, no second update; the publication may not have finished.
+            LearnerStepResult previous = state.State.LastResult ?? throw new InvalidOperationException($"learner {this.GetPrimaryKeyString()}: step {step} is older than the last applied step {state.State.LastStep}.");
+            await PublishAsync(setup, previous.CheckpointPath, previous.Version);
+            return previous;
         }
         long version = state.State.Version + 1;
         string root = setup.CheckpointRoot;
@@ -76,15 +79,16 @@ public sealed class LearnerGrain(
             string saved = TrainingCheckpoint.Save(root, version, _updater, _tokenizer, metadata);
             return (m, result.FilteredGroups, saved);
         });
-        // Publish to every replica; they swap weights between decode steps.
-        await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
-        Prune(setup, version);
         var stepResult = new LearnerStepResult(step, version, path, ToMetrics(metrics, filtered));
         state.State.Version = version;
         state.State.LastStep = step;
         state.State.LastResult = stepResult;
         state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
+        // Then publish to every replica (they swap weights between decode steps); one activating from now on reads
+        // the version just written.
+        await PublishAsync(setup, path, version);
+        Prune(setup, version);
         logger.LogInformation("Learner {Policy}: step {Step} -> version {Version} (loss {Loss:F4}, {Rows} rows)", this.GetPrimaryKeyString(), step, version, metrics.Loss, metrics.Rows);
         return stepResult;
     }
@@ -128,11 +132,11 @@ public sealed class LearnerGrain(
             string saved = TrainingCheckpoint.Save(setup.CheckpointRoot, version, _updater!, _tokenizer, new Dictionary<string, string> { ["stage"] = "sft" });
             return (lossBefore, lossAfter, count, saved);
         });
-        await Task.WhenAll(setup.Replicas.Select(r => grains.GetGrain<IPolicyGrain>(r).LoadVersion(path, version)));
-        Prune(setup, version);
         state.State.Version = version;
         state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
+        await PublishAsync(setup, path, version);
+        Prune(setup, version);
         return new SftResult(version, path, rows.Length, steps, before, after, clock.Elapsed.TotalSeconds);
     }
 
@@ -170,6 +174,37 @@ public sealed class LearnerGrain(
             }
             return (model, tokenizer, updater);
         });
+    }
+
+    /// <summary>
+    /// Sends <paramref name="version"/> to the setup's named replicas and to every replica the policy registry knows
+    /// (one per silo that served episodes). Replicas of silos that membership no longer lists as active are dropped
+    /// from the registry instead of being called (a call would activate a stray replica elsewhere); a replica whose
+    /// silo dies during the call is dropped too. Any other failure fails the step, whose retry publishes again.
+    /// </summary>
+    private async Task PublishAsync(LearnerSetup setup, string path, long version)
+    {
+        var registry = grains.GetGrain<IPolicyRegistryGrain>(this.GetPrimaryKeyString());
+        var targets = setup.Replicas.Where(r => !PolicyKey.IsLocal(r)).Concat(await registry.Replicas()).Distinct(StringComparer.Ordinal).ToList();
+        bool Gone(string replica) => PolicyKey.SiloOf(replica) is SiloAddress silo && membership.CurrentSnapshot.GetSiloStatus(silo) != SiloStatus.Active;
+        foreach (string dead in targets.Where(Gone).ToList())
+        {
+            logger.LogInformation("Learner {Policy}: replica {Replica} is on a silo that is no longer active; dropped", this.GetPrimaryKeyString(), dead);
+            await registry.RemoveReplica(dead);
+            targets.Remove(dead);
+        }
+        await Task.WhenAll(targets.Select(async replica =>
+        {
+            try
+            {
+                await grains.GetGrain<IPolicyGrain>(replica).LoadVersion(path, version);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && Gone(replica))
+            {
+                logger.LogWarning("Learner {Policy}: replica {Replica} went away while receiving version {Version}; dropped", this.GetPrimaryKeyString(), replica, version);
+                await registry.RemoveReplica(replica);
+            }
+        }));
     }
 
     private static LearnerMetrics ToMetrics(UpdateMetrics m, int filtered) => new(

@@ -24,9 +24,27 @@ public sealed class PolicySource
     public int? MaxSequenceLength { get; set; }
 }
 
-/// <summary>Grain keys of policy replicas: "policy" or "policy/replica".</summary>
+/// <summary>
+/// Grain keys of policy replicas: "policy" or "policy/replica". The replica name "local" stands for "the replica on the
+/// caller's silo": agents resolve it to "policy/&lt;silo address&gt;", so every silo serves its own episodes.
+/// </summary>
 public static class PolicyKey
 {
+    public const string Local = "local";
+
+    public static bool IsLocal(string grainKey) => grainKey.EndsWith("/" + Local, StringComparison.Ordinal);
+
+    /// <summary>The key of the replica of <paramref name="grainKey"/>'s policy on <paramref name="silo"/>, when the key says "local".</summary>
+    public static string Resolve(string grainKey, SiloAddress silo) =>
+        IsLocal(grainKey) ? Replica(PolicyId(grainKey), "silo-" + silo.ToParsableString()) : grainKey;
+
+    /// <summary>The silo a per-silo replica belongs to, or null for a named replica.</summary>
+    public static SiloAddress? SiloOf(string grainKey)
+    {
+        int marker = grainKey.IndexOf("/silo-", StringComparison.Ordinal);
+        return marker < 0 ? null : SiloAddress.FromParsableString(grainKey[(marker + "/silo-".Length)..]);
+    }
+
     public static string PolicyId(string grainKey)
     {
         int slash = grainKey.IndexOf('/', StringComparison.Ordinal);

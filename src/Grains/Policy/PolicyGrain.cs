@@ -16,6 +16,7 @@ namespace ReMA.Grains.Policy;
 /// them, so the Orleans scheduler never runs tensor code.
 /// </summary>
 [Reentrant]
+[Orleans.Placement.PreferLocalPlacement]   // a per-silo replica ("policy/silo-...") activates on the silo whose agents call it
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine and model are disposed in OnDeactivateAsync.")]
 public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, ILogger<PolicyGrain> logger)
     : Grain, IPolicyGrain
@@ -39,6 +40,9 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, I
             MaxBatch = source.MaxBatch,
             MaxSequenceLength = source.MaxSequenceLength,
         }, name: key);
+        // Registered before reading the latest version: a learner publishing after this sees the replica, and one
+        // that published before it has already recorded the version read below.
+        await GrainFactory.GetGrain<IPolicyRegistryGrain>(PolicyKey.PolicyId(key)).AddReplica(key);
         // A replica that (re)activates after its learner has published serves the latest version, not the initial weights.
         var latest = await GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key)).Latest();
         if (latest.Version > 0 && latest.CheckpointPath is string path)
@@ -64,6 +68,10 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, I
 
     async Task IPolicyGrain.LoadVersion(string modelPath, long version)
     {
+        if (version <= _engine!.WeightsVersion)
+        {
+            return;   // already serving it (a repeated publication) or something newer
+        }
         await _engine!.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, modelPath), version);
         logger.LogInformation("Policy {Policy} now serves version {Version} from {Path}", this.GetPrimaryKeyString(), version, modelPath);
     }

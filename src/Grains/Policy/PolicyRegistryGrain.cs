@@ -6,6 +6,7 @@ namespace ReMA.Grains.Policy;
 public sealed class PolicyRegistryState
 {
     [Id(0)] public PolicyModel? Model { get; set; }
+    [Id(1)] public List<string> Replicas { get; set; } = [];
 }
 
 /// <summary>Holds the model of one run-time policy, persisted so that any silo can build its replicas and learner later.</summary>
@@ -30,4 +31,27 @@ public sealed class PolicyRegistryGrain([PersistentState("policy-registry")] IPe
     }
 
     Task<PolicyModel?> IPolicyRegistryGrain.Get() => Task.FromResult(state.State.Model);
+
+    async Task IPolicyRegistryGrain.AddReplica(string replicaKey)
+    {
+        if (PolicyKey.PolicyId(replicaKey) != this.GetPrimaryKeyString())
+        {
+            throw new ArgumentException($"replica '{replicaKey}' does not belong to policy '{this.GetPrimaryKeyString()}'.");
+        }
+        if (!state.State.Replicas.Contains(replicaKey))
+        {
+            state.State.Replicas.Add(replicaKey);
+            await state.WriteStateAsync();
+        }
+    }
+
+    async Task IPolicyRegistryGrain.RemoveReplica(string replicaKey)
+    {
+        if (state.State.Replicas.Remove(replicaKey))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    Task<string[]> IPolicyRegistryGrain.Replicas() => Task.FromResult(state.State.Replicas.ToArray());
 }

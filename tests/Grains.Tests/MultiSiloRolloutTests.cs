@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Policy;
+using ReMA.Silo;
+
+namespace ReMA.Grains.Tests;
+
+/// <summary>Three silos: every silo serves its own episodes from its own policy replica, and every replica follows the learner.</summary>
+public class MultiSiloRolloutTests
+{
+    [Fact]
+    public async Task EverySilo_GeneratesOnItsOwnReplica_AndEveryReplicaServesTheLearnersVersion()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings).Build();
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAMemoryStorage().UseInMemoryReminderService());
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            string name = "camp-3s-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
+                GroupSize = 4,
+                PromptsPerStep = 4,
+                Steps = 3,
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
+            };
+            ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(config);
+            CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+
+            string policy = $"{name}.shared";
+            long version = await cluster.Client.GetGrain<ILearnerGrain>(policy).Version();
+            Assert.Equal(3, version);
+            string[] replicas = await cluster.Client.GetGrain<IPolicyRegistryGrain>(policy).Replicas();
+            var silos = cluster.Silos.Select(s => s.SiloAddress.ToString()).OrderBy(s => s).ToArray();
+            Assert.Equal(silos, replicas.Select(r => PolicyKey.SiloOf(r)!.ToString()).OrderBy(s => s).ToArray());
+            foreach (string replica in replicas)
+            {
+                PolicyInfo info = await cluster.Client.GetGrain<IPolicyGrain>(replica).GetInfo();
+                Assert.Equal(PolicyKey.SiloOf(replica)!.ToString(), info.SiloAddress);      // the replica lives on the silo it is named after
+                Assert.True(info.GeneratedTokens > 0, $"{replica} generated nothing: its silo ran no episodes");
+                Assert.Equal(version, info.Version);                          // and serves the learner's latest version
+            }
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void LocalReplicaKeys_ResolvePerSilo_AndNamedKeysStayAsTheyAre()
+    {
+        SiloAddress silo = SiloAddress.FromParsableString("127.0.0.1:11111@42");
+        string key = PolicyKey.Resolve("camp.shared/local", silo);
+        Assert.Equal("camp.shared/silo-127.0.0.1:11111@42", key);
+        Assert.Equal("camp.shared", PolicyKey.PolicyId(key));
+        Assert.Equal(silo, PolicyKey.SiloOf(key));
+        Assert.Equal("shared/0", PolicyKey.Resolve("shared/0", silo));
+        Assert.Null(PolicyKey.SiloOf("shared/0"));
+    }
+}
