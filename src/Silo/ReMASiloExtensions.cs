@@ -2,6 +2,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using ReMA.Grains.Placement;
 using ReMA.Grains.Policy;
 using ReMA.Grains.Services;
 
@@ -27,6 +30,10 @@ public static class ReMASiloExtensions
         {
             TorchSharp.torch.set_num_threads(threads);
         }
+        // Roles of this silo (rollout, learner, all), advertised as silo metadata for the placement filters.
+        string roles = SiloRoles.Parse(configuration["ReMA:Silo:Roles"]);
+        silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = roles });
+        silo.Services.AddPlacementFilter<SiloRoleFilterStrategy, SiloRoleFilterDirector>(ServiceLifetime.Singleton);
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();

@@ -59,6 +59,65 @@ public class MultiSiloRolloutTests
     }
 
     [Fact]
+    public async Task SiloRoles_PutCampaignAndLearnerOnTheLearnerSilo_AndEpisodesOnRolloutSilos()
+    {
+        var roles = new Dictionary<string, string>();
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSilo((options, silo) =>
+        {
+            // The first silo only learns; the other two only roll out.
+            string role = roles.Count == 0 ? "learner" : "rollout";
+            roles[options.SiloName] = role;
+            IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings)
+                .AddInMemoryCollection([new KeyValuePair<string, string?>("ReMA:Silo:Roles", role)]).Build();
+            silo.AddReMA(configuration).AddReMAMemoryStorage().UseInMemoryReminderService();
+        });
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            string learnerSilo = cluster.Silos.Single(s => roles[s.Name] == "learner").SiloAddress.ToString();
+            string name = "camp-roles-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
+                GroupSize = 4,
+                PromptsPerStep = 4,
+                Steps = 2,
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
+            };
+            ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(config);
+            CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+            Assert.Equal(learnerSilo, done.Silo);
+            string[] replicas = await cluster.Client.GetGrain<IPolicyRegistryGrain>($"{name}.shared").Replicas();
+            var replicaSilos = replicas.Select(r => PolicyKey.SiloOf(r)!.ToString()).Distinct().OrderBy(s => s).ToArray();
+            var rolloutSilos = cluster.Silos.Where(s => roles[s.Name] == "rollout").Select(s => s.SiloAddress.ToString()).OrderBy(s => s).ToArray();
+            Assert.Equal(rolloutSilos, replicaSilos);     // episodes ran on both rollout silos and nowhere else
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void SiloRoleSettings_AreChecked()
+    {
+        Assert.Equal("all", ReMA.Grains.Placement.SiloRoles.Parse(null));
+        Assert.Equal("learner,rollout", ReMA.Grains.Placement.SiloRoles.Parse(" Rollout, learner "));
+        var e = Assert.Throws<ArgumentException>(() => ReMA.Grains.Placement.SiloRoles.Parse("rollout,trainer"));
+        Assert.Contains("ReMA:Silo:Roles: 'rollout,trainer' names unknown roles (trainer)", e.Message);
+        Assert.True(ReMA.Grains.Placement.SiloRoles.Takes("learner,rollout", "rollout"));
+        Assert.False(ReMA.Grains.Placement.SiloRoles.Takes("learner", "rollout"));
+        Assert.True(ReMA.Grains.Placement.SiloRoles.Takes(null, "rollout"));
+    }
+
+    [Fact]
     public void LocalReplicaKeys_ResolvePerSilo_AndNamedKeysStayAsTheyAre()
     {
         SiloAddress silo = SiloAddress.FromParsableString("127.0.0.1:11111@42");

@@ -17,6 +17,7 @@ namespace ReMA.Grains.Campaigns;
 /// where it stopped. Status, history, pause, resume and cancel interleave with a running unit; pause and cancel
 /// take effect at the next unit boundary.
 /// </summary>
+[ReMA.Grains.Placement.SiloRole(ReMA.Grains.Placement.SiloRoles.Learner)]
 public sealed class CampaignGrain(
     [PersistentState("campaign", ReMAStorage.Campaigns)] IPersistentState<CampaignState> state,
     TaskCache tasks,

@@ -13,6 +13,7 @@ namespace ReMA.Grains.Episodes;
 // Episodes spread evenly over the silos (the default, resource-optimised placement, can leave a silo of one machine
 // idle); each silo's episodes then generate on that silo's policy replica.
 [Orleans.Placement.RandomPlacement]
+[ReMA.Grains.Placement.SiloRole(ReMA.Grains.Placement.SiloRoles.Rollout)]
 public sealed class EpisodeGrain(TaskCache tasks, IGrainFactory grains) : Grain, IEpisodeGrain
 {
     async Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request)

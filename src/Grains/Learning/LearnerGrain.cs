@@ -17,6 +17,7 @@ namespace ReMA.Grains.Learning;
 /// awaits it. Its state (setup, version, last step) is persisted, and a reactivated learner reloads its latest
 /// checkpoint, so a step is applied exactly once even across restarts.
 /// </summary>
+[ReMA.Grains.Placement.SiloRole(ReMA.Grains.Placement.SiloRoles.Learner)]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The model and updater are disposed in OnDeactivateAsync.")]
 public sealed class LearnerGrain(
     [PersistentState("learner")] IPersistentState<LearnerState> state,
