@@ -100,7 +100,25 @@ public sealed record ClusterSettings(string ClusterId, string ServiceId, int Sil
         }
         int silo = Port("SiloPort", defaultSiloPort), gateway = Port("GatewayPort", defaultGatewayPort);
         string address = s["AdvertisedAddress"] ?? "127.0.0.1";
-        if (!IPAddress.TryParse(address, out IPAddress? ip))
+        IPAddress? ip;
+        if (s["AdvertisedHost"] is string host && !string.IsNullOrWhiteSpace(host))
+        {
+            // A host name (a container's, in docker-compose) resolved once at start-up.
+            try
+            {
+                ip = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                ip = null;
+            }
+            if (ip is null)
+            {
+                errors.Add($"{Section}:AdvertisedHost '{host}' does not resolve to an IPv4 address");
+                ip = IPAddress.Loopback;
+            }
+        }
+        else if (!IPAddress.TryParse(address, out ip))
         {
             errors.Add($"{Section}:AdvertisedAddress must be an IP address (got '{address}')");
             ip = IPAddress.Loopback;

@@ -64,10 +64,12 @@ public static class Advantages
     }
 
     /// <summary>
-    /// GRPO: per (group, role), turn t of an episode gets (G_t - mean) / (std + eps), where mean and the unbiased std are
-    /// taken over the group's episodes' returns at the same turn index (an episode's turns may span several rows). With the default terminal reward and discount 1,
-    /// every turn's return is the episode reward R, so this is the usual (R - mean) / (std + eps) on every token.
-    /// Where the returns being compared are all equal (or there is only one), the advantage is 0.
+    /// GRPO: per (group, role), each episode's return R (its turn-0 return; one trajectory per episode, whether its
+    /// turns sit in one row or, in the compact view, a row each) is compared with the group's: the baseline and the
+    /// unbiased std are those of the episodes' returns, and turn t of an episode gets (G_t - mean) / (std + eps). With
+    /// the default terminal reward and discount 1 every G_t is R, so this is the spec's (R - mean) / (std + eps) on
+    /// every token of every turn, long failing episodes included. Where the group's returns are all equal (or there
+    /// is only one episode), every advantage is 0.
     /// </summary>
     public static IReadOnlyList<AdvantagedRow> Grpo(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
     {
@@ -75,33 +77,19 @@ public static class Advantages
         var index = rows.Select((r, i) => (r, i)).ToList();
         foreach (var group in index.GroupBy(p => (p.r.GroupId, p.r.Role)))
         {
-            // One trajectory per episode: its rows in order (one row in the full view; a row per turn in the compact
-            // view), so turn t means the episode's t-th turn and every episode counts once in the group statistics.
             var episodes = group.GroupBy(p => p.r.EpisodeId).Select(e => e.ToList()).ToList();
             var turnReturns = episodes.Select(e => e.SelectMany(p => TurnReturns(p.r.TurnRewards, options.TurnDiscount)).ToArray()).ToList();
-            var advantages = turnReturns.Select(g => new float[g.Length]).ToList();
-            int maxTurns = turnReturns.Max(g => g.Length);
-            for (int t = 0; t < maxTurns; t++)
-            {
-                var at = Enumerable.Range(0, episodes.Count).Where(m => turnReturns[m].Length > t).ToList();
-                double[] values = at.Select(m => turnReturns[m][t]).ToArray();
-                if (values.Length < 2 || values.All(v => v == values[0]))
-                {
-                    continue;
-                }
-                double mean = values.Average();
-                double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
-                foreach (int m in at)
-                {
-                    advantages[m][t] = (float)((turnReturns[m][t] - mean) / (std + options.Epsilon));
-                }
-            }
+            double[] episodeReturns = turnReturns.Select(g => g.Length > 0 ? g[0] : 0).ToArray();
+            bool flat = episodeReturns.Length < 2 || episodeReturns.All(v => v == episodeReturns[0]);
+            double mean = episodeReturns.Average();
+            double std = flat ? 0 : Math.Sqrt(episodeReturns.Sum(v => (v - mean) * (v - mean)) / (episodeReturns.Length - 1));
             for (int m = 0; m < episodes.Count; m++)
             {
+                float[] advantages = turnReturns[m].Select(g => flat ? 0f : (float)((g - mean) / (std + options.Epsilon))).ToArray();
                 int offset = 0;
                 foreach (var (row, i) in episodes[m])
                 {
-                    result[i] = new AdvantagedRow(row, advantages[m][offset..(offset + row.Turns)]);
+                    result[i] = new AdvantagedRow(row, advantages[offset..(offset + row.Turns)]);
                     offset += row.Turns;
                 }
             }

@@ -52,4 +52,13 @@ public class ClusterSettingsTests
         Assert.Contains("ReMA:Cluster:AdvertisedAddress must be an IP address (got 'localhost:1')", e.Message);
         Assert.Contains("ReMA:Cluster:ListenOnAnyAddress must be true or false (got 'yes')", e.Message);
     }
+
+    [Fact]
+    public void AdvertisedHost_IsResolvedAtStart_OrNamedWhenItCannotBe()
+    {
+        ClusterSettings local = ClusterSettings.From(Config(("ReMA:Cluster:AdvertisedHost", "localhost")), 11111, 30000);
+        Assert.Equal("127.0.0.1", local.AdvertisedAddress.ToString());
+        var e = Assert.Throws<ArgumentException>(() => ClusterSettings.From(Config(("ReMA:Cluster:AdvertisedHost", "no-such-host.invalid")), 11111, 30000));
+        Assert.Contains("ReMA:Cluster:AdvertisedHost 'no-such-host.invalid' does not resolve", e.Message);
+    }
 }

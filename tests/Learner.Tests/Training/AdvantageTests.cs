@@ -33,28 +33,29 @@ public class AdvantageTests
     }
 
     [Fact]
-    public void Grpo_PerTurnRewards_CompareEachTurnWithTheSameTurnOfTheGroup()
+    public void Grpo_PerTurnRewards_CompareEachTurnsReturnWithTheGroupsEpisodeReturns()
     {
-        // Two rows, two turns, per-turn rewards: returns (discount 1) are [1, 1] and [1, 0].
+        // Discount 0.5: a has rewards [0, 1] -> returns [0.5, 1]; b has [0, 0] -> [0, 0]. Episode returns 0.5 and 0:
+        // mean 0.25, unbiased std 0.35355.
         var a = Row("a", "g", [1, 2, 3, 4], [-1, 0, 1, 1], [0.0, 1.0]);
-        var b = Row("b", "g", [1, 2, 3, 4], [-1, 0, 1, 1], [1.0, 0.0]);
-        var result = Advantages.Compute([a, b], new AdvantageOptions()).Rows;
-        Assert.Equal([0f, (float)(0.5 / (Math.Sqrt(0.5) + 1e-6))], result[0].TurnAdvantages);   // turn 0 returns equal: 0
-        Assert.Equal([0f, (float)(-0.5 / (Math.Sqrt(0.5) + 1e-6))], result[1].TurnAdvantages);
+        var b = Row("b", "g", [1, 2, 3, 4], [-1, 0, 1, 1], [0.0, 0.0]);
+        var result = Advantages.Compute([a, b], new AdvantageOptions { TurnDiscount = 0.5 }).Rows;
+        double std = Math.Sqrt(0.125) + 1e-6;
+        Assert.Equal([(float)(0.25 / std), (float)(0.75 / std)], result[0].TurnAdvantages);
+        Assert.Equal([(float)(-0.25 / std), (float)(-0.25 / std)], result[1].TurnAdvantages);
     }
 
     [Fact]
-    public void Grpo_CompactRowsOfOneEpisodeFormOneTrajectory_SoEveryEpisodeCountsOnce()
+    public void Grpo_CompactRowsOfOneEpisodeFormOneTrajectory_SoEveryEpisodeCountsOnce_AndEveryTurnGetsItsAdvantage()
     {
-        // Episode a (correct) has one compact row; episode b (wrong) has three (a row per turn). Compared per episode:
-        // turn 0 has rewards 1 and 0 (advantages +-0.707); turns 1 and 2 exist only in b, so they get 0.
+        // Episode a (correct) has one compact row; episode b (wrong) has three (a row per turn). Compared per episode
+        // (rewards 1 and 0, not 1, 0, 0, 0): +-0.707, and all three of b's turns carry b's negative advantage, so the
+        // long tail of a failing episode is discouraged like its first turn.
         var rows = new[] { R("a", "g", 1), R("b", "g", 0), R("b", "g", 0), R("b", "g", 0) };
         var result = Advantages.Compute(rows, new AdvantageOptions()).Rows;
         double expected = 0.5 / (Math.Sqrt(0.5) + 1e-6);
         Assert.Equal(expected, result[0].TurnAdvantages[0], 5);
-        Assert.Equal(-expected, result[1].TurnAdvantages[0], 5);
-        Assert.Equal(0f, result[2].TurnAdvantages[0]);
-        Assert.Equal(0f, result[3].TurnAdvantages[0]);
+        Assert.All(result.Skip(1), r => Assert.Equal(-expected, r.TurnAdvantages[0], 5));
     }
 
     [Fact]
