@@ -136,6 +136,10 @@ public sealed class LiveFollowView(string campaign, int keptLines = 8, TextWrite
                     grid.AddRow(new Markup("[bold]eval[/]"), new Text(Invariant(
                         $"{e.Set}: greedy pass@1 {e.Accuracy:P1} after step {e.AfterStep} ({first.Accuracy:P1} after step {first.AfterStep}; {e.Problems} problems)")));
                 }
+                if (s.Warning is string warning)
+                {
+                    grid.AddRow(new Markup("[bold yellow]warning[/]"), new Text(warning));
+                }
                 if (s.Error is string error)
                 {
                     grid.AddRow(new Markup("[bold red]error[/]"), new Text(error));

@@ -165,6 +165,7 @@ internal static class TrainCommand
             stageCpu = process.TotalProcessorTime;
         }
         TimeSpan? eta = null;
+        string? lastWarning = null;
         long printedSteps = 0;
         int printedEvals = 0;
         bool printedSft = false;
@@ -199,6 +200,11 @@ internal static class TrainCommand
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
                 }
                 printedSteps = status.NextStep;
+            }
+            if (status.Warning != lastWarning)
+            {
+                lastWarning = status.Warning;
+                view.Line(status.Warning is null ? "recovered" : $"warning: {status.Warning}");
             }
             view.Update(status, eta);
             if (status.Status is "completed" or "failed" or "cancelled")

@@ -39,7 +39,8 @@ public sealed record CampaignStatus(
     SftResult? Sft,
     string? Error,
     int Activations,
-    string Silo = "");
+    string Silo = "",
+    string? Warning = null);
 
 /// <summary>
 /// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,

@@ -31,6 +31,11 @@ public sealed class CampaignGrain(
     private readonly Dictionary<long, EpisodeSummary[]> _recent = [];
     private IGrainTimer? _timer;
     private bool _busy;
+    // Infrastructure trouble (storage or a silo unavailable, a timeout) pauses the loop and retries with back-off.
+    private bool _dirty;              // the in-memory state is ahead of storage (a write failed)
+    private int _transientFailures;
+    private DateTime _retryAt = DateTime.MinValue;
+    private string? _warning;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -139,29 +144,91 @@ public sealed class CampaignGrain(
 
     private async Task TickAsync(CancellationToken cancellation)
     {
-        if (_busy || state.State.Status != "running" || state.State.Config is null)
+        if (_busy || state.State.Config is null || DateTime.UtcNow < _retryAt)
         {
+            return;
+        }
+        if (state.State.Status != "running")
+        {
+            if (_dirty)
+            {
+                await FlushAsync();
+            }
             return;
         }
         _busy = true;
         try
         {
+            if (_dirty)
+            {
+                await state.WriteStateAsync(CancellationToken.None);   // what the last unit did, before anything new
+                _dirty = false;
+            }
             await RunUnitAsync(new CampaignPlan(state.State.Config));
+            _dirty = true;
+            await state.WriteStateAsync(CancellationToken.None);       // the unit's outcome is always recorded
+            _dirty = false;
+            _transientFailures = 0;
+            _warning = null;
+        }
+        catch (Exception e) when (Transient.Is(e))
+        {
+            // Units are safe to repeat (learner steps are idempotent by step number), so the loop waits and tries again.
+            _transientFailures++;
+            TimeSpan wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_transientFailures, 5)) / 2));
+            _retryAt = DateTime.UtcNow + wait;
+            _warning = $"{Transient.Describe(e)}; retrying in {wait.TotalSeconds:F0} s (attempt {_transientFailures})";
+            if (e is Orleans.Storage.InconsistentStateException || e.InnerException is Orleans.Storage.InconsistentStateException)
+            {
+                DeactivateOnIdle();   // another activation wrote the state: reload it rather than retry with a stale ETag
+            }
+            logger.LogWarning("Campaign {Campaign}: {Warning}", this.GetPrimaryKeyString(), _warning);
         }
         catch (Exception e)
         {
             state.State.Status = "failed";
             state.State.Error = e.Message;
             logger.LogError(e, "Campaign {Campaign} failed", this.GetPrimaryKeyString());
+            try
+            {
+                await state.WriteStateAsync(CancellationToken.None);
+                _dirty = false;
+            }
+            catch (Exception write) when (Transient.Is(write))
+            {
+                _dirty = true;   // written by a later tick or call
+            }
         }
         finally
         {
-            await state.WriteStateAsync(CancellationToken.None);   // the unit's outcome is always recorded
             _busy = false;
         }
-        if (state.State.Status is "completed" or "failed")
+        if (!_dirty && state.State.Status is "completed" or "failed")
         {
             await StopRemindingAsync();
+        }
+    }
+
+    /// <summary>Writes state that an earlier write failed to store (the loop is not running).</summary>
+    private async Task FlushAsync()
+    {
+        _busy = true;
+        try
+        {
+            await state.WriteStateAsync(CancellationToken.None);
+            _dirty = false;
+            if (state.State.Status is "completed" or "failed")
+            {
+                await StopRemindingAsync();
+            }
+        }
+        catch (Exception e) when (Transient.Is(e))
+        {
+            _retryAt = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        }
+        finally
+        {
+            _busy = false;
         }
     }
 
@@ -307,5 +374,5 @@ public sealed class CampaignGrain(
     private CampaignStatus Snapshot() => new(
         this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
         state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations,
-        silo.SiloAddress.ToString());
+        silo.SiloAddress.ToString(), _warning);
 }

@@ -100,6 +100,61 @@ public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task StorageRestartMidCampaign_PausesTheLoop_ThenItContinuesWithNothingLost()
+    {
+        // An emulator of its own, on disk, so that a restart keeps the data.
+        await using Azurite storage = await Azurite.StartAsync(onDisk: true);
+        string service = "svc" + Guid.NewGuid().ToString("N")[..8];
+        string name = "camp-outage-" + Guid.NewGuid().ToString("N")[..8];
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings).Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ServiceId = service;
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAAzureStorage(storage.Settings));
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(Campaign(name, 6));
+            await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 2);
+            await storage.StopAsync();
+            // While storage is down the loop reports the trouble and retries instead of failing the campaign.
+            CampaignStatus paused = await CampaignWaits.WaitAsync(campaign, s => s.Warning is not null, seconds: 60);
+            Assert.Equal("running", paused.Status);
+            Assert.NotNull(paused.Warning);
+            long stalledAt = paused.NextStep;
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.InRange((await campaign.Status()).NextStep, stalledAt, stalledAt + 1);   // no progress without storage
+            await storage.StartAgainAsync();
+
+            CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
+            Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}, warning {done.Warning}");
+            Assert.Null(done.Warning);
+            Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L], (await campaign.History()).Select(h => h.Step));
+            Assert.Equal(6, await cluster.Client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+        // What storage holds is the finished campaign: a fresh cluster with the same ServiceId reads it back.
+        var reader = new InProcessTestClusterBuilder(1);
+        reader.Options.ServiceId = service;
+        reader.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAAzureStorage(storage.Settings));
+        InProcessTestCluster second = reader.Build();
+        await second.DeployAsync();
+        try
+        {
+            CampaignStatus stored = await second.Client.GetGrain<ICampaignGrain>(name).Status();
+            Assert.Equal(("completed", 6L), (stored.Status, stored.NextStep));
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task SiloAndClient_FindEachOtherThroughTheAzureMembershipTable()
     {
         string service = "svc" + Guid.NewGuid().ToString("N")[..8];

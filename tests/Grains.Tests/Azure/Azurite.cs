@@ -117,13 +117,28 @@ public sealed class Azurite : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the emulator (its ports refuse connections until <see cref="StartAgainAsync"/>).</summary>
+    /// <summary>
+    /// Stops the emulator (its ports refuse connections until <see cref="StartAgainAsync"/>): SIGTERM first, so that
+    /// Azurite saves its on-disk database as a stopped service does, then a kill if it has not exited within 10 s.
+    /// </summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo())]))
+            {
+                await term!.WaitForExitAsync();
+            }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
         _process?.Dispose();
         _process = null;
