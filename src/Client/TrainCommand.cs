@@ -37,12 +37,17 @@ internal static class TrainCommand
         var gateway = ClusterOptions.Gateway();
         var detach = new Option<bool>("--detach") { Description = "Submit to the cluster and return without following" };
         var plain = Follow.PlainOption();
+        var follow = new Option<string?>("--follow") { Description = "Follow a campaign already running on the cluster (after --detach, or when a follower lost its connection)" };
         var command = new Command("train", "Run a training campaign (embedded silo, or a cluster with --gateway) and follow it")
         {
-            file, preset, name, steps, modelPath, port, gateway, detach, plain,
+            file, preset, name, steps, modelPath, port, gateway, detach, plain, follow,
         };
         command.SetAction(async (parse, cancel) =>
         {
+            if (parse.GetValue(follow) is string existing)
+            {
+                return await FollowExistingAsync(parse, gateway, plain, existing, cancel);
+            }
             CampaignConfig config;
             try
             {
@@ -93,6 +98,26 @@ internal static class TrainCommand
             return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel));
         });
         return command;
+    }
+
+    /// <summary><c>rema train --follow NAME</c>: attaches to a campaign running on the cluster and follows it to the end.</summary>
+    private static async Task<int> FollowExistingAsync(ParseResult parse, Option<int?> gateway, Option<bool> plain, string name, CancellationToken cancel)
+    {
+        if (ClusterOptions.Resolve(parse, gateway) is not ClusterTarget target)
+        {
+            Console.Error.WriteLine($"error: --follow needs a cluster (--gateway PORT, {ClusterOptions.GatewayVariable} or REMA__Azure__ConnectionString).");
+            return 2;
+        }
+        return await ClusterOptions.WithClientAsync(target, async grains =>
+        {
+            ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(name);
+            if (await campaign.Config() is not CampaignConfig config)
+            {
+                Console.Error.WriteLine($"error: campaign '{name}' was never started on this cluster.");
+                return 1;
+            }
+            return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => FollowAsync(campaign, config, view, null, cancel));
+        });
     }
 
     /// <summary>Runs <paramref name="config"/> on an embedded silo in this process and follows it to the end.</summary>
@@ -166,11 +191,15 @@ internal static class TrainCommand
         }
         TimeSpan? eta = null;
         string? lastWarning = null;
-        long printedSteps = 0;
+        // Following again (after --detach or a lost connection): steps already in episodes.jsonl are not appended twice.
+        long printedSteps = File.Exists(episodesFile)
+            ? File.ReadLines(episodesFile).Select(l => JsonSerializer.Deserialize<EpisodeSummary>(l)?.Step ?? -1).DefaultIfEmpty(-1).Max() + 1
+            : 0;
+        DateTime? troubleSince = null;
         int printedEvals = 0;
         bool printedSft = false;
-        CampaignStatus status;
-        while (true)
+        CampaignStatus status = null!;
+        async Task<bool> PollAsync()
         {
             status = await campaign.Status();
             if (status.Stage != stage)
@@ -195,11 +224,11 @@ internal static class TrainCommand
                     // ETA from the last ten steps' rollout + update time (evaluations not included).
                     var recent = all.Where(h => h.Step <= s.Step).TakeLast(10).ToList();
                     eta = TimeSpan.FromSeconds(recent.Average(h => h.RolloutSeconds + h.UpdateSeconds) * (config.Steps - s.Step - 1));
-                    view.Line(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta.Value.TotalSeconds)):c}"));
                     EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
+                    view.Line(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta.Value.TotalSeconds)):c}"));
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
+                    printedSteps = s.Step + 1;
                 }
-                printedSteps = status.NextStep;
             }
             if (status.Warning != lastWarning)
             {
@@ -207,9 +236,38 @@ internal static class TrainCommand
                 view.Line(status.Warning is null ? "recovered" : $"warning: {status.Warning}");
             }
             view.Update(status, eta);
-            if (status.Status is "completed" or "failed" or "cancelled")
+            return status.Status is "completed" or "failed" or "cancelled";
+        }
+        while (true)
+        {
+            try
             {
-                break;
+                if (await PollAsync())
+                {
+                    break;
+                }
+                if (troubleSince is not null)
+                {
+                    view.Line("in contact with the cluster again");
+                    troubleSince = null;
+                }
+            }
+            catch (Exception e) when (ReMA.Grains.Services.Transient.Is(e))
+            {
+                // The gateway this client used went away (its silo died) or the cluster is busy: the Orleans client
+                // fails over to another gateway, so keep asking for a while before giving up.
+                if (troubleSince is null)
+                {
+                    troubleSince = DateTime.UtcNow;
+                    view.Line($"lost contact with the cluster ({ReMA.Grains.Services.Transient.Describe(e)}); retrying");
+                }
+                else if (DateTime.UtcNow - troubleSince > FollowPatience)
+                {
+                    view.Line($"no answer from the cluster for {FollowPatience.TotalMinutes:F0} minutes ({ReMA.Grains.Services.Transient.Describe(e)}); follow again with `rema train --follow {config.Name}`");
+                    return 3;
+                }
+                await Task.Delay(1000, cancel);
+                continue;
             }
             await Task.Delay(500, cancel);
         }
@@ -223,6 +281,9 @@ internal static class TrainCommand
         view.Line($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
         return status.Status == "completed" ? 0 : 1;
     }
+
+    /// <summary>How long a follower keeps asking a cluster that does not answer.</summary>
+    public static readonly TimeSpan FollowPatience = TimeSpan.FromMinutes(5);
 
     public static string StepLine(StepRecord s, long steps)
     {

@@ -76,7 +76,8 @@ public sealed record AzureStorageSettings(string? ConnectionString, Uri? TableSe
 }
 
 /// <summary>Cluster identity and endpoints: <c>ReMA:Cluster:*</c>.</summary>
-public sealed record ClusterSettings(string ClusterId, string ServiceId, int SiloPort, int GatewayPort, IPAddress AdvertisedAddress, bool ListenOnAnyAddress)
+public sealed record ClusterSettings(string ClusterId, string ServiceId, int SiloPort, int GatewayPort, IPAddress AdvertisedAddress, bool ListenOnAnyAddress,
+    double? ProbeTimeoutSeconds = null, int? MissedProbes = null)
 {
     public const string Section = "ReMA:Cluster";
 
@@ -128,11 +129,36 @@ public sealed record ClusterSettings(string ClusterId, string ServiceId, int Sil
         {
             errors.Add($"{Section}:ListenOnAnyAddress must be true or false (got '{listen}')");
         }
+        // Failure detection: how long a probe may go unanswered, and how many missed probes make a silo suspect.
+        double? probe = null;
+        if (s["ProbeTimeoutSeconds"] is string probeText)
+        {
+            if (double.TryParse(probeText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double p) && p is >= 0.5 and <= 300)
+            {
+                probe = p;
+            }
+            else
+            {
+                errors.Add($"{Section}:ProbeTimeoutSeconds must be a number of seconds between 0.5 and 300 (got '{probeText}')");
+            }
+        }
+        int? missed = null;
+        if (s["MissedProbes"] is string missedText)
+        {
+            if (int.TryParse(missedText, out int m) && m is >= 1 and <= 10)
+            {
+                missed = m;
+            }
+            else
+            {
+                errors.Add($"{Section}:MissedProbes must be a whole number between 1 and 10 (got '{missedText}')");
+            }
+        }
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join("; ", errors) + ".");
         }
-        return new ClusterSettings(s["ClusterId"] ?? "rema", s["ServiceId"] ?? "rema", silo, gateway, ip, any);
+        return new ClusterSettings(s["ClusterId"] ?? "rema", s["ServiceId"] ?? "rema", silo, gateway, ip, any, probe, missed);
     }
 }
 
@@ -181,6 +207,17 @@ public static class ClusterStorageExtensions
             o.ServiceId = cluster.ServiceId;
         });
         silo.ConfigureEndpoints(cluster.AdvertisedAddress, cluster.SiloPort, cluster.GatewayPort, cluster.ListenOnAnyAddress);
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            if (cluster.ProbeTimeoutSeconds is double probe)
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(probe);
+            }
+            if (cluster.MissedProbes is int missed)
+            {
+                o.NumMissedProbesLimit = missed;
+            }
+        });
         silo.UseAzureStorageClustering(o =>
         {
             o.TableServiceClient = azure.Tables();

@@ -15,6 +15,7 @@ public static class SettingsCatalog
         "ReMA:Azure:ConnectionString", "ReMA:Azure:TableServiceUri", "ReMA:Azure:BlobServiceUri",
         "ReMA:Cluster:ClusterId", "ReMA:Cluster:ServiceId", "ReMA:Cluster:SiloPort", "ReMA:Cluster:GatewayPort",
         "ReMA:Cluster:AdvertisedAddress", "ReMA:Cluster:AdvertisedHost", "ReMA:Cluster:ListenOnAnyAddress",
+        "ReMA:Cluster:ProbeTimeoutSeconds", "ReMA:Cluster:MissedProbes",
         "ReMA:Silo:Roles",
         "REMA_GATEWAY",
     ];

@@ -62,11 +62,26 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
 {
     private readonly DateTime _started = DateTime.UtcNow;
 
+    private HttpListener? _listener;
+
+    /// <summary>Listens before the host reports itself started, so a probe right after start-up is answered.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener = new HttpListener();
+        _listener.Prefixes.Add($"http://{host}:{port}/");
+        _listener.Start();
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _listener?.Close();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://{host}:{port}/");
-        listener.Start();
+        HttpListener listener = _listener!;
         var logger = services.GetRequiredService<ILogger<HealthEndpoint>>();
         logger.LogInformation("Health endpoint on http://{Host}:{Port}/health", host, port);
         using CancellationTokenRegistration stop = stoppingToken.Register(listener.Stop);
@@ -81,7 +96,23 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
             {
                 break;
             }
-            await RespondAsync(context);
+            try
+            {
+                await RespondAsync(context);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The caller went away before the answer (a timed-out probe): that request is lost, the endpoint is not.
+                logger.LogDebug(e, "Health request not answered");
+                try
+                {
+                    context.Response.Abort();
+                }
+                catch (Exception abort) when (abort is not OutOfMemoryException)
+                {
+                    logger.LogDebug(abort, "Health response not aborted cleanly");
+                }
+            }
         }
     }
 

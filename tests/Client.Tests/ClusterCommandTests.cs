@@ -62,6 +62,55 @@ public class ClusterCommandTests
     }
 
     [Fact]
+    public async Task TrainFollow_PicksUpACampaignSubmittedEarlier_WithoutDuplicatingEpisodes()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddReMAEmbeddedSilo(26111, 36111);
+        using IHost silo = builder.Build();
+        await silo.StartAsync();
+        try
+        {
+            string name = "follow-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
+                GroupSize = 2,
+                PromptsPerStep = 2,
+                Steps = 3,
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
+            };
+            string file = Path.Combine(Path.GetTempPath(), name + ".json");
+            File.WriteAllText(file, CampaignFile.Write(config));
+            (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "36111", "--detach");
+            Assert.True(submit == 0, submitted);
+
+            (int code, string followed) = await CliRunner.RunAsync("train", "--follow", name, "--gateway", "36111", "--plain");
+            Assert.True(code == 0, followed);
+            Assert.Contains($"campaign {name} completed", followed);
+            Assert.Contains("step 3/3", followed);
+            // Following again (say after a lost connection) reports the end and appends nothing twice.
+            (int again, string second) = await CliRunner.RunAsync("train", "--follow", name, "--gateway", "36111", "--plain");
+            Assert.True(again == 0, second);
+            var episodes = File.ReadLines(Path.Combine("runs", name, "episodes.jsonl"))
+                .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(12, episodes.Count);                  // 3 steps x 2 prompts x 2 episodes, once each
+            Assert.Equal(12, episodes.Select(e => e.GetProperty("EpisodeId").GetString()).Distinct().Count());
+            Assert.Equal([0L, 1L, 2L], episodes.Select(e => e.GetProperty("Step").GetInt64()).Distinct().Order());
+
+            (int missing, string notFound) = await CliRunner.RunAsync("train", "--follow", "nobody-" + name, "--gateway", "36111");
+            Assert.Equal(1, missing);
+            Assert.Contains("was never started on this cluster", notFound);
+        }
+        finally
+        {
+            await silo.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Commands_ReportANonAnsweringGatewayWithExitCode3()
     {
         (int code, string output) = await CliRunner.RunAsync("status", "x", "--gateway", "39999");

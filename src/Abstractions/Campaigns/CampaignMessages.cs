@@ -59,6 +59,10 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("History"), AlwaysInterleave]
     Task<StepRecord[]> History();
 
+    /// <summary>The configuration the campaign was started with, or null when it was never started.</summary>
+    [Alias("Config"), AlwaysInterleave]
+    Task<CampaignConfig?> Config();
+
     [Alias("Pause"), AlwaysInterleave]
     Task<CampaignStatus> Pause();
 

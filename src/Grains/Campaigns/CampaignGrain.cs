@@ -98,6 +98,8 @@ public sealed class CampaignGrain(
 
     Task<StepRecord[]> ICampaignGrain.History() => Task.FromResult(state.State.History.ToArray());
 
+    Task<CampaignConfig?> ICampaignGrain.Config() => Task.FromResult(state.State.Config);
+
     Task<CampaignStatus> ICampaignGrain.Pause() => SetStatus("running", "paused");
 
     Task<CampaignStatus> ICampaignGrain.Resume() => SetStatus("paused", "running");

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Policy;
+using ReMA.Grains.Tests.Azure;
+using Xunit.Abstractions;
+
+namespace ReMA.Grains.Tests.Processes;
+
+/// <summary>Silo and client processes against Azurite: rollouts on every silo, and the run survives kill -9 of a silo.</summary>
+[Collection("processes")]
+public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
+{
+    private static string CampaignFile(string folder, string name, int steps)
+    {
+        string path = Path.Combine(folder, name + ".json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new
+        {
+            name,
+            task = new { name = "arithmetic", options = new { train_size = "40", eval_size = "8", prompts = "none" } },
+            group_size = 4,
+            prompts_per_step = 4,
+            steps,
+            limits = new { max_turns = 2, max_tokens_per_turn = 8, max_context_tokens = 1000 },
+            sft = new { enabled = false },
+            eval = new { sets = new[] { "test" }, interval = 100, max_problems = 2 },
+            model = new { preset = "nano" },
+            episode_timeout_seconds = 20,
+        }));
+        return path;
+    }
+
+    [Fact]
+    public async Task ThreeSiloProcessesAndAClientProcess_RunACampaign_WithEpisodesOnEverySilo()
+    {
+        await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(azurite.Emulator, "learner,rollout", "rollout", "rollout");
+        string name = "proc-" + Guid.NewGuid().ToString("N")[..8];
+        (int code, string text) = await cluster.RunClientAsync(TimeSpan.FromMinutes(4), "train", "--file", CampaignFile(cluster.Folder, name, 3), "--plain");
+        output.WriteLine(text);
+        Assert.True(code == 0, $"rema train exited with {code}:\n{text}");
+        Assert.Contains($"campaign {name} completed", text, StringComparison.Ordinal);
+
+        IClusterClient client = await cluster.ClientAsync();
+        string[] replicas = await client.GetGrain<IPolicyRegistryGrain>($"{name}.shared").Replicas();
+        var silosWithEpisodes = new HashSet<int>();
+        foreach (string replica in replicas)
+        {
+            PolicyInfo info = await client.GetGrain<IPolicyGrain>(replica).GetInfo();
+            SiloProcess host = cluster.Silos.Single(s => s.Hosts(info.SiloAddress));
+            Assert.Equal(PolicyKey.SiloOf(replica)!.ToString(), info.SiloAddress);
+            if (info.GeneratedTokens > 0)
+            {
+                silosWithEpisodes.Add(host.Index);
+            }
+        }
+        Assert.Equal([0, 1, 2], silosWithEpisodes.Order());
+        // The client process's follower wrote the run's files where it ran.
+        Assert.True(File.Exists(Path.Combine(cluster.Folder, "runs", name, "history.json")));
+    }
+
+    [Fact]
+    public async Task KillingARolloutSilo_MidCampaign_LosesNoStep()
+    {
+        await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(azurite.Emulator, "learner,rollout", "rollout", "rollout");
+        IClusterClient client = await cluster.ClientAsync();
+        string name = "kill-" + Guid.NewGuid().ToString("N")[..8];
+        Task<(int, string)> follower = cluster.RunClientAsync(TimeSpan.FromMinutes(5), "train", "--file", CampaignFile(cluster.Folder, name, 6), "--plain");
+        ICampaignGrain campaign = client.GetGrain<ICampaignGrain>(name);
+        CampaignStatus running = await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 2, seconds: 180);
+        Assert.Equal("running", running.Status);
+        SiloProcess victim = cluster.Silos.First(s => s.Role == "rollout");
+        var clock = Stopwatch.StartNew();
+        long stepAtKill = (await campaign.Status()).NextStep;
+        victim.Kill();
+        CampaignStatus next = await CampaignWaits.WaitAsync(campaign, s => s.NextStep > stepAtKill, seconds: 180);
+        output.WriteLine($"recovery: the first step after killing silo {victim.Index} finished {clock.Elapsed.TotalSeconds:F1} s after the kill");
+
+        (int code, string text) = await follower;
+        output.WriteLine(text);
+        Assert.True(code == 0, $"rema train exited with {code}:\n{text}");
+        CampaignStatus done = await campaign.Status();
+        Assert.Equal("completed", done.Status);
+        Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L], (await campaign.History()).Select(h => h.Step));
+        Assert.Equal(6, await client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+        Assert.True(next.NextStep > stepAtKill);
+        // The dead silo's replica is no longer published to.
+        string[] replicas = await client.GetGrain<IPolicyRegistryGrain>($"{name}.shared").Replicas();
+        Assert.DoesNotContain(replicas, r => victim.Hosts(PolicyKey.SiloOf(r)!.ToString()));
+    }
+
+    [Fact]
+    public async Task KillingTheSiloOfTheCampaignAndLearner_ResumesOnAnotherSilo_FromItsCheckpoint()
+    {
+        await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(azurite.Emulator, "all", "all", "rollout");
+        IClusterClient client = await cluster.ClientAsync();
+        string name = "killcamp-" + Guid.NewGuid().ToString("N")[..8];
+        string file = CampaignFile(cluster.Folder, name, 5);
+        (int submitted, string submitText) = await cluster.RunClientAsync(TimeSpan.FromMinutes(2), "train", "--file", file, "--detach");
+        Assert.True(submitted == 0, submitText);
+        ICampaignGrain campaign = client.GetGrain<ICampaignGrain>(name);
+        CampaignStatus running = await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 2, seconds: 180);
+        SiloProcess victim = cluster.Silos.Single(s => s.Hosts(running.Silo));
+        Assert.NotEqual("rollout", victim.Role);
+        var clock = Stopwatch.StartNew();
+        victim.Kill();
+        // Nobody calls the campaign: its reminder brings it back on a surviving silo, where it continues.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (DateTime.UtcNow < deadline && !File.Exists(Path.Combine(cluster.Folder, "runs", name, "checkpoints", $"{name}.shared", "step-00000005", "config.json")))
+        {
+            await Task.Delay(500);
+        }
+        output.WriteLine($"recovery through the reminder: version 5 saved {clock.Elapsed.TotalSeconds:F1} s after the kill");
+        CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 120);
+        Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}, warning {done.Warning}");
+        Assert.False(victim.Hosts(done.Silo));
+        Assert.True(done.Activations >= 2);
+        Assert.Equal([0L, 1L, 2L, 3L, 4L], (await campaign.History()).Select(h => h.Step));
+        Assert.Equal(5, await client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+    }
+}
