@@ -10,7 +10,7 @@ namespace ReMA.Client;
 /// <summary>
 /// A running cluster the CLI talks to: a silo gateway on this machine, or the silos listed in an Azure membership table.
 /// </summary>
-internal sealed record ClusterTarget(int? Gateway, AzureStorageSettings? Azure, string ClusterId, string ServiceId)
+internal sealed record ClusterTarget(int? Gateway, AzureStorageSettings? Azure, string ClusterId, string ServiceId, TlsSettings? Tls = null)
 {
     public override string ToString() => Gateway is int port ? $"gateway port {port}" : $"cluster {ClusterId} through {Azure}";
 }
@@ -37,19 +37,20 @@ internal static class ClusterOptions
     {
         environment ??= new ConfigurationBuilder().AddEnvironmentVariables().Build();
         ClusterSettings ids = ClusterSettings.From(environment, 11111, 30000);
+        TlsSettings? tls = TlsSettings.From(environment);
         if (parse.GetValue(option) is int port)
         {
-            return new ClusterTarget(port, null, ids.ClusterId, ids.ServiceId);
+            return new ClusterTarget(port, null, ids.ClusterId, ids.ServiceId, tls);
         }
         string? variable = environment[GatewayVariable];
         if (!string.IsNullOrWhiteSpace(variable))
         {
             return int.TryParse(variable, out int fromEnvironment) && fromEnvironment is > 0 and < 65536
-                ? new ClusterTarget(fromEnvironment, null, ids.ClusterId, ids.ServiceId)
+                ? new ClusterTarget(fromEnvironment, null, ids.ClusterId, ids.ServiceId, tls)
                 : throw new ArgumentException($"{GatewayVariable}='{variable}' is not a port number (1-65535).");
         }
         return AzureStorageSettings.From(environment) is AzureStorageSettings azure
-            ? new ClusterTarget(null, azure, ids.ClusterId, ids.ServiceId)
+            ? new ClusterTarget(null, azure, ids.ClusterId, ids.ServiceId, tls)
             : null;
     }
 
@@ -59,9 +60,8 @@ internal static class ClusterOptions
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         int attempts = 0;
-        builder.UseOrleansClient(client => (target.Gateway is int gateway
-            ? client.UseLocalhostClustering(gateway, target.ServiceId, target.ClusterId)
-            : client.UseReMAAzureClustering(target.Azure!, target.ClusterId, target.ServiceId)).UseConnectionRetryFilter(async (_, cancel) =>
+        builder.UseOrleansClient(client => (target.Tls is TlsSettings tls ? client.UseReMATls(tls) : client)
+            .UseReMAClustering(target).UseConnectionRetryFilter(async (_, cancel) =>
         {
             // A few quick retries (a cluster may still be starting), then a clear error instead of waiting for ever.
             if (++attempts >= 3)
@@ -89,5 +89,15 @@ internal static class ClusterOptions
         {
             await host.StopAsync();
         }
+    }
+
+    private static IClientBuilder UseReMAClustering(this IClientBuilder client, ClusterTarget target) => target.Gateway is int gateway
+        ? client.UseLocalhostClustering(gateway, target.ServiceId, target.ClusterId)
+        : client.UseReMAAzureClustering(target.Azure!, target.ClusterId, target.ServiceId);
+
+    private static IClientBuilder UseReMATls(this IClientBuilder client, TlsSettings tls)
+    {
+        var certificate = tls.Load();
+        return client.UseTls(certificate, o => TlsSettings.Configure(o, certificate));
     }
 }

@@ -57,9 +57,15 @@ public static class ReMASiloExtensions
         string? folder = builder.Configuration["ReMA:Storage:Folder"];
         AzureStorageSettings? azure = AzureStorageSettings.From(builder.Configuration);
         ClusterSettings cluster = ClusterSettings.From(builder.Configuration, siloPort, gatewayPort);
+        TlsSettings? tls = TlsSettings.From(builder.Configuration);
         builder.UseOrleans(silo =>
         {
             silo.AddReMA(builder.Configuration);
+            if (tls is not null)
+            {
+                var certificate = tls.Load();
+                silo.UseTls(certificate, o => TlsSettings.Configure(o, certificate));
+            }
             if (azure is not null)
             {
                 silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure);

@@ -16,7 +16,7 @@ public static class SettingsCatalog
         "ReMA:Cluster:ClusterId", "ReMA:Cluster:ServiceId", "ReMA:Cluster:SiloPort", "ReMA:Cluster:GatewayPort",
         "ReMA:Cluster:AdvertisedAddress", "ReMA:Cluster:AdvertisedHost", "ReMA:Cluster:ListenOnAnyAddress",
         "ReMA:Cluster:ProbeTimeoutSeconds", "ReMA:Cluster:MissedProbes",
-        "ReMA:Silo:Roles",
+        "ReMA:Silo:Roles", "ReMA:Tls:CertificatePath", "ReMA:Tls:CertificatePassword",
         "REMA_GATEWAY",
     ];
 

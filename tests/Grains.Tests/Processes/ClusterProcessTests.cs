@@ -58,6 +58,15 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
         Assert.Equal([0, 1, 2], silosWithEpisodes.Order());
         // The client process's follower wrote the run's files where it ran.
         Assert.True(File.Exists(Path.Combine(cluster.Folder, "runs", name, "history.json")));
+        // Nothing the processes logged (console or rolling files) carries the storage key or the connection string.
+        string key = azurite.Emulator.ConnectionString.Split(';').Single(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..];
+        var logs = Directory.GetFiles(Path.Combine(cluster.Folder, "logs"), "*.log", SearchOption.AllDirectories);
+        Assert.Equal(3, logs.Length);
+        foreach (string text2 in logs.Select(File.ReadAllText).Concat(cluster.Silos.Select(s => s.Output)).Append(text))
+        {
+            Assert.DoesNotContain(key, text2, StringComparison.Ordinal);
+            Assert.DoesNotContain("AccountKey=", text2, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
