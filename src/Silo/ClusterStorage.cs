@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -175,7 +176,7 @@ public static class ClusterStorageExtensions
     /// <summary>
     /// Durable state in Azure Storage: learner, index and registry state in the table <c>remastate</c>; campaign state
     /// (which grows with its history) as blobs in the container <c>rema-campaigns</c>; reminders in the table
-    /// <c>remareminders</c>. Rows and blobs are keyed by the cluster's ServiceId, so a later cluster with the same
+    /// <c>remareminders</c>; episodes in the container <c>rema-trajectories</c>. Rows and blobs are keyed by the cluster's ServiceId, so a later cluster with the same
     /// ServiceId continues the same campaigns.
     /// </summary>
     public static ISiloBuilder AddReMAAzureStorage(this ISiloBuilder silo, AzureStorageSettings azure)
@@ -195,6 +196,8 @@ public static class ClusterStorageExtensions
             o.TableServiceClient = azure.Tables();
             o.TableName = "remareminders";
         });
+        // Episodes as blobs too (the last registration of a service wins).
+        silo.Services.AddSingleton<ReMA.Grains.Storage.ITrajectoryStore>(_ => new ReMA.Silo.Storage.BlobTrajectoryStore(azure.Blobs()));
         return silo;
     }
 

@@ -6,6 +6,8 @@ using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using ReMA.Grains.Placement;
 using ReMA.Grains.Policy;
+using ReMA.Grains.Storage;
+using ReMA.Silo.Storage;
 using ReMA.Grains.Services;
 
 namespace ReMA.Silo;
@@ -34,6 +36,11 @@ public static class ReMASiloExtensions
         string roles = SiloRoles.Parse(configuration["ReMA:Silo:Roles"]);
         silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = roles });
         silo.Services.AddPlacementFilter<SiloRoleFilterStrategy, SiloRoleFilterDirector>(ServiceLifetime.Singleton);
+        // Episodes go to Azure Blob storage in a cluster with Azure settings, otherwise under runs/<campaign>/trajectories.
+        AzureStorageSettings? azure = AzureStorageSettings.From(configuration);
+        silo.Services.AddSingleton<ITrajectoryStore>(_ => azure is null
+            ? new LocalTrajectoryStore(configuration["ReMA:Runs:Folder"] ?? "runs")
+            : new BlobTrajectoryStore(azure.Blobs()));
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();

@@ -67,6 +67,28 @@ public class TrainCommandTests
         (int badEvalCode, string badEval) = await CliRunner.RunAsync("eval", "--checkpoint", checkpoint, "--option", "prompts");
         Assert.Equal(2, badEvalCode);
         Assert.Contains("--option 'prompts' must be key=value", badEval);
+
+        // The silo stored every episode (2 steps x 2 prompts x 2, plus the evaluation episodes); export them.
+        string jsonl = Path.Combine(Path.GetTempPath(), config.Name + "-episodes.jsonl");
+        (int exportCode, string exported) = await CliRunner.RunAsync("export", config.Name, "--out", jsonl);
+        Assert.True(exportCode == 0, exported);
+        var documents = File.ReadAllLines(jsonl).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(8, documents.Count(d => !d.GetProperty("evaluation").GetBoolean()));
+        Assert.True(documents.Count(d => d.GetProperty("evaluation").GetBoolean()) >= 2);
+        Assert.All(documents, d => Assert.True(d.GetProperty("rows").GetArrayLength() > 0));
+        string parquet = Path.Combine(Path.GetTempPath(), config.Name + "-rows.parquet");
+        (int parquetCode, string parquetOut) = await CliRunner.RunAsync("export", config.Name, "--format", "parquet", "--out", parquet, "--step", "1");
+        Assert.True(parquetCode == 0, parquetOut);
+        await using (var stream = File.OpenRead(parquet))
+        {
+            var rows = (await Parquet.Serialization.ParquetSerializer.DeserializeAsync<TrajectoryRowRecord>(stream)).Data;
+            Assert.NotEmpty(rows);
+            Assert.All(rows, r => Assert.Equal(1, r.Step));
+            Assert.All(rows, r => Assert.Equal(r.TokenIds.Count, r.OldLogProbs.Count));
+        }
+        (int noneCode, string none) = await CliRunner.RunAsync("export", "no-such-campaign");
+        Assert.Equal(1, noneCode);
+        Assert.Contains("no stored episodes of campaign 'no-such-campaign'", none);
     }
 }
 

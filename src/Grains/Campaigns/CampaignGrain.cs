@@ -22,6 +22,7 @@ public sealed class CampaignGrain(
     [PersistentState("campaign", ReMAStorage.Campaigns)] IPersistentState<CampaignState> state,
     TaskCache tasks,
     PolicyTemplates templates,
+    ReMA.Grains.Storage.ITrajectoryStore trajectories,
     ILocalSiloDetails silo,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
@@ -309,6 +310,9 @@ public sealed class CampaignGrain(
             o.FinishReason, Metrics.EpisodeReward(o), o.Transcript))];
         _recent.Remove(step - KeptSteps);
 
+        // Every episode is stored (before the update, so a step's data is kept even if the update fails and is repeated).
+        await StoreAsync(step, evaluation: false, calls, done);
+
         var update = Stopwatch.StartNew();
         var learners = new Dictionary<string, LearnerMetrics>();
         foreach (string policy in plan.TrainedPolicies(step))
@@ -317,6 +321,25 @@ public sealed class CampaignGrain(
             learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
         }
         return Metrics.Of(step, calls.Count, done, learners, rolloutSeconds, update.Elapsed.TotalSeconds);
+    }
+
+    private async Task StoreAsync(long step, bool evaluation, IReadOnlyList<EpisodeRequest> calls, IReadOnlyList<EpisodeOutcome> outcomes)
+    {
+        var problems = calls.GroupBy(c => c.GroupId).ToDictionary(g => g.Key, g => g.First().Problem);
+        using var gate = new SemaphoreSlim(16);
+        await Task.WhenAll(outcomes.Select(async o =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
+                    this.GetPrimaryKeyString(), step, evaluation, problems[o.GroupId], o, Metrics.EpisodeReward(o)));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
     }
 
     /// <summary>An episode that fails or times out is retried once, then counted as failed (never dropped silently).</summary>
@@ -349,8 +372,9 @@ public sealed class CampaignGrain(
             {
                 problems = problems.Take(plan.Config.Eval.MaxProblems).ToList();
             }
-            var outcomes = await Task.WhenAll(problems.Select((p, i) =>
-                RunWithRetryAsync(plan.Episode($"{plan.Config.Name}-eval{afterStep}-{set}-{i}", $"eval-{set}-{i}", p, evaluation: true))));
+            var calls = problems.Select((p, i) => plan.Episode($"{plan.Config.Name}-eval{afterStep}-{set}-{i}", $"eval-{set}-{i}", p, evaluation: true)).ToList();
+            var outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
+            await StoreAsync(afterStep, evaluation: true, calls, outcomes.OfType<EpisodeOutcome>().ToList());
             double accuracy = outcomes.Count(o => o?.Correct == true) / (double)Math.Max(1, problems.Count);
             records.Add(new EvalRecord(afterStep, set, problems.Count, accuracy, clock.Elapsed.TotalSeconds));
         }

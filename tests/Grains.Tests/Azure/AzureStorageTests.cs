@@ -64,6 +64,13 @@ public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
             names.Add(blob.Name);
         }
         Assert.Contains(names, n => n.Contains(name, StringComparison.Ordinal));
+        // Every episode of the finished steps is in the trajectory container.
+        var episodes = new List<string>();
+        await foreach (var blob in blobs.GetBlobContainerClient("rema-trajectories").GetBlobsAsync(global::Azure.Storage.Blobs.Models.BlobTraits.None, global::Azure.Storage.Blobs.Models.BlobStates.None, name + "/", CancellationToken.None))
+        {
+            episodes.Add(blob.Name);
+        }
+        Assert.True(episodes.Count(e => e.Contains("/step-00000000/", StringComparison.Ordinal)) == 4, string.Join(", ", episodes));
         TableServiceClient tables = azurite.Emulator.Settings.Tables();
         var stateRows = tables.GetTableClient("remastate").QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(service) >= 0);
         var keys = new List<string>();

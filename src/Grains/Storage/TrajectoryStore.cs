@@ -1,0 +1,115 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ReMA.Abstractions.Episodes;
+
+namespace ReMA.Grains.Storage;
+
+/// <summary>
+/// One episode as stored for analysis and replay (format 1, documented in docs/trajectories.md): what was asked, what
+/// each role said (transcript), the training rows exactly as sampled (token ids, loss mask, turn index, old log-probs,
+/// per-turn rewards, policy version) and the outcome.
+/// </summary>
+public sealed record TrajectoryDocument(
+    int Format,
+    string Campaign,
+    long Step,
+    bool Evaluation,
+    string EpisodeId,
+    string GroupId,
+    string ProblemId,
+    string Question,
+    string GoldAnswer,
+    string? Extracted,
+    bool Correct,
+    double Reward,
+    Dictionary<string, double> Rewards,
+    string FinishReason,
+    TranscriptRecord[] Turns,
+    TrajectoryRecord[] Rows,
+    double Seconds)
+{
+    public const int CurrentFormat = 1;
+
+    public static TrajectoryDocument Of(string campaign, long step, bool evaluation, ProblemRecord problem, EpisodeOutcome o, double reward) => new(
+        CurrentFormat, campaign, step, evaluation, o.EpisodeId, o.GroupId, o.ProblemId, problem.Question, problem.Answer, o.Extracted, o.Correct,
+        reward, o.Rewards, o.FinishReason, o.Transcript, o.Rows, o.Seconds);
+}
+
+/// <summary>Where episodes are kept: a local folder (embedded) or Azure Blob storage (cluster).</summary>
+public interface ITrajectoryStore
+{
+    /// <summary>Stores one episode; writing the same episode again replaces it (a repeated step). Atomic per episode.</summary>
+    Task WriteAsync(TrajectoryDocument episode, CancellationToken cancellation = default);
+
+    /// <summary>The campaign's episodes ordered by step, then episode id; <paramref name="step"/> limits them to one step.</summary>
+    IAsyncEnumerable<TrajectoryDocument> ReadAsync(string campaign, long? step = null, CancellationToken cancellation = default);
+
+    string Describe { get; }
+}
+
+public static class TrajectoryJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        // Old log-probs are NaN where the learner computes them (a turn-end token appended after a stop string).
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    public static byte[] Serialize(TrajectoryDocument episode) => JsonSerializer.SerializeToUtf8Bytes(episode, Options);
+
+    public static TrajectoryDocument Deserialize(ReadOnlySpan<byte> json, string where)
+    {
+        try
+        {
+            TrajectoryDocument document = JsonSerializer.Deserialize<TrajectoryDocument>(json, Options) ?? throw new JsonException("empty document");
+            return document.Format == TrajectoryDocument.CurrentFormat ? document
+                : throw new InvalidDataException($"{where}: trajectory format {document.Format} is not known (expected {TrajectoryDocument.CurrentFormat}).");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{where}: not a trajectory document ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>The name of an episode under its campaign: step-00000012/&lt;episode id&gt;.json (eval-... for evaluations).</summary>
+    public static string RelativeName(TrajectoryDocument e) =>
+        $"{(e.Evaluation ? "eval" : "step")}-{e.Step:D8}/{Sanitize(e.EpisodeId)}.json";
+
+    private static string Sanitize(string id) => string.Concat(id.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+}
+
+/// <summary>Episodes as files under &lt;root&gt;/&lt;campaign&gt;/trajectories/ (temporary file renamed into place).</summary>
+public sealed class LocalTrajectoryStore(string root) : ITrajectoryStore
+{
+    public string Describe => $"folder {Path.GetFullPath(root)}";
+
+    private string Folder(string campaign) => Path.Combine(root, campaign, "trajectories");
+
+    public async Task WriteAsync(TrajectoryDocument episode, CancellationToken cancellation = default)
+    {
+        string path = Path.Combine(Folder(episode.Campaign), TrajectoryJson.RelativeName(episode));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string partial = path + ".partial-" + Guid.NewGuid().ToString("N");
+        await File.WriteAllBytesAsync(partial, TrajectoryJson.Serialize(episode), cancellation);
+        File.Move(partial, path, overwrite: true);
+    }
+
+    public async IAsyncEnumerable<TrajectoryDocument> ReadAsync(string campaign, long? step = null, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        string folder = Folder(campaign);
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+        var files = Directory.GetFiles(folder, "*.json", SearchOption.AllDirectories)
+            .Select(f => (File: f, Relative: Path.GetRelativePath(folder, f).Replace('\\', '/')))
+            .Where(f => step is null || f.Relative.StartsWith($"step-{step:D8}/", StringComparison.Ordinal) || f.Relative.StartsWith($"eval-{step:D8}/", StringComparison.Ordinal))
+            .OrderBy(f => f.Relative, StringComparer.Ordinal);
+        foreach (var (file, _) in files)
+        {
+            yield return TrajectoryJson.Deserialize(await File.ReadAllBytesAsync(file, cancellation), file);
+        }
+    }
+}
