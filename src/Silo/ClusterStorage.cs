@@ -176,10 +176,10 @@ public static class ClusterStorageExtensions
     /// <summary>
     /// Durable state in Azure Storage: learner, index and registry state in the table <c>remastate</c>; campaign state
     /// (which grows with its history) as blobs in the container <c>rema-campaigns</c>; reminders in the table
-    /// <c>remareminders</c>; episodes in the container <c>rema-trajectories</c>. Rows and blobs are keyed by the cluster's ServiceId, so a later cluster with the same
+    /// <c>remareminders</c>; episodes in the container <c>rema-trajectories</c>, checkpoints in <c>rema-checkpoints</c>. Rows and blobs are keyed by the cluster's ServiceId, so a later cluster with the same
     /// ServiceId continues the same campaigns.
     /// </summary>
-    public static ISiloBuilder AddReMAAzureStorage(this ISiloBuilder silo, AzureStorageSettings azure)
+    public static ISiloBuilder AddReMAAzureStorage(this ISiloBuilder silo, AzureStorageSettings azure, string? checkpointCache = null)
     {
         silo.AddAzureTableGrainStorageAsDefault(o =>
         {
@@ -198,6 +198,8 @@ public static class ClusterStorageExtensions
         });
         // Episodes as blobs too (the last registration of a service wins).
         silo.Services.AddSingleton<ReMA.Grains.Storage.ITrajectoryStore>(_ => new ReMA.Silo.Storage.BlobTrajectoryStore(azure.Blobs()));
+        silo.Services.AddSingleton<ReMA.Grains.Storage.ICheckpointStore>(_ => new ReMA.Silo.Storage.BlobCheckpointStore(azure.Blobs(),
+            checkpointCache ?? Path.Combine(Path.GetTempPath(), "rema-checkpoints")));
         return silo;
     }
 

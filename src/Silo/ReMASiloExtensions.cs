@@ -41,11 +41,18 @@ public static class ReMASiloExtensions
         silo.Services.AddSingleton<ITrajectoryStore>(_ => azure is null
             ? new LocalTrajectoryStore(configuration["ReMA:Runs:Folder"] ?? "runs")
             : new BlobTrajectoryStore(azure.Blobs()));
+        silo.Services.AddSingleton<ICheckpointStore>(_ => azure is null
+            ? new LocalCheckpointStore()
+            : new BlobCheckpointStore(azure.Blobs(), CheckpointCache(configuration)));
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();
         return silo;
     }
+
+    /// <summary>Where a silo keeps checkpoints fetched from Blob storage (ReMA:Checkpoints:Cache).</summary>
+    public static string CheckpointCache(IConfiguration configuration) =>
+        configuration["ReMA:Checkpoints:Cache"] ?? Path.Combine(Path.GetTempPath(), "rema-checkpoints");
 
     /// <summary>
     /// A ReMA silo configured from settings. The embedded default: a single silo with localhost clustering, in-memory

@@ -11,7 +11,7 @@ public static class SettingsCatalog
     [
         "ReMA:Policies:*:Preset", "ReMA:Policies:*:ModelPath", "ReMA:Policies:*:Device", "ReMA:Policies:*:DType",
         "ReMA:Policies:*:Seed", "ReMA:Policies:*:MaxBatch", "ReMA:Policies:*:MaxSequenceLength",
-        "ReMA:Storage:Folder", "ReMA:Runs:Folder", "ReMA:Torch:Threads", "ReMA:Health:Port", "ReMA:Health:Host", "ReMA:Logging:Folder",
+        "ReMA:Storage:Folder", "ReMA:Runs:Folder", "ReMA:Checkpoints:Cache", "ReMA:Torch:Threads", "ReMA:Health:Port", "ReMA:Health:Host", "ReMA:Logging:Folder",
         "ReMA:Azure:ConnectionString", "ReMA:Azure:TableServiceUri", "ReMA:Azure:BlobServiceUri",
         "ReMA:Cluster:ClusterId", "ReMA:Cluster:ServiceId", "ReMA:Cluster:SiloPort", "ReMA:Cluster:GatewayPort",
         "ReMA:Cluster:AdvertisedAddress", "ReMA:Cluster:AdvertisedHost", "ReMA:Cluster:ListenOnAnyAddress",

@@ -24,6 +24,7 @@ public sealed class LearnerGrain(
     PolicySources sources,
     IGrainFactory grains,
     IClusterMembershipService membership,
+    ReMA.Grains.Storage.ICheckpointStore checkpoints,
     ILogger<LearnerGrain> logger) : Grain, ILearnerGrain
 {
     private CausalLM? _model;
@@ -80,6 +81,7 @@ public sealed class LearnerGrain(
             string saved = TrainingCheckpoint.Save(root, version, _updater, _tokenizer, metadata);
             return (m, result.FilteredGroups, saved);
         });
+        path = await checkpoints.PublishAsync(path, CampaignOfPolicy(this.GetPrimaryKeyString()), this.GetPrimaryKeyString(), version);
         var stepResult = new LearnerStepResult(step, version, path, ToMetrics(metrics, filtered));
         state.State.Version = version;
         state.State.LastStep = step;
@@ -133,6 +135,7 @@ public sealed class LearnerGrain(
             string saved = TrainingCheckpoint.Save(setup.CheckpointRoot, version, _updater!, _tokenizer, new Dictionary<string, string> { ["stage"] = "sft" });
             return (lossBefore, lossAfter, count, saved);
         });
+        path = await checkpoints.PublishAsync(path, CampaignOfPolicy(this.GetPrimaryKeyString()), this.GetPrimaryKeyString(), version);
         state.State.Version = version;
         state.State.LatestCheckpoint = path;
         await state.WriteStateAsync();
@@ -162,7 +165,8 @@ public sealed class LearnerGrain(
     private async Task BuildAsync(LearnerSetup setup)
     {
         PolicySource source = await sources.ResolveAsync(this.GetPrimaryKeyString());
-        string? latest = state.State.LatestCheckpoint;
+        // Resuming: the latest published checkpoint, fetched to this silo when it lives in Blob storage.
+        string? latest = state.State.LatestCheckpoint is string location ? await checkpoints.FetchAsync(location) : null;
         (_model, _tokenizer, _updater) = await Task.Run(() =>
         {
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
@@ -207,6 +211,9 @@ public sealed class LearnerGrain(
             }
         }));
     }
+
+    /// <summary>Campaign policies are named "&lt;campaign&gt;.&lt;role or shared&gt;"; configured ones are their own campaign.</summary>
+    private static string CampaignOfPolicy(string policy) => policy.LastIndexOf('.') is int dot and > 0 ? policy[..dot] : policy;
 
     private static LearnerMetrics ToMetrics(UpdateMetrics m, int filtered) => new(
         m.Rows, m.LossTokens, m.OptimizerSteps, m.Loss, m.ClipFractionTokens, m.ClipFractionTurns, m.ApproxKl, m.ReferenceKl,

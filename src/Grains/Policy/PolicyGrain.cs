@@ -18,7 +18,7 @@ namespace ReMA.Grains.Policy;
 [Reentrant]
 [Orleans.Placement.PreferLocalPlacement]   // a per-silo replica ("policy/silo-...") activates on the silo whose agents call it
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine and model are disposed in OnDeactivateAsync.")]
-public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, ILogger<PolicyGrain> logger)
+public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, ReMA.Grains.Storage.ICheckpointStore checkpoints, ILogger<PolicyGrain> logger)
     : Grain, IPolicyGrain
 {
     private CausalLM? _model;
@@ -45,8 +45,9 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, I
         await GrainFactory.GetGrain<IPolicyRegistryGrain>(PolicyKey.PolicyId(key)).AddReplica(key);
         // A replica that (re)activates after its learner has published serves the latest version, not the initial weights.
         var latest = await GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key)).Latest();
-        if (latest.Version > 0 && latest.CheckpointPath is string path)
+        if (latest.Version > 0 && latest.CheckpointPath is string location)
         {
+            string path = await checkpoints.FetchAsync(location, cancellationToken);
             await _engine.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, path), latest.Version);
         }
         logger.LogInformation("Policy {Policy} activated on {Silo}: {Architecture}, {Parameters} parameters on {Device}, version {Version}",
@@ -72,7 +73,8 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, I
         {
             return;   // already serving it (a repeated publication) or something newer
         }
-        await _engine!.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, modelPath), version);
+        string folder = await checkpoints.FetchAsync(modelPath);   // a local folder, or a Blob location downloaded first
+        await _engine!.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, folder), version);
         logger.LogInformation("Policy {Policy} now serves version {Version} from {Path}", this.GetPrimaryKeyString(), version, modelPath);
     }
 

@@ -201,6 +201,8 @@ public sealed class SiloProcess
         start.Environment["ReMA__Health__Port"] = health.ToString(CultureInfo.InvariantCulture);
         start.Environment["ReMA__Logging__Folder"] = Path.Combine("logs", $"silo{index}");
         start.Environment["ReMA__Torch__Threads"] = "1";
+        // Each silo its own checkpoint cache, as on separate machines: checkpoints reach it only through Blob storage.
+        start.Environment["ReMA__Checkpoints__Cache"] = Path.Combine(cluster.Folder, "cache", $"silo{index}");
         return new SiloProcess(Process.Start(start)!, role, index, silo, gateway, health);
     }
 
