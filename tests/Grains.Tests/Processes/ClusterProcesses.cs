@@ -32,12 +32,15 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public string ServiceId { get; }
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
-    public static async Task<ClusterProcesses> StartAsync(Azurite storage, params string[] roles)
+    public static Task<ClusterProcesses> StartAsync(Azurite storage, params string[] roles) => StartAsync(storage, torchThreads: 1, roles);
+
+    /// <summary>Silos with the given roles, each with <paramref name="torchThreads"/> torch threads.</summary>
+    public static async Task<ClusterProcesses> StartAsync(Azurite storage, int torchThreads, params string[] roles)
     {
         var cluster = new ClusterProcesses(storage, Directory.CreateTempSubdirectory("rema-cluster").FullName, "svc" + Guid.NewGuid().ToString("N")[..8]);
         foreach (string role in roles)
         {
-            cluster._silos.Add(SiloProcess.Start(cluster, role, cluster._silos.Count));
+            cluster._silos.Add(SiloProcess.Start(cluster, role, cluster._silos.Count, torchThreads));
         }
         await Task.WhenAll(cluster._silos.Select(s => s.WaitUntilHealthyAsync(TimeSpan.FromSeconds(90))));
         return cluster;
@@ -184,7 +187,7 @@ public sealed class SiloProcess
         }
     }
 
-    internal static SiloProcess Start(ClusterProcesses cluster, string role, int index)
+    internal static SiloProcess Start(ClusterProcesses cluster, string role, int index, int torchThreads)
     {
         int silo = ClusterProcesses.FreePort(), gateway = ClusterProcesses.FreePort(), health = ClusterProcesses.FreePort();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = cluster.Folder, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -200,7 +203,7 @@ public sealed class SiloProcess
         start.Environment["ReMA__Silo__Roles"] = role;
         start.Environment["ReMA__Health__Port"] = health.ToString(CultureInfo.InvariantCulture);
         start.Environment["ReMA__Logging__Folder"] = Path.Combine("logs", $"silo{index}");
-        start.Environment["ReMA__Torch__Threads"] = "1";
+        start.Environment["ReMA__Torch__Threads"] = torchThreads.ToString(CultureInfo.InvariantCulture);
         // Each silo its own checkpoint cache, as on separate machines: checkpoints reach it only through Blob storage.
         start.Environment["ReMA__Checkpoints__Cache"] = Path.Combine(cluster.Folder, "cache", $"silo{index}");
         return new SiloProcess(Process.Start(start)!, role, index, silo, gateway, health);
