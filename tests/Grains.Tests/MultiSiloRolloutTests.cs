@@ -22,17 +22,7 @@ public class MultiSiloRolloutTests
         try
         {
             string name = "camp-3s-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
-                GroupSize = 4,
-                PromptsPerStep = 4,
-                Steps = 3,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
-            };
+            var config = TestCampaigns.Small(name, steps: 3, group: 4, prompts: 4, maxTurns: 2, maxTokens: 8);
             ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
             await campaign.Start(config);
             CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);
@@ -78,17 +68,7 @@ public class MultiSiloRolloutTests
         {
             string learnerSilo = cluster.Silos.Single(s => roles[s.Name] == "learner").SiloAddress.ToString();
             string name = "camp-roles-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
-                GroupSize = 4,
-                PromptsPerStep = 4,
-                Steps = 2,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
-            };
+            var config = TestCampaigns.Small(name, steps: 2, group: 4, prompts: 4, maxTurns: 2, maxTokens: 8);
             ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
             await campaign.Start(config);
             CampaignStatus done = await CampaignWaits.WaitAsync(campaign, s => s.Status == "completed", seconds: 180);

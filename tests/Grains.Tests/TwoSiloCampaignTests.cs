@@ -21,17 +21,7 @@ public class TwoSiloCampaignTests
         try
         {
             string name = "camp-2s-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
-                GroupSize = 2,
-                PromptsPerStep = 2,
-                Steps = 4,
-                Limits = new LimitsSpec { MaxTurns = 3, MaxTokensPerTurn = 12, MaxContextTokens = 1000 },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
-            };
+            var config = TestCampaigns.Small(name, steps: 4, group: 2, prompts: 2, maxTurns: 3, maxTokens: 12);
             ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
             await campaign.Start(config);
             CampaignStatus status = await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 1);

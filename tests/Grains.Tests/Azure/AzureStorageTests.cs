@@ -13,17 +13,7 @@ namespace ReMA.Grains.Tests.Azure;
 /// <summary>Grain state, reminders and membership in Azure Storage, against a real Azurite.</summary>
 public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private static CampaignConfig Campaign(string name, int steps) => new()
-    {
-        Name = name,
-        Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8", ["prompts"] = "none" } },
-        GroupSize = 2,
-        PromptsPerStep = 2,
-        Steps = steps,
-        Limits = new LimitsSpec { MaxTurns = 3, MaxTokensPerTurn = 12, MaxContextTokens = 1000 },
-        Sft = new SftSpec { Enabled = false },
-        Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
-    };
+    private static CampaignConfig Campaign(string name, int steps) => TestCampaigns.Small(name, steps);
 
     private InProcessTestCluster Cluster(string serviceId)
     {
