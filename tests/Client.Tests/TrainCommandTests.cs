@@ -86,6 +86,17 @@ public class TrainCommandTests
             Assert.All(rows, r => Assert.Equal(1, r.Step));
             Assert.All(rows, r => Assert.Equal(r.TokenIds.Count, r.OldLogProbs.Count));
         }
+        (int searchCode, string found) = await CliRunner.RunAsync("search", config.Name, "--eval", "false", "--sort", "id", "--page-size", "3", "--json");
+        Assert.True(searchCode == 0, found);
+        using (var page = System.Text.Json.JsonDocument.Parse(found))
+        {
+            Assert.Equal(8, page.RootElement.GetProperty("Total").GetInt32());
+            Assert.Equal(3, page.RootElement.GetProperty("Pages").GetInt32());
+            Assert.Equal(3, page.RootElement.GetProperty("Episodes").GetArrayLength());
+        }
+        (int badSearch, string badSearchText) = await CliRunner.RunAsync("search", config.Name, "--page-size", "0");
+        Assert.Equal(2, badSearch);
+        Assert.Contains("--page-size must be between 1 and 500 (got 0)", badSearchText);
         (int noneCode, string none) = await CliRunner.RunAsync("export", "no-such-campaign");
         Assert.Equal(1, noneCode);
         Assert.Contains("no stored episodes of campaign 'no-such-campaign'", none);
