@@ -36,6 +36,34 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task OverlappedRollouts_SampleTheNextStepDuringTheUpdate_AndApplyEveryStepOnce()
+    {
+        string name = "camp-ov-" + Guid.NewGuid().ToString("N")[..8];
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);
+        await campaign.Start(Small(name, steps: 4) with
+        {
+            Sft = new SftSpec { Enabled = false },
+            Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
+            Algorithm = new AlgorithmSpec { LearningRate = 1e-3, OverlapRollout = true },
+        });
+        CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
+        Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
+        Assert.Equal([0L, 1L, 2L, 3L], (await campaign.History()).Select(h => h.Step));
+        Assert.All(await campaign.History(), h => Assert.Equal(4, h.Episodes));
+        Assert.Equal(4, await fixture.Cluster.Client.GetGrain<ReMA.Abstractions.Learning.ILearnerGrain>($"{name}.shared").Version());
+        // Without overlap step s samples only with version s; overlapped, its rollout starts while update s-1 runs.
+        var stale = new List<long>();
+        await foreach (var e in new ReMA.Grains.Storage.LocalTrajectoryStore("runs").ReadAsync(name))
+        {
+            if (!e.Evaluation && e.Step >= 1 && e.Rows.Any(r => r.PolicyVersion == e.Step - 1))
+            {
+                stale.Add(e.Step);
+            }
+        }
+        Assert.NotEmpty(stale);
+    }
+
+    [Fact]
     public async Task SmallCampaign_RunsSftThenRlStepsWithEvaluations()
     {
         string name = "camp-a-" + Guid.NewGuid().ToString("N")[..8];   // checkpoints go under runs/<name>: fresh per run

@@ -110,6 +110,11 @@ public sealed record AlgorithmSpec
     [Id(19)] public double AdamBeta1 { get; init; } = 0.9;
     [Id(20)] public double AdamBeta2 { get; init; } = 0.999;
     [Id(21)] public double AdamEpsilon { get; init; } = 1e-8;
+    /// <summary>
+    /// Generate step N+1's episodes while step N's update runs (one policy version behind; the recorded sampling
+    /// log-probs make the ratio account for it). Keeps both cores busy on small machines; off by default.
+    /// </summary>
+    [Id(22)] public bool OverlapRollout { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("rema.SftSpec")]

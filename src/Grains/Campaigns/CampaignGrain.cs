@@ -295,24 +295,52 @@ public sealed class CampaignGrain(
         return last;
     }
 
-    private async Task<StepRecord> StepAsync(CampaignPlan plan, ITask task, long step)
+    /// <summary>A step's episodes: what was asked, what came back (null where an episode failed twice), how long it took.</summary>
+    private sealed record Rollout(List<EpisodeRequest> Calls, EpisodeOutcome?[] Outcomes, double Seconds, Dictionary<string, string> Questions);
+
+    /// <summary>The next step's rollout, started during this step's update when algorithm.overlap_rollout is on.</summary>
+    private (long Step, Task<Rollout> Task)? _prefetch;
+
+    private async Task<Rollout> RolloutAsync(CampaignPlan plan, ITask task, long step)
     {
         CampaignConfig c = plan.Config;
-        var rollout = Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         var problems = plan.StepProblems(task.Load(c.Task.TrainSplit), step);
         var calls = problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
             plan.Episode($"{c.Name}-s{step}-p{i}-e{g}", $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
-        var done = outcomes.OfType<EpisodeOutcome>().ToList();
-        double rolloutSeconds = rollout.Elapsed.TotalSeconds;
-        var questions = problems.Select(p => (p.Id, p.Question)).Distinct().ToDictionary(p => p.Id, p => p.Question);
-        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
+        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds,
+            problems.Select(p => (p.Id, p.Question)).Distinct().ToDictionary(p => p.Id, p => p.Question));
+    }
+
+    private async Task<StepRecord> StepAsync(CampaignPlan plan, ITask task, long step)
+    {
+        CampaignConfig c = plan.Config;
+        Task<Rollout> pending;
+        if (_prefetch is { } ahead && ahead.Step == step)
+        {
+            pending = ahead.Task;
+            _prefetch = null;
+        }
+        else
+        {
+            pending = RolloutAsync(plan, task, step);   // (a repeated step keeps an earlier prefetch of the next one)
+        }
+        Rollout rollout = await pending;
+        var done = rollout.Outcomes.OfType<EpisodeOutcome>().ToList();
+        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, rollout.Questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
             o.FinishReason, Metrics.EpisodeReward(o), o.Transcript))];
         _recent.Remove(step - KeptSteps);
 
         // Every episode is stored (before the update, so a step's data is kept even if the update fails and is repeated).
-        await StoreAsync(step, evaluation: false, calls, done);
+        await StoreAsync(step, evaluation: false, rollout.Calls, done);
 
+        if (c.Algorithm.OverlapRollout && step + 1 < c.Steps && _prefetch?.Step != step + 1)
+        {
+            // The next step's episodes generate while this update runs: mostly with the current version, the rest
+            // with the new one once it is published (each row records the version and log-probs it was sampled with).
+            _prefetch = (step + 1, RolloutAsync(plan, task, step + 1));
+        }
         var update = Stopwatch.StartNew();
         var learners = new Dictionary<string, LearnerMetrics>();
         foreach (string policy in plan.TrainedPolicies(step))
@@ -320,7 +348,7 @@ public sealed class CampaignGrain(
             var rows = done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
             learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
         }
-        return Metrics.Of(step, calls.Count, done, learners, rolloutSeconds, update.Elapsed.TotalSeconds);
+        return Metrics.Of(step, rollout.Calls.Count, done, learners, rollout.Seconds, update.Elapsed.TotalSeconds);
     }
 
     private async Task StoreAsync(long step, bool evaluation, IReadOnlyList<EpisodeRequest> calls, IReadOnlyList<EpisodeOutcome> outcomes)
