@@ -152,6 +152,34 @@ public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task ServiceUriSettings_WithSasTokens_ReachTablesAndBlobs()
+    {
+        // An account SAS for each service, as an operator would put in ReMA:Azure:TableServiceUri / BlobServiceUri.
+        var connection = new AzureStorageSettings(azurite.Emulator.ConnectionString, null, null);
+        Uri tableSas = connection.Tables().GenerateSasUri(global::Azure.Data.Tables.Sas.TableAccountSasPermissions.All,
+            global::Azure.Data.Tables.Sas.TableAccountSasResourceTypes.All, DateTimeOffset.UtcNow.AddHours(1));
+        Uri blobSas = connection.Blobs().GenerateAccountSasUri(global::Azure.Storage.Sas.AccountSasPermissions.All, DateTimeOffset.UtcNow.AddHours(1),
+            global::Azure.Storage.Sas.AccountSasResourceTypes.All);
+        IConfiguration settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ReMA:Azure:TableServiceUri"] = tableSas.ToString(),
+            ["ReMA:Azure:BlobServiceUri"] = blobSas.ToString(),
+        }).Build();
+        AzureStorageSettings byUri = AzureStorageSettings.From(settings)!;
+        Assert.Null(byUri.ConnectionString);
+        Assert.DoesNotContain("sig=", byUri.ToString(), StringComparison.Ordinal);
+        string table = "sas" + Guid.NewGuid().ToString("N")[..8];
+        await byUri.Tables().CreateTableIfNotExistsAsync(table);
+        await byUri.Tables().GetTableClient(table).AddEntityAsync(new TableEntity("p", "r") { ["v"] = 1 });
+        string container = "sas-" + Guid.NewGuid().ToString("N")[..8];
+        await byUri.Blobs().GetBlobContainerClient(container).CreateIfNotExistsAsync();
+        await byUri.Blobs().GetBlobContainerClient(container).GetBlobClient("x").UploadAsync(BinaryData.FromString("ok"));
+        // The same URIs without their tokens are refused by the service.
+        var anonymous = new AzureStorageSettings(null, new Uri(tableSas.GetLeftPart(UriPartial.Path)), new Uri(blobSas.GetLeftPart(UriPartial.Path)));
+        await Assert.ThrowsAsync<global::Azure.RequestFailedException>(() => anonymous.Blobs().GetBlobContainerClient(container).GetBlobClient("x").DownloadContentAsync());
+    }
+
+    [Fact]
     public async Task SiloAndClient_FindEachOtherThroughTheAzureMembershipTable()
     {
         string service = "svc" + Guid.NewGuid().ToString("N")[..8];
