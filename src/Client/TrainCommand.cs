@@ -196,6 +196,7 @@ internal static class TrainCommand
             ? File.ReadLines(episodesFile).Select(l => JsonSerializer.Deserialize<EpisodeSummary>(l)?.Step ?? -1).DefaultIfEmpty(-1).Max() + 1
             : 0;
         DateTime? troubleSince = null;
+        var seen = new List<(DateTime At, long Step)>();   // per poll that brought new steps: when, and the latest step
         int printedEvals = 0;
         bool printedSft = false;
         CampaignStatus status = null!;
@@ -221,14 +222,20 @@ internal static class TrainCommand
                 StepRecord[] all = await campaign.History();
                 foreach (StepRecord s in all.Where(h => h.Step >= printedSteps))
                 {
-                    // ETA from the last ten steps' rollout + update time (evaluations not included).
+                    // ETA: the time between steps as this follower saw them (right also when rollouts overlap updates),
+                    // or, until it has seen two, the last ten steps' rollout + update time (evaluations not included).
+                    var window = seen.TakeLast(10).Append((At: DateTime.UtcNow, Step: s.Step)).ToList();
                     var recent = all.Where(h => h.Step <= s.Step).TakeLast(10).ToList();
-                    eta = TimeSpan.FromSeconds(recent.Average(h => h.RolloutSeconds + h.UpdateSeconds) * (config.Steps - s.Step - 1));
+                    double span = (window[^1].At - window[0].At).TotalSeconds;
+                    long steps = window[^1].Step - window[0].Step;
+                    double perStep = steps >= 2 && span > 0.5 ? span / steps : recent.Average(h => h.RolloutSeconds + h.UpdateSeconds);
+                    eta = TimeSpan.FromSeconds(perStep * (config.Steps - s.Step - 1));
                     EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
                     view.Line(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta.Value.TotalSeconds)):c}"));
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
                     printedSteps = s.Step + 1;
                 }
+                seen.Add((DateTime.UtcNow, printedSteps - 1));   // one entry per poll: steps printed together arrived together
             }
             if (status.Warning != lastWarning)
             {
