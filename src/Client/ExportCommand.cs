@@ -93,7 +93,7 @@ internal static class ExportCommand
     /// <summary>The store the silos write to under the same settings (Azure when configured, else runs/).</summary>
     public static ITrajectoryStore Store(IConfiguration settings) => AzureStorageSettings.From(settings) is AzureStorageSettings azure
         ? new BlobTrajectoryStore(azure.Blobs())
-        : new LocalTrajectoryStore(settings["ReMA:Runs:Folder"] ?? "runs");
+        : new LocalTrajectoryStore(ReMASiloExtensions.RunsFolder(settings));
 
     public static async Task<int> WriteJsonlAsync(IAsyncEnumerable<TrajectoryDocument> episodes, string path, CancellationToken cancel)
     {

@@ -199,7 +199,7 @@ public static class ClusterStorageExtensions
         // Episodes as blobs too (the last registration of a service wins).
         silo.Services.AddSingleton<ReMA.Grains.Storage.ITrajectoryStore>(_ => new ReMA.Silo.Storage.BlobTrajectoryStore(azure.Blobs()));
         silo.Services.AddSingleton<ReMA.Grains.Storage.ICheckpointStore>(_ => new ReMA.Silo.Storage.BlobCheckpointStore(azure.Blobs(),
-            checkpointCache ?? Path.Combine(Path.GetTempPath(), "rema-checkpoints")));
+            checkpointCache ?? ReMASiloExtensions.DefaultCheckpointCache));
         return silo;
     }
 

@@ -36,23 +36,23 @@ public static class ReMASiloExtensions
         string roles = SiloRoles.Parse(configuration["ReMA:Silo:Roles"]);
         silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = roles });
         silo.Services.AddPlacementFilter<SiloRoleFilterStrategy, SiloRoleFilterDirector>(ServiceLifetime.Singleton);
-        // Episodes go to Azure Blob storage in a cluster with Azure settings, otherwise under runs/<campaign>/trajectories.
-        AzureStorageSettings? azure = AzureStorageSettings.From(configuration);
-        silo.Services.AddSingleton<ITrajectoryStore>(_ => azure is null
-            ? new LocalTrajectoryStore(configuration["ReMA:Runs:Folder"] ?? "runs")
-            : new BlobTrajectoryStore(azure.Blobs()));
-        silo.Services.AddSingleton<ICheckpointStore>(_ => azure is null
-            ? new LocalCheckpointStore()
-            : new BlobCheckpointStore(azure.Blobs(), CheckpointCache(configuration)));
+        // Episodes under runs/<campaign>/trajectories and checkpoints where the learner saves them; AddReMAAzureStorage
+        // replaces both with Blob storage in a cluster.
+        silo.Services.AddSingleton<ITrajectoryStore>(_ => new LocalTrajectoryStore(RunsFolder(configuration)));
+        silo.Services.AddSingleton<ICheckpointStore>(new LocalCheckpointStore());
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();
         return silo;
     }
 
+    /// <summary>Where episodes are stored without Azure settings (ReMA:Runs:Folder).</summary>
+    public static string RunsFolder(IConfiguration configuration) => configuration["ReMA:Runs:Folder"] ?? "runs";
+
     /// <summary>Where a silo keeps checkpoints fetched from Blob storage (ReMA:Checkpoints:Cache).</summary>
-    public static string CheckpointCache(IConfiguration configuration) =>
-        configuration["ReMA:Checkpoints:Cache"] ?? Path.Combine(Path.GetTempPath(), "rema-checkpoints");
+    public static string CheckpointCache(IConfiguration configuration) => configuration["ReMA:Checkpoints:Cache"] ?? DefaultCheckpointCache;
+
+    public static string DefaultCheckpointCache => Path.Combine(Path.GetTempPath(), "rema-checkpoints");
 
     /// <summary>
     /// A ReMA silo configured from settings. The embedded default: a single silo with localhost clustering, in-memory
@@ -82,7 +82,7 @@ public static class ReMASiloExtensions
             }
             if (azure is not null)
             {
-                silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure);
+                silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure, CheckpointCache(builder.Configuration));
                 return;
             }
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId)

@@ -56,6 +56,12 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
             }
         }
         Assert.Equal([0, 1, 2], silosWithEpisodes.Order());
+        // Each silo fetched the published checkpoints from Blob storage into the cache its settings name.
+        foreach (SiloProcess silo in cluster.Silos)
+        {
+            string cache = Path.Combine(cluster.Folder, "cache", $"silo{silo.Index}");
+            Assert.True(Directory.GetFiles(cache, "_COMPLETE", SearchOption.AllDirectories).Length > 0, $"silo {silo.Index} fetched nothing into {cache}");
+        }
         // The client process's follower wrote the run's files where it ran.
         Assert.True(File.Exists(Path.Combine(cluster.Folder, "runs", name, "history.json")));
         // Nothing the processes logged (console or rolling files) carries the storage key or the connection string.
