@@ -296,7 +296,7 @@ public sealed class CampaignGrain(
     }
 
     /// <summary>A step's episodes: what was asked, what came back (null where an episode failed twice), how long it took.</summary>
-    private sealed record Rollout(List<EpisodeRequest> Calls, EpisodeOutcome?[] Outcomes, double Seconds, Dictionary<string, string> Questions);
+    private sealed record Rollout(List<EpisodeRequest> Calls, EpisodeOutcome?[] Outcomes, double Seconds);
 
     /// <summary>The next step's rollout, started during this step's update when algorithm.overlap_rollout is on.</summary>
     private (long Step, Task<Rollout> Task)? _prefetch;
@@ -309,8 +309,7 @@ public sealed class CampaignGrain(
         var calls = problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
             plan.Episode($"{c.Name}-s{step}-p{i}-e{g}", $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
-        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds,
-            problems.Select(p => (p.Id, p.Question)).Distinct().ToDictionary(p => p.Id, p => p.Question));
+        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds);
     }
 
     private async Task<StepRecord> StepAsync(CampaignPlan plan, ITask task, long step)
@@ -328,7 +327,8 @@ public sealed class CampaignGrain(
         }
         Rollout rollout = await pending;
         var done = rollout.Outcomes.OfType<EpisodeOutcome>().ToList();
-        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, rollout.Questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
+        var questions = rollout.Calls.Select(r => r.Problem).DistinctBy(p => p.Id).ToDictionary(p => p.Id, p => p.Question);
+        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
             o.FinishReason, Metrics.EpisodeReward(o), o.Transcript))];
         _recent.Remove(step - KeptSteps);
 
