@@ -242,7 +242,7 @@ public sealed class ContinuousBatcher : IDisposable
         Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
         Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
         Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)
-            .masked_fill(blocked.view(b, 1, 1, attend), CausalLM.Blocked);
+            .masked_fill(blocked.view(b, 1, 1, attend), CausalLM.BlockedScalar);
         Tensor writeIndex = position.view(b, 1, 1, 1)
             .expand(b, _model.Config.NumKeyValueHeads, 1, _model.Config.HeadDim).contiguous();
         Tensor hidden = _model.Hidden(input, position, mask, new DecodeAccess(_cache!, writeIndex, attend));

@@ -14,6 +14,9 @@ public sealed class CausalLM : nn.Module
     /// <summary>Mask value for blocked attention positions (finite so a fully padded row never yields NaN).</summary>
     public const float Blocked = -1e9f;
 
+    /// <summary><see cref="Blocked"/> as a scalar that is never collected (an implicit conversion's temporary can be freed during the native call).</summary>
+    internal static readonly TorchSharp.Scalar BlockedScalar = Blocked.ToScalar();
+
     private readonly DecoderModel model;
     private readonly Linear? lm_head;
 
@@ -114,7 +117,7 @@ public sealed class CausalLM : nn.Module
             Tensor padKey = idx.unsqueeze(0) >= lengths.to(Device).unsqueeze(1);      // [B, Tk]
             blocked = blocked.logical_or(padKey.unsqueeze(1));
         }
-        Tensor mask = zeros([batch, t, t], dtype: ScalarType.Float32, device: Device).masked_fill(blocked, Blocked);
+        Tensor mask = zeros([batch, t, t], dtype: ScalarType.Float32, device: Device).masked_fill(blocked, BlockedScalar);
         return mask.unsqueeze(1).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -53,6 +54,11 @@ public sealed class AdamW : IDisposable
         double biasCorrection1 = 1 - Math.Pow(b1, Steps);
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(b2, Steps));
         using var noGrad = no_grad();
+        // Explicit scalars held for the whole step: an implicit conversion creates a Scalar that nothing references
+        // once its handle is passed to native code, so a collection during the call can free it under libtorch.
+        using Scalar decayFactor = (1 - lr * _options.WeightDecay).ToScalar(), beta1 = b1.ToScalar(), oneMinusB1 = (1 - b1).ToScalar(),
+            beta2 = b2.ToScalar(), oneMinusB2 = (1 - b2).ToScalar(), correction2 = biasCorrection2Sqrt.ToScalar(),
+            epsilon = _options.Epsilon.ToScalar(), stepSize = (-lr / biasCorrection1).ToScalar();
         foreach (var (_, p, m, v, decay) in _slots)
         {
             Tensor? g = p.grad;
@@ -63,12 +69,12 @@ public sealed class AdamW : IDisposable
             using var scope = NewDisposeScope();
             if (decay && _options.WeightDecay != 0)
             {
-                p.mul_(1 - lr * _options.WeightDecay);
+                p.mul_(decayFactor);
             }
-            m.lerp_(g, 1 - b1);
-            v.mul_(b2).addcmul_(g, g, 1 - b2);
-            Tensor denom = (v.sqrt() / biasCorrection2Sqrt).add_(_options.Epsilon);
-            p.addcdiv_(m, denom, -lr / biasCorrection1);
+            m.mul_(beta1).add_(g, alpha: oneMinusB1);
+            v.mul_(beta2).addcmul_(g, g, oneMinusB2);
+            Tensor denom = v.sqrt().div_(correction2).add_(epsilon);
+            p.addcdiv_(m, denom, stepSize);
         }
     }
 
