@@ -78,7 +78,7 @@ public class ClusterCommandTests
                 GroupSize = 2,
                 PromptsPerStep = 2,
                 Steps = 3,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
                 Sft = new SftSpec { Enabled = false },
                 Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
             };
@@ -99,6 +99,8 @@ public class ClusterCommandTests
             Assert.Equal(12, episodes.Count);                  // 3 steps x 2 prompts x 2 episodes, once each
             Assert.Equal(12, episodes.Select(e => e.GetProperty("EpisodeId").GetString()).Distinct().Count());
             Assert.Equal([0L, 1L, 2L], episodes.Select(e => e.GetProperty("Step").GetInt64()).Distinct().Order());
+
+            await ReplayChecks.RunAsync(name + "-s2-p1-e0", gateway: "36111", pinnedVersion: 3);
 
             (int missing, string notFound) = await CliRunner.RunAsync("train", "--follow", "nobody-" + name, "--gateway", "36111");
             Assert.Equal(1, missing);

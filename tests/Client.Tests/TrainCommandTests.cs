@@ -15,7 +15,7 @@ public class TrainCommandTests
             GroupSize = 2,
             PromptsPerStep = 2,
             Steps = 2,
-            Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+            Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
             Sft = new SftSpec { Demonstrations = 4, Epochs = 1, BatchRows = 16 },
             Eval = new EvalSpec { Sets = ["test"], Interval = 1, MaxProblems = 2 },
         };
@@ -97,6 +97,8 @@ public class TrainCommandTests
         (int badSearch, string badSearchText) = await CliRunner.RunAsync("search", config.Name, "--page-size", "0");
         Assert.Equal(2, badSearch);
         Assert.Contains("--page-size must be between 1 and 500 (got 0)", badSearchText);
+        await ReplayChecks.RunAsync(config.Name + "-s1-p0-e0", gateway: null);
+
         (int noneCode, string none) = await CliRunner.RunAsync("export", "no-such-campaign");
         Assert.Equal(1, noneCode);
         Assert.Contains("no stored episodes of campaign 'no-such-campaign'", none);

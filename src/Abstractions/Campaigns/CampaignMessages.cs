@@ -79,6 +79,18 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("SampleEpisode"), AlwaysInterleave]
     Task<EpisodeOutcome> SampleEpisode(string split, int index);
 
+    /// <summary>
+    /// Forks a stored episode of this campaign (see <see cref="ForkRequest"/>): reads it from the trajectory store, replays
+    /// its turns before the fork point and generates the rest with the campaign's policies.
+    /// </summary>
+    [Alias("Fork"), AlwaysInterleave]
+    [ResponseTimeout("00:10:00")]
+    Task<ForkResult> Fork(ForkRequest request);
+
+    /// <summary>The text of each token id under the tokenizer of the policy that plays <paramref name="role"/> (for per-token views).</summary>
+    [Alias("DecodeTokens"), AlwaysInterleave]
+    Task<string[]> DecodeTokens(string role, int[] ids);
+
     /// <summary>The episodes of RL step <paramref name="step"/> (0-based), held for the last few steps only; empty otherwise.</summary>
     [Alias("Episodes"), AlwaysInterleave]
     Task<EpisodeSummary[]> Episodes(long step);

@@ -24,6 +24,13 @@ public interface IAgentGrain : IGrainWithStringKey
     [ResponseTimeout("00:05:00")]
     Task<AgentTurn> Speak(string input, SamplingSpec sampling, int maxContextTokens);
 
+    /// <summary>
+    /// Adds the other side's message to the view and records <paramref name="recorded"/> as this role's turn without
+    /// generating (the replayed part of a fork); false when the view has outgrown the context limit.
+    /// </summary>
+    [Alias("Replay")]
+    Task<bool> Replay(string input, GenerateResponse recorded, int maxContextTokens);
+
     /// <summary>The role's training rows with the episode's reward; the agent's work is done after this.</summary>
     [Alias("Rows")]
     Task<TrajectoryRecord[]> Rows(double reward);

@@ -63,4 +63,9 @@ public interface IEpisodeGrain : IGrainWithStringKey
     [Alias("Run")]
     [ResponseTimeout("00:10:00")]
     Task<EpisodeOutcome> Run(EpisodeRequest request);
+
+    /// <summary>Runs the episode with its first turns replayed from <paramref name="prefix"/> (in dialogue order) and the rest generated.</summary>
+    [Alias("Fork")]
+    [ResponseTimeout("00:10:00")]
+    Task<EpisodeOutcome> Fork(EpisodeRequest request, RecordedTurn[] prefix);
 }

@@ -75,6 +75,16 @@ public interface ILearnerGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<PublishedVersion> Latest();
 
+    /// <summary>Where version <paramref name="version"/>'s checkpoint can be read, or null when it was not kept (see keep_every).</summary>
+    [Alias("Checkpoint")]
+    [AlwaysInterleave]
+    Task<string?> Checkpoint(long version);
+
+    /// <summary>The versions whose checkpoints can still be read, oldest first.</summary>
+    [Alias("Checkpoints")]
+    [AlwaysInterleave]
+    Task<long[]> Checkpoints();
+
     /// <summary>Supervised fine-tuning on demonstration rows (loss on their trained tokens), then checkpoint and publish.</summary>
     [Alias("Sft")]
     [ResponseTimeout("01:00:00")]

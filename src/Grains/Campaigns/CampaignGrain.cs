@@ -5,6 +5,7 @@ using ReMA.Abstractions.Episodes;
 using ReMA.Abstractions.Learning;
 using ReMA.Abstractions.Policy;
 using ReMA.Grains.Episodes;
+using ReMA.Grains.Policy;
 using ReMA.Grains.Services;
 using ReMA.Learner.Tokenization;
 using ReMA.Tasks.Core;
@@ -307,7 +308,7 @@ public sealed class CampaignGrain(
         var clock = Stopwatch.StartNew();
         var problems = plan.StepProblems(task.Load(c.Task.TrainSplit), step);
         var calls = problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
-            plan.Episode($"{c.Name}-s{step}-p{i}-e{g}", $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
+            plan.Episode(EpisodeIds.Training(c.Name, step, i, g), $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
         return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds);
     }
@@ -400,7 +401,7 @@ public sealed class CampaignGrain(
             {
                 problems = problems.Take(plan.Config.Eval.MaxProblems).ToList();
             }
-            var calls = problems.Select((p, i) => plan.Episode($"{plan.Config.Name}-eval{afterStep}-{set}-{i}", $"eval-{set}-{i}", p, evaluation: true)).ToList();
+            var calls = problems.Select((p, i) => plan.Episode(EpisodeIds.Evaluation(plan.Config.Name, afterStep, set, i), $"eval-{set}-{i}", p, evaluation: true)).ToList();
             var outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
             await StoreAsync(afterStep, evaluation: true, calls, outcomes.OfType<EpisodeOutcome>().ToList());
             double accuracy = outcomes.Count(o => o?.Correct == true) / (double)Math.Max(1, problems.Count);
@@ -423,6 +424,44 @@ public sealed class CampaignGrain(
         var plan = new CampaignPlan(c);
         string id = $"{c.Name}-sample-{split}-{index}-{Guid.NewGuid():N}";
         return await GrainFactory.GetGrain<IEpisodeGrain>(id).Run(plan.Episode(id, id, problems[index], evaluation: true));
+    }
+
+    async Task<ForkResult> ICampaignGrain.Fork(ForkRequest request)
+    {
+        CampaignConfig c = state.State.Config ?? throw new InvalidOperationException($"campaign '{this.GetPrimaryKeyString()}' has not been started.");
+        (string campaign, long step, bool evaluation) = EpisodeIds.Parse(request.EpisodeId);
+        if (campaign != c.Name)
+        {
+            throw new ArgumentException($"episode '{request.EpisodeId}' belongs to campaign '{campaign}', not '{c.Name}'.");
+        }
+        ReMA.Grains.Storage.TrajectoryDocument? original = null;
+        await foreach (var d in trajectories.ReadAsync(c.Name, step))
+        {
+            if (d.EpisodeId == request.EpisodeId && d.Evaluation == evaluation)
+            {
+                original = d;
+            }
+        }
+        if (original is null)
+        {
+            throw new KeyNotFoundException($"episode '{request.EpisodeId}' is not in the trajectory store ({trajectories.Describe}).");
+        }
+        (EpisodeRequest episode, RecordedTurn[] prefix) = new CampaignPlan(c).Fork(original, request);
+        if (request.Version is long v)
+        {
+            episode = episode with { PolicyByRole = episode.PolicyByRole.ToDictionary(kv => kv.Key, kv => PolicyKey.Pinned(PolicyKey.PolicyId(kv.Value), v)) };
+        }
+        EpisodeOutcome outcome = await GrainFactory.GetGrain<IEpisodeGrain>(episode.EpisodeId).Fork(episode, prefix);
+        return new ForkResult(request.EpisodeId, request.Turn, episode.Settings.Sampling.Temperature, request.Version, Metrics.EpisodeReward(outcome), outcome);
+    }
+
+    async Task<string[]> ICampaignGrain.DecodeTokens(string role, int[] ids)
+    {
+        CampaignConfig c = state.State.Config ?? throw new InvalidOperationException($"campaign '{this.GetPrimaryKeyString()}' has not been started.");
+        var plan = new CampaignPlan(c);
+        string policy = plan.PolicyOfRole.TryGetValue(role, out string? p) ? p : throw new ArgumentException($"campaign '{c.Name}' has no role '{role}'.");
+        ChatTemplate template = await templates.ForAsync(CampaignPlan.Replica(policy));
+        return [.. ids.Select(id => template.Tokenizer.Decode([id]))];
     }
 
     private CampaignStatus Snapshot() => new(

@@ -55,6 +55,37 @@ public sealed class CampaignPlan(CampaignConfig config)
         new ProblemRecord(p.Id, p.Question, p.Answer, p.Split, new Dictionary<string, string>(p.Metadata)),
         config.Task.Name, config.Task.Options, Spec(evaluation), PolicyOfRole.ToDictionary(kv => kv.Key, kv => Replica(kv.Value)));
 
+    /// <summary>
+    /// The episode that forks <paramref name="original"/> at <see cref="ForkRequest.Turn"/> and the turns it replays: the
+    /// campaign's training settings (the temperature and seed of the request where given), the original's problem, a
+    /// new id (deterministic when a seed is given, so the same request gives the same fork).
+    /// </summary>
+    public (EpisodeRequest Request, RecordedTurn[] Prefix) Fork(ReMA.Grains.Storage.TrajectoryDocument original, ForkRequest request)
+    {
+        if (request.Temperature is float t && !(t >= 0 && t <= 10))
+        {
+            throw new ArgumentException($"fork: temperature must be between 0 and 10 (got {t}).");
+        }
+        if (request.Version is < 0)
+        {
+            throw new ArgumentException($"fork: version must be 0 or more (got {request.Version}).");
+        }
+        RecordedTurn[] turns = ReMA.Grains.Storage.RecordedTurns.From(original);
+        if (request.Turn < 0 || request.Turn >= turns.Length)
+        {
+            throw new ArgumentException($"fork: turn {request.Turn} is outside episode '{original.EpisodeId}' (turns 0..{turns.Length - 1}).");
+        }
+        string id = request.Seed is ulong seed ? $"{original.EpisodeId}-fork{request.Turn}-seed{seed}" : Episodes.EpisodeIds.Fork(original.EpisodeId);
+        var problem = new Problem(original.ProblemId, original.Question, original.GoldAnswer, original.Evaluation ? "eval" : config.Task.TrainSplit);
+        EpisodeRequest episode = Episode(id, id, problem, evaluation: false);
+        SamplingSpec sampling = episode.Settings.Sampling with
+        {
+            Temperature = request.Temperature ?? episode.Settings.Sampling.Temperature,
+            Seed = request.Seed ?? episode.Settings.Sampling.Seed,
+        };
+        return (episode with { Settings = episode.Settings with { Sampling = sampling } }, turns[..request.Turn]);
+    }
+
     /// <summary>The prompts of RL step <paramref name="step"/>: drawn by (seed, step), so a repeated step repeats them.</summary>
     public IReadOnlyList<Problem> StepProblems(IReadOnlyList<Problem> train, long step)
     {

@@ -45,6 +45,17 @@ public abstract class AgentGrain(PolicyTemplates templates, ILocalSiloDetails si
         return new AgentTurn(response);
     }
 
+    public Task<bool> Replay(string input, GenerateResponse recorded, int maxContextTokens)
+    {
+        _ = _setup ?? throw new InvalidOperationException($"agent {this.GetPrimaryKeyString()} ({ExpectedRole}) is not configured.");
+        if (_view!.Prompt(input).Length > maxContextTokens)
+        {
+            return Task.FromResult(false);
+        }
+        _view.Record(recorded);
+        return Task.FromResult(true);
+    }
+
     public Task<TrajectoryRecord[]> Rows(double reward)
     {
         RoleView view = _view ?? throw new InvalidOperationException($"agent {this.GetPrimaryKeyString()} ({ExpectedRole}) is not configured.");
@@ -93,6 +104,16 @@ public sealed class AgentGrainFactory(IGrainFactory grains, IReadOnlyDictionary<
                 _configured = true;
             }
             return (await grain.Speak(input, sampling, maxContextTokens)).Response;
+        }
+
+        public async Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens)
+        {
+            if (!_configured)
+            {
+                await grain.Configure(setup);
+                _configured = true;
+            }
+            return await grain.Replay(input, recorded, maxContextTokens);
         }
 
         public async Task<IReadOnlyList<Learner.Training.TrajectoryRow>> RowsAsync(double reward)

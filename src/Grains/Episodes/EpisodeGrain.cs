@@ -16,33 +16,46 @@ namespace ReMA.Grains.Episodes;
 [ReMA.Grains.Placement.SiloRole(ReMA.Grains.Placement.SiloRoles.Rollout)]
 public sealed class EpisodeGrain(TaskCache tasks, IGrainFactory grains) : Grain, IEpisodeGrain
 {
-    async Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request)
+    Task<EpisodeOutcome> IEpisodeGrain.Run(EpisodeRequest request) => RunAsync(request, null);
+
+    Task<EpisodeOutcome> IEpisodeGrain.Fork(EpisodeRequest request, RecordedTurn[] prefix) => RunAsync(request, prefix);
+
+    private async Task<EpisodeOutcome> RunAsync(EpisodeRequest request, RecordedTurn[]? prefix)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         ITask task = tasks.Get(request.TaskName, request.TaskOptions);
-        EpisodeSpec s = request.Settings;
-        var settings = new EpisodeSettings
-        {
-            Protocol = Roles.ParseProtocol(s.Protocol),
-            View = s.View == "compact" ? ViewMode.Compact : ViewMode.Full,
-            MaxTurns = s.MaxTurns,
-            MaxTokensPerTurn = s.MaxTokensPerTurn,
-            MaxContextTokens = s.MaxContextTokens,
-            StopWhenTruncated = s.StopWhenTruncated,
-            Sampling = s.Sampling,
-        };
+        EpisodeSettings settings = Settings(request.Settings);
         // Each role is an agent grain (meta, reasoner) keyed by this episode's id; this grain routes their messages.
-        var runner = new EpisodeRunner(task, settings, new AgentGrainFactory(grains, request.PolicyByRole));
+        IRoleAgentFactory agents = new AgentGrainFactory(grains, request.PolicyByRole);
+        if (prefix is not null)
+        {
+            agents = new ForkingAgentFactory(agents, prefix);
+        }
+        var runner = new EpisodeRunner(task, settings, agents);
         ProblemRecord p = request.Problem;
         var problem = new Problem(p.Id, p.Question, p.Answer, p.Split) { Metadata = p.Metadata };
         EpisodeResult result = await runner.RunAsync(problem, request.EpisodeId, request.GroupId);
         DeactivateOnIdle();   // an episode runs once; its activation need not stay
-        return new EpisodeOutcome(result.EpisodeId, result.GroupId, result.ProblemId, result.FinishReason, result.Correct, result.Extracted,
+        return Outcome(result, clock.Elapsed.TotalSeconds);
+    }
+
+    public static EpisodeSettings Settings(EpisodeSpec s) => new()
+    {
+        Protocol = Roles.ParseProtocol(s.Protocol),
+        View = s.View == "compact" ? ViewMode.Compact : ViewMode.Full,
+        MaxTurns = s.MaxTurns,
+        MaxTokensPerTurn = s.MaxTokensPerTurn,
+        MaxContextTokens = s.MaxContextTokens,
+        StopWhenTruncated = s.StopWhenTruncated,
+        Sampling = s.Sampling,
+    };
+
+    public static EpisodeOutcome Outcome(EpisodeResult result, double seconds) =>
+        new(result.EpisodeId, result.GroupId, result.ProblemId, result.FinishReason, result.Correct, result.Extracted,
             result.Rewards.ToDictionary(kv => kv.Key, kv => kv.Value),
             [.. result.Transcript.Select(t => new TranscriptRecord(t.Round, t.Role, t.Text, t.Tokens, t.FinishReason, t.PolicyVersion, t.MeanLogProb))],
             [.. result.Rows.Select(ToRecord)],
-            clock.Elapsed.TotalSeconds);
-    }
+            seconds);
 
     public static TrajectoryRecord ToRecord(TrajectoryRow r) =>
         new(r.EpisodeId, r.Role, r.GroupId, r.PolicyVersion, r.TokenIds, r.LossMask, r.TurnIndex, r.OldLogProbs, r.TurnRewards);

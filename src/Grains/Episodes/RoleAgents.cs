@@ -17,6 +17,9 @@ public interface IRoleAgent
     /// <summary>Adds <paramref name="input"/> to the view and takes a turn; null when the view is longer than <paramref name="maxContextTokens"/>.</summary>
     Task<GenerateResponse?> SpeakAsync(string input, SamplingSpec sampling, int maxContextTokens);
 
+    /// <summary>Adds the input to the view and records a reply produced earlier, without generating; false when the view is too long.</summary>
+    Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens);
+
     /// <summary>The role's training rows, every turn carrying the episode's terminal reward for this role.</summary>
     Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward);
 }
@@ -57,6 +60,16 @@ public sealed class LocalRoleAgent(string role, string systemPrompt, ViewMode vi
         GenerateResponse response = await generator.GenerateAsync(role, prompt, RoleConduct.Sampling(role, sampling));
         _view.Record(response);
         return response;
+    }
+
+    public Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens)
+    {
+        if (_view.Prompt(input).Length > maxContextTokens)
+        {
+            return Task.FromResult(false);
+        }
+        _view.Record(recorded);
+        return Task.FromResult(true);
     }
 
     public Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward) => Task.FromResult<IReadOnlyList<TrajectoryRow>>([.. _view.Rows(reward)]);

@@ -59,6 +59,11 @@ public sealed class LearnerGrain(
 
     Task<long> ILearnerGrain.Version() => Task.FromResult(state.State.Version);
 
+    Task<string?> ILearnerGrain.Checkpoint(long version) =>
+        Task.FromResult(state.State.Checkpoints.TryGetValue(version, out string? location) ? location : null);
+
+    Task<long[]> ILearnerGrain.Checkpoints() => Task.FromResult(state.State.Checkpoints.Keys.Order().ToArray());
+
     Task<PublishedVersion> ILearnerGrain.Latest() => Task.FromResult(new PublishedVersion(state.State.Version, state.State.LatestCheckpoint));
 
     async Task<LearnerStepResult> ILearnerGrain.Step(long step, TrajectoryRecord[] rows)
@@ -87,6 +92,7 @@ public sealed class LearnerGrain(
         state.State.LastStep = step;
         state.State.LastResult = stepResult;
         state.State.LatestCheckpoint = path;
+        state.State.Checkpoints[version] = path;
         await state.WriteStateAsync();
         // Then publish to every replica (they swap weights between decode steps); one activating from now on reads
         // the version just written.
@@ -138,6 +144,7 @@ public sealed class LearnerGrain(
         path = await checkpoints.PublishAsync(path, CampaignOfPolicy(this.GetPrimaryKeyString()), this.GetPrimaryKeyString(), version);
         state.State.Version = version;
         state.State.LatestCheckpoint = path;
+        state.State.Checkpoints[version] = path;
         await state.WriteStateAsync();
         await PublishAsync(setup, path, version);
         Prune(setup, version);
@@ -159,6 +166,11 @@ public sealed class LearnerGrain(
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);
+        }
+        if (state.State.Checkpoints.TryGetValue(previous, out string? location) && !Directory.Exists(location)
+            && string.Equals(Path.GetFullPath(location), Path.GetFullPath(folder), StringComparison.Ordinal))
+        {
+            state.State.Checkpoints.Remove(previous);   // a local folder just deleted; remote copies stay readable
         }
     }
 

@@ -11,4 +11,6 @@ public sealed class LearnerState
     [Id(2)] public long LastStep { get; set; } = -1;
     [Id(3)] public LearnerStepResult? LastResult { get; set; }
     [Id(4)] public string? LatestCheckpoint { get; set; }
+    /// <summary>Where each published version's checkpoint can still be read (pruned local folders leave it).</summary>
+    [Id(5)] public Dictionary<long, string> Checkpoints { get; set; } = [];
 }

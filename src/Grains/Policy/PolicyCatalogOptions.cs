@@ -52,4 +52,15 @@ public static class PolicyKey
     }
 
     public static string Replica(string policyId, string replica) => $"{policyId}/{replica}";
+
+    /// <summary>A replica that serves one published version and never takes updates (forks with a chosen checkpoint).</summary>
+    public static string Pinned(string policyId, long version) => Replica(policyId, $"version-{version}");
+
+    /// <summary>The version a pinned replica serves, or null for any other key.</summary>
+    public static long? PinnedVersion(string grainKey)
+    {
+        int marker = grainKey.IndexOf("/version-", StringComparison.Ordinal);
+        return marker >= 0 && long.TryParse(grainKey[(marker + "/version-".Length)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v : null;
+    }
 }

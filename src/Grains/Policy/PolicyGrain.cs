@@ -40,11 +40,25 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, R
             MaxBatch = source.MaxBatch,
             MaxSequenceLength = source.MaxSequenceLength,
         }, name: key);
+        var learner = GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key));
+        if (PolicyKey.PinnedVersion(key) is long pinned)
+        {
+            // A pinned replica serves one version for forks and evaluations; it is not registered, so no update reaches it.
+            if (pinned > 0)
+            {
+                string pinnedLocation = await learner.Checkpoint(pinned)
+                    ?? throw new ArgumentException($"policy {PolicyKey.PolicyId(key)}: version {pinned} has no kept checkpoint (kept: {string.Join(", ", await learner.Checkpoints())}; set keep_every to keep more).");
+                string folder = await checkpoints.FetchAsync(pinnedLocation, cancellationToken);
+                await _engine.RunBetweenStepsAsync(model => ModelFolder.LoadWeights(model, folder), pinned);
+            }
+            logger.LogInformation("Policy {Policy} activated on {Silo}, pinned to version {Version}", key, silo.SiloAddress, pinned);
+            return;
+        }
         // Registered before reading the latest version: a learner publishing after this sees the replica, and one
         // that published before it has already recorded the version read below.
         await GrainFactory.GetGrain<IPolicyRegistryGrain>(PolicyKey.PolicyId(key)).AddReplica(key);
         // A replica that (re)activates after its learner has published serves the latest version, not the initial weights.
-        var latest = await GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key)).Latest();
+        var latest = await learner.Latest();
         if (latest.Version > 0 && latest.CheckpointPath is string location)
         {
             string path = await checkpoints.FetchAsync(location, cancellationToken);
@@ -69,7 +83,7 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, R
 
     async Task IPolicyGrain.LoadVersion(string modelPath, long version)
     {
-        if (version <= _engine!.WeightsVersion)
+        if (version <= _engine!.WeightsVersion || PolicyKey.PinnedVersion(this.GetPrimaryKeyString()) is not null)
         {
             return;   // already serving it (a repeated publication) or something newer
         }
