@@ -174,16 +174,9 @@ internal static class ReplayCommand
             string episodeId = parse.GetValue(id)!;
             try
             {
-                (string campaign, long step, bool evaluation) = EpisodeIds.Parse(episodeId);
+                string campaign = EpisodeIds.Parse(episodeId).Campaign;
                 ITrajectoryStore store = ExportCommand.Store(new ConfigurationBuilder().AddEnvironmentVariables().Build());
-                TrajectoryDocument? document = null;
-                await foreach (var d in store.ReadAsync(campaign, step, cancel))
-                {
-                    if (d.EpisodeId == episodeId && d.Evaluation == evaluation)
-                    {
-                        document = d;
-                    }
-                }
+                TrajectoryDocument? document = await store.FindAsync(episodeId, cancel);
                 if (document is null)
                 {
                     Console.Error.WriteLine($"error: episode '{episodeId}' is not stored ({store.Describe}); `rema search {campaign}` lists the stored ones.");
@@ -295,6 +288,7 @@ internal static class ReplayCommand
     {
         private readonly CampaignPlan _plan = new(CampaignFile.Load(Path.Combine("runs", campaign, "campaign.json")));
         private readonly Dictionary<string, (CausalLM Model, ITokenizer Tokenizer, GenerationEngine Engine)> _loaded = [];
+        private readonly Dictionary<string, ITokenizer> _tokenizers = [];
 
         private string Folder(string policy, long? version)
         {
@@ -323,7 +317,10 @@ internal static class ReplayCommand
         public Task<string[]> DecodeAsync(string role, int[] ids)
         {
             string policy = _plan.PolicyOfRole.TryGetValue(role, out string? p) ? p : throw new ArgumentException($"campaign {campaign} has no role '{role}'.");
-            ITokenizer tokenizer = TokenizerLoader.Load(Folder(policy, null));
+            if (!_tokenizers.TryGetValue(policy, out ITokenizer? tokenizer))
+            {
+                _tokenizers[policy] = tokenizer = TokenizerLoader.Load(Folder(policy, null));
+            }
             return Task.FromResult(ids.Select(id => tokenizer.Decode([id])).ToArray());
         }
 
@@ -341,8 +338,7 @@ internal static class ReplayCommand
             ProblemRecord p = episode.Problem;
             EpisodeResult result = await new EpisodeRunner(task, EpisodeGrain.Settings(episode.Settings), agents)
                 .RunAsync(new Problem(p.Id, p.Question, p.Answer, p.Split) { Metadata = p.Metadata }, episode.EpisodeId, episode.GroupId);
-            EpisodeOutcome outcome = EpisodeGrain.Outcome(result, clock.Elapsed.TotalSeconds);
-            return new ForkResult(request.EpisodeId, request.Turn, episode.Settings.Sampling.Temperature, request.Version, Metrics.EpisodeReward(outcome), outcome);
+            return CampaignPlan.ForkResult(request, episode, EpisodeGrain.Outcome(result, clock.Elapsed.TotalSeconds));
         }
 
         public void Dispose()

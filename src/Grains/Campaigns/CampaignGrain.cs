@@ -429,30 +429,19 @@ public sealed class CampaignGrain(
     async Task<ForkResult> ICampaignGrain.Fork(ForkRequest request)
     {
         CampaignConfig c = state.State.Config ?? throw new InvalidOperationException($"campaign '{this.GetPrimaryKeyString()}' has not been started.");
-        (string campaign, long step, bool evaluation) = EpisodeIds.Parse(request.EpisodeId);
+        string campaign = EpisodeIds.Parse(request.EpisodeId).Campaign;
         if (campaign != c.Name)
         {
             throw new ArgumentException($"episode '{request.EpisodeId}' belongs to campaign '{campaign}', not '{c.Name}'.");
         }
-        ReMA.Grains.Storage.TrajectoryDocument? original = null;
-        await foreach (var d in trajectories.ReadAsync(c.Name, step))
-        {
-            if (d.EpisodeId == request.EpisodeId && d.Evaluation == evaluation)
-            {
-                original = d;
-            }
-        }
-        if (original is null)
-        {
-            throw new KeyNotFoundException($"episode '{request.EpisodeId}' is not in the trajectory store ({trajectories.Describe}).");
-        }
+        var original = await ReMA.Grains.Storage.RecordedTurns.FindAsync(trajectories, request.EpisodeId)
+            ?? throw new KeyNotFoundException($"episode '{request.EpisodeId}' is not in the trajectory store ({trajectories.Describe}).");
         (EpisodeRequest episode, RecordedTurn[] prefix) = new CampaignPlan(c).Fork(original, request);
         if (request.Version is long v)
         {
             episode = episode with { PolicyByRole = episode.PolicyByRole.ToDictionary(kv => kv.Key, kv => PolicyKey.Pinned(PolicyKey.PolicyId(kv.Value), v)) };
         }
-        EpisodeOutcome outcome = await GrainFactory.GetGrain<IEpisodeGrain>(episode.EpisodeId).Fork(episode, prefix);
-        return new ForkResult(request.EpisodeId, request.Turn, episode.Settings.Sampling.Temperature, request.Version, Metrics.EpisodeReward(outcome), outcome);
+        return CampaignPlan.ForkResult(request, episode, await GrainFactory.GetGrain<IEpisodeGrain>(episode.EpisodeId).Fork(episode, prefix));
     }
 
     async Task<string[]> ICampaignGrain.DecodeTokens(string role, int[] ids)

@@ -86,6 +86,9 @@ public sealed class CampaignPlan(CampaignConfig config)
         return (episode with { Settings = episode.Settings with { Sampling = sampling } }, turns[..request.Turn]);
     }
 
+    public static ForkResult ForkResult(ForkRequest request, EpisodeRequest episode, EpisodeOutcome outcome) =>
+        new(request.EpisodeId, request.Turn, episode.Settings.Sampling.Temperature, request.Version, Metrics.EpisodeReward(outcome), outcome);
+
     /// <summary>The prompts of RL step <paramref name="step"/>: drawn by (seed, step), so a repeated step repeats them.</summary>
     public IReadOnlyList<Problem> StepProblems(IReadOnlyList<Problem> train, long step)
     {

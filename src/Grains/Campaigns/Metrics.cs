@@ -6,7 +6,7 @@ using ReMA.Tasks.Core;
 namespace ReMA.Grains.Campaigns;
 
 /// <summary>Per-step rollout statistics (REMA.md 9 asks for repetition and empty-turn rates, turns per episode and lengths per role).</summary>
-public static class Metrics
+internal static class Metrics
 {
     /// <summary>The reward an episode reports: the reasoner's (every protocol has one), else the first role's.</summary>
     public static double EpisodeReward(EpisodeOutcome o) => o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault();

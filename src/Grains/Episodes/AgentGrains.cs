@@ -48,12 +48,7 @@ public abstract class AgentGrain(PolicyTemplates templates, ILocalSiloDetails si
     public Task<bool> Replay(string input, GenerateResponse recorded, int maxContextTokens)
     {
         _ = _setup ?? throw new InvalidOperationException($"agent {this.GetPrimaryKeyString()} ({ExpectedRole}) is not configured.");
-        if (_view!.Prompt(input).Length > maxContextTokens)
-        {
-            return Task.FromResult(false);
-        }
-        _view.Record(recorded);
-        return Task.FromResult(true);
+        return Task.FromResult(_view!.Replay(input, recorded, maxContextTokens));
     }
 
     public Task<TrajectoryRecord[]> Rows(double reward)

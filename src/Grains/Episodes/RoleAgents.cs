@@ -62,15 +62,8 @@ public sealed class LocalRoleAgent(string role, string systemPrompt, ViewMode vi
         return response;
     }
 
-    public Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens)
-    {
-        if (_view.Prompt(input).Length > maxContextTokens)
-        {
-            return Task.FromResult(false);
-        }
-        _view.Record(recorded);
-        return Task.FromResult(true);
-    }
+    public Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens) =>
+        Task.FromResult(_view.Replay(input, recorded, maxContextTokens));
 
     public Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward) => Task.FromResult<IReadOnlyList<TrajectoryRow>>([.. _view.Rows(reward)]);
 }

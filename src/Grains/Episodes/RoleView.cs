@@ -33,6 +33,17 @@ internal sealed class RoleView(string role, string system, ChatTemplate chat, st
         return _current.Ids;
     }
 
+    /// <summary>Adds the input and records a reply produced earlier as this role's turn; false (nothing recorded) when the view is too long.</summary>
+    public bool Replay(string userMessage, GenerateResponse recorded, int maxContextTokens)
+    {
+        if (Prompt(userMessage).Length > maxContextTokens)
+        {
+            return false;
+        }
+        Record(recorded);
+        return true;
+    }
+
     public void Record(GenerateResponse response)
     {
         FinishReason finish = response.FinishReason switch
