@@ -13,6 +13,14 @@ if [ ! -f "$azurite_entry" ] || [ build/azurite/package-lock.json -nt build/azur
     || echo "npm ci failed: the tests that need Azurite will fail"
 fi
 
+# Debian's Chromium for the dashboard's browser tests (driven by Microsoft.Playwright with this executable; no browser
+# download). Installed when missing and the machine lets us (root with apt-get); otherwise those tests fail and say so.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing Debian chromium for the browser tests (apt-get)"
+  { apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }; } >/dev/null 2>&1 \
+    || echo "installing chromium failed: the browser tests will fail"
+fi
+
 log="$(mktemp -t rema-tests-XXXXXX.log)"
 trap 'rm -f "$log"' EXIT
 

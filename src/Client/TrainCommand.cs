@@ -35,12 +35,13 @@ internal static class TrainCommand
         var modelPath = new Option<string?>("--model-path") { Description = "Hugging Face style checkpoint folder (overrides the model)" };
         var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
         var gateway = ClusterOptions.Gateway();
+        var web = new Option<int?>("--web") { Description = "Also serve the web dashboard and its /api on this loopback port while the embedded silo runs" };
         var detach = new Option<bool>("--detach") { Description = "Submit to the cluster and return without following" };
         var plain = Follow.PlainOption();
         var follow = new Option<string?>("--follow") { Description = "Follow a campaign already running on the cluster (after --detach, or when a follower lost its connection)" };
         var command = new Command("train", "Run a training campaign (embedded silo, or a cluster with --gateway) and follow it")
         {
-            file, preset, name, steps, modelPath, port, gateway, detach, plain, follow,
+            file, preset, name, steps, modelPath, port, gateway, detach, web, plain, follow,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -95,7 +96,12 @@ internal static class TrainCommand
                 return 2;
             }
             int silo = parse.GetValue(port);
-            return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel));
+            if (parse.GetValue(web) is int webPort && webPort is < 1 or > 65535)
+            {
+                Console.Error.WriteLine($"error: --web must be a port number 1-65535 (got {webPort}).");
+                return 2;
+            }
+            return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel, webPort: parse.GetValue(web)));
         });
         return command;
     }
@@ -130,16 +136,35 @@ internal static class TrainCommand
     /// runs/&lt;name&gt;/logs/ instead of the console.
     /// </summary>
     public static async Task<int> RunAsync(CampaignConfig config, int siloPort, int gatewayPort, IFollowView view, CancellationToken cancel,
-        Func<ICampaignGrain, CampaignRun, Task>? finished = null)
+        Func<ICampaignGrain, CampaignRun, Task>? finished = null, int? webPort = null)
     {
-        var builder = Host.CreateApplicationBuilder();
+        // With --web the silo's host is a web application serving the dashboard (ReMA:Web:* settings, port from --web).
+        Microsoft.AspNetCore.Builder.WebApplicationBuilder? webBuilder = webPort is int p ? Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder() : null;
+        IHostApplicationBuilder builder = (IHostApplicationBuilder?)webBuilder ?? Host.CreateApplicationBuilder();
+        if (webPort is int wp)
+        {
+            builder.Configuration["ReMA:Web:Port"] = wp.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         if (view is LiveFollowView)
         {
             builder.Configuration["ReMA:Logging:Folder"] ??= Path.Combine("runs", config.Name, "logs");
             builder.AddReMALogging(toConsole: false);
         }
         builder.AddReMAEmbeddedSilo(siloPort, gatewayPort);
-        using IHost host = builder.Build();
+        IHost host;
+        if (webBuilder is not null)
+        {
+            Silo.Web.ReMAWeb.AddReMAWeb(webBuilder);
+            var app = webBuilder.Build();
+            Silo.Web.ReMAWeb.MapReMAWeb(app);
+            host = app;
+            view.Line($"web dashboard on http://127.0.0.1:{webPort}/");
+        }
+        else
+        {
+            host = ((HostApplicationBuilder)builder).Build();
+        }
+        using var disposeHost = host;
         await host.StartAsync(cancel);
         try
         {

@@ -12,6 +12,7 @@ public static class SettingsCatalog
         "ReMA:Policies:*:Preset", "ReMA:Policies:*:ModelPath", "ReMA:Policies:*:Device", "ReMA:Policies:*:DType",
         "ReMA:Policies:*:Seed", "ReMA:Policies:*:MaxBatch", "ReMA:Policies:*:MaxSequenceLength",
         "ReMA:Storage:Folder", "ReMA:Runs:Folder", "ReMA:Checkpoints:Cache", "ReMA:Torch:Threads", "ReMA:Health:Port", "ReMA:Health:Host", "ReMA:Logging:Folder",
+        "ReMA:Web:Port", "ReMA:Web:Host", "ReMA:Web:ApiKey",
         "ReMA:Azure:ConnectionString", "ReMA:Azure:TableServiceUri", "ReMA:Azure:BlobServiceUri",
         "ReMA:Cluster:ClusterId", "ReMA:Cluster:ServiceId", "ReMA:Cluster:SiloPort", "ReMA:Cluster:GatewayPort",
         "ReMA:Cluster:AdvertisedAddress", "ReMA:Cluster:AdvertisedHost", "ReMA:Cluster:ListenOnAnyAddress",

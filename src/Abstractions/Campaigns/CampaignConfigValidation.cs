@@ -18,7 +18,8 @@ public static class CampaignConfigValidation
         void OneOf(string value, string field, params string[] allowed) =>
             Check(allowed.Contains(value), field, $"'{value}' is not one of {string.Join(", ", allowed)}");
 
-        Check(!string.IsNullOrWhiteSpace(c.Name) && c.Name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'), "name", $"'{c.Name}' must be non-empty letters, digits, '-', '_' or '.' (it names folders)");
+        Check(!string.IsNullOrWhiteSpace(c.Name) && c.Name.Length <= 100 && c.Name[0] != '.' && c.Name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'), "name",
+            $"'{c.Name}' must be 1-100 letters, digits, '-', '_' or '.', not starting with '.' (it names folders)");
         Check((c.Model.Preset is null) != (c.Model.Path is null), "model", "give exactly one of model.preset and model.path");
         Check(c.Model.Device == "cpu" || c.Model.Device == "cuda" || c.Model.Device.StartsWith("cuda:", StringComparison.Ordinal), "model.device", $"'{c.Model.Device}' must be cpu, cuda or cuda:N");
         Check(c.Model.DType is null or "float32" or "bfloat16", "model.dtype", $"'{c.Model.DType}' must be float32 or bfloat16");

@@ -1,0 +1,97 @@
+namespace ReMA.Grains.Storage;
+
+/// <summary>What <c>rema search</c> and the web API's episode browser filter on, how they sort, and which page they show.</summary>
+public sealed record EpisodeQuery
+{
+    public long? Step { get; init; }
+    public bool? Evaluation { get; init; }
+    public bool? Correct { get; init; }
+    public double? MinReward { get; init; }
+    public double? MaxReward { get; init; }
+    public string? FinishReason { get; init; }
+    public int? MinTurns { get; init; }
+    public int? MaxTurns { get; init; }
+    public string? Contains { get; init; }
+    public string Sort { get; init; } = "step";
+    public bool Descending { get; init; }
+    public int Page { get; init; } = 1;
+    public int PageSize { get; init; } = 20;
+
+    public static readonly string[] SortKeys = ["step", "reward", "turns", "id"];
+
+    /// <summary>Every bad option at once, each named.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (!SortKeys.Contains(Sort))
+        {
+            errors.Add($"--sort must be one of {string.Join(", ", SortKeys)} (got '{Sort}')");
+        }
+        if (Page < 1)
+        {
+            errors.Add($"--page must be 1 or more (got {Page})");
+        }
+        if (PageSize is < 1 or > 500)
+        {
+            errors.Add($"--page-size must be between 1 and 500 (got {PageSize})");
+        }
+        if (MinReward > MaxReward)
+        {
+            errors.Add($"--min-reward {MinReward} is above --max-reward {MaxReward}");
+        }
+        if (MinTurns > MaxTurns)
+        {
+            errors.Add($"--min-turns {MinTurns} is above --max-turns {MaxTurns}");
+        }
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors) + ".");
+        }
+    }
+
+    /// <summary>Rounds of an episode (a round is one meta turn and the reasoner's answer).</summary>
+    public static int Turns(TrajectoryDocument e) => e.Turns.Length == 0 ? 0 : e.Turns.Max(t => t.Round) + 1;
+
+    public bool Matches(TrajectoryDocument e) =>
+        (Step is null || e.Step == Step)
+        && (Evaluation is null || e.Evaluation == Evaluation)
+        && (Correct is null || e.Correct == Correct)
+        && (MinReward is null || e.Reward >= MinReward)
+        && (MaxReward is null || e.Reward <= MaxReward)
+        && (FinishReason is null || string.Equals(e.FinishReason, FinishReason, StringComparison.OrdinalIgnoreCase))
+        && (MinTurns is null || Turns(e) >= MinTurns)
+        && (MaxTurns is null || Turns(e) <= MaxTurns)
+        && (Contains is null || e.Question.Contains(Contains, StringComparison.OrdinalIgnoreCase)
+            || e.Turns.Any(t => t.Text.Contains(Contains, StringComparison.OrdinalIgnoreCase)));
+
+    public async Task<EpisodePage> RunAsync(IAsyncEnumerable<TrajectoryDocument> episodes, CancellationToken cancel = default)
+    {
+        Validate();
+        var matches = new List<TrajectoryDocument>();
+        await foreach (TrajectoryDocument e in episodes.WithCancellation(cancel))
+        {
+            if (Matches(e))
+            {
+                matches.Add(e);
+            }
+        }
+        IOrderedEnumerable<TrajectoryDocument> ordered = Sort switch
+        {
+            "reward" => Descending ? matches.OrderByDescending(e => e.Reward) : matches.OrderBy(e => e.Reward),
+            "turns" => Descending ? matches.OrderByDescending(Turns) : matches.OrderBy(Turns),
+            "id" => Descending ? matches.OrderByDescending(e => e.EpisodeId, StringComparer.Ordinal) : matches.OrderBy(e => e.EpisodeId, StringComparer.Ordinal),
+            _ => Descending ? matches.OrderByDescending(e => e.Step) : matches.OrderBy(e => e.Step),
+        };
+        // Ties keep a stable, readable order: step, then id.
+        var sorted = ordered.ThenBy(e => e.Step).ThenBy(e => e.EpisodeId, StringComparer.Ordinal).ToList();
+        int pages = Math.Max(1, (sorted.Count + PageSize - 1) / PageSize);
+        var page = sorted.Skip((Page - 1) * PageSize).Take(PageSize)
+            .Select(e => new EpisodeHit(e.EpisodeId, e.Step, e.Evaluation, e.Correct, e.Reward, e.FinishReason, Turns(e), e.Question)).ToList();
+        return new EpisodePage(sorted.Count, Page, pages, PageSize, page);
+    }
+}
+
+public sealed record EpisodeHit(string EpisodeId, long Step, bool Evaluation, bool Correct, double Reward, string FinishReason, int Turns, string Question);
+
+public sealed record EpisodePage(int Total, int Page, int Pages, int PageSize, IReadOnlyList<EpisodeHit> Episodes);
+

@@ -1,0 +1,311 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Playwright;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Grains.Storage;
+using ReMA.Silo;
+using ReMA.Silo.Web;
+using Spectre.Console;
+
+namespace ReMA.Client.Tests;
+
+/// <summary>A silo with the web server on free loopback ports and an API key (so mutating calls need it, reads do not).</summary>
+public sealed class WebSilo : IAsyncLifetime
+{
+    public const string Key = "test-key-0123456789";
+    private WebApplication? _app;
+
+    public string Url { get; private set; } = "";
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task InitializeAsync()
+    {
+        int web = FreePort();
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["ReMA:Web:Port"] = web.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.Configuration["ReMA:Web:ApiKey"] = Key;
+        builder.AddReMAEmbeddedSilo(FreePort(), FreePort());
+        builder.AddReMAWeb();
+        _app = builder.Build();
+        _app.MapReMAWeb();
+        await _app.StartAsync();
+        Url = $"http://127.0.0.1:{web}/";
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    public HttpClient Client(bool withKey)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(2) };
+        if (withKey)
+        {
+            client.DefaultRequestHeaders.Add(WebSettings.HeaderName, Key);
+        }
+        return client;
+    }
+
+    public static CampaignConfig Nano(string name, int steps) => new()
+    {
+        Name = name,
+        Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
+        GroupSize = 2,
+        PromptsPerStep = 2,
+        Steps = steps,
+        Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
+        Sft = new SftSpec { Demonstrations = 4, Epochs = 1, BatchRows = 16 },
+        Eval = new EvalSpec { Sets = ["test"], Interval = 5, MaxProblems = 2 },
+    };
+
+    public async Task StartAsync(CampaignConfig config)
+    {
+        using HttpClient client = Client(withKey: true);
+        using var response = await client.PostAsync("api/campaigns", new StringContent(CampaignFile.Write(config)));
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
+    public async Task<JsonElement> WaitAsync(string name, Func<JsonElement, bool> done, TimeSpan timeout)
+    {
+        using HttpClient client = Client(withKey: false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            JsonElement history = await client.GetFromJsonAsync<JsonElement>($"api/campaigns/{name}/history");
+            if (done(history))
+            {
+                return history;
+            }
+            Assert.True(clock.Elapsed < timeout, $"campaign {name} did not get there in {timeout}: {history}");
+            await Task.Delay(200);
+        }
+    }
+}
+
+public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    [Fact]
+    public void Settings_RequireAKeyBeyondLoopback_AndCheckIt()
+    {
+        IConfiguration Config(params (string, string)[] pairs) => new ConfigurationBuilder().AddInMemoryCollection(pairs.ToDictionary(p => p.Item1, p => (string?)p.Item2)).Build();
+        var missing = Assert.Throws<ArgumentException>(() => WebSettings.From(Config(("ReMA:Web:Host", "0.0.0.0")), 8080));
+        Assert.Contains("ReMA:Web:ApiKey is required when ReMA:Web:Host is '0.0.0.0'", missing.Message);
+        var bad = Assert.Throws<ArgumentException>(() => WebSettings.From(Config(("ReMA:Web:Port", "http"), ("ReMA:Web:Host", "example.org"), ("ReMA:Web:ApiKey", "short")), 8080));
+        Assert.Contains("ReMA:Web:Port must be a port number", bad.Message);
+        Assert.Contains("ReMA:Web:Host must be an IP address", bad.Message);
+        Assert.Contains("ReMA:Web:ApiKey must be at least 16 characters (got 5)", bad.Message);
+        Assert.DoesNotContain("short", bad.Message.Replace("(got 5)", ""), StringComparison.Ordinal);
+
+        var open = WebSettings.From(Config(), 8080);
+        Assert.True(open.Loopback && open.Allows(mutating: true, null) && open.Allows(mutating: false, null));
+        var wide = WebSettings.From(Config(("ReMA:Web:Host", "*"), ("ReMA:Web:ApiKey", WebSilo.Key)), 8080);
+        Assert.False(wide.Allows(mutating: false, null));
+        Assert.False(wide.Allows(mutating: false, "wrong-key-0123456789"));
+        Assert.True(wide.Allows(mutating: false, WebSilo.Key) && wide.Allows(mutating: true, WebSilo.Key));
+        Assert.False(WebSettings.From(Config(("ReMA:Web:Port", "0")), 8080).Enabled);
+    }
+
+    [Fact]
+    public async Task Api_ServesEveryEndpoint_AndRejectsBadInput()
+    {
+        string name = "web-api-" + Guid.NewGuid().ToString("N")[..6];
+        using HttpClient reader = silo.Client(withKey: false), writer = silo.Client(withKey: true);
+
+        // Mutating calls without the key are refused before anything runs.
+        using (var refused = await reader.PostAsync("api/campaigns", new StringContent(CampaignFile.Write(WebSilo.Nano(name, 3)))))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("needs the API key", await refused.Content.ReadAsStringAsync());
+        }
+        using (var wrong = new HttpRequestMessage(HttpMethod.Post, $"api/campaigns/{name}/pause"))
+        {
+            wrong.Headers.Add(WebSettings.HeaderName, "wrong-key-0123456789");
+            using var response = await reader.SendAsync(wrong);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync($"api/campaigns/{name}")).StatusCode);
+
+        await silo.StartAsync(WebSilo.Nano(name, 3));
+        JsonElement history = await silo.WaitAsync(name, h => h.GetProperty("status").GetString() == "completed", TimeSpan.FromMinutes(3));
+        Assert.Equal(3, history.GetProperty("steps").GetArrayLength());
+        Assert.True(history.GetProperty("evaluations").GetArrayLength() >= 1);
+        JsonElement step = history.GetProperty("steps")[0];
+        foreach (string field in new[] { "rewardMean", "accuracy", "finishReasons", "turnsPerEpisode", "tokensPerTurn", "repetitionRate", "emptyTurnRate", "learners", "rolloutTokensPerSecond" })
+        {
+            Assert.True(step.TryGetProperty(field, out _), $"history step lacks {field}");
+        }
+
+        JsonElement list = await reader.GetFromJsonAsync<JsonElement>("api/campaigns");
+        Assert.Contains(list.EnumerateArray(), c => c.GetProperty("name").GetString() == name && c.GetProperty("status").GetString() == "completed");
+        JsonElement one = await reader.GetFromJsonAsync<JsonElement>($"api/campaigns/{name}");
+        Assert.Equal(name, one.GetProperty("config").GetProperty("name").GetString());
+
+        EpisodePage page = (await reader.GetFromJsonAsync<EpisodePage>($"api/campaigns/{name}/episodes?eval=false&sort=reward&desc=true&pageSize=5&page=2", Web))!;
+        Assert.Equal(12, page.Total);                 // 3 steps x 2 prompts x 2 episodes
+        Assert.Equal(3, page.Pages);
+        Assert.Equal(5, page.Episodes.Count);
+        Assert.All(page.Episodes, e => Assert.False(e.Evaluation));
+
+        string id = page.Episodes[0].EpisodeId;
+        ReplayEpisode episode = (await reader.GetFromJsonAsync<ReplayEpisode>($"api/episodes/{id}", Web))!;
+        Assert.Equal(id, episode.EpisodeId);
+        Assert.True(episode.Turns.Count >= 2);
+        Assert.All(episode.Turns, t => Assert.NotEmpty(t.Tokens));
+
+        using (var fork = await writer.PostAsJsonAsync($"api/episodes/{id}/fork", new { turn = 1, seed = 5, temperature = 0.7 }))
+        {
+            string text = await fork.Content.ReadAsStringAsync();
+            Assert.True(fork.IsSuccessStatusCode, text);
+            JsonElement result = JsonDocument.Parse(text).RootElement;
+            Assert.Equal(0.7, result.GetProperty("temperature").GetDouble(), 3);
+            JsonElement transcript = result.GetProperty("outcome").GetProperty("transcript");
+            Assert.Equal(episode.Turns[0].Text, transcript[0].GetProperty("text").GetString());
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await reader.PostAsJsonAsync($"api/episodes/{id}/fork", new { turn = 1 })).StatusCode);
+
+        // Control on a completed campaign changes nothing and says so.
+        using (var pause = await writer.PostAsync($"api/campaigns/{name}/pause", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+            Assert.Equal("completed", (await pause.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+
+        // Rejected input, each named.
+        async Task Rejected(HttpResponseMessage response, HttpStatusCode code, string message)
+        {
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == code, $"{response.RequestMessage!.RequestUri}: {(int)response.StatusCode} {body}");
+            Assert.Contains(message, body);
+        }
+        await Rejected(await reader.GetAsync($"api/campaigns/{name}/episodes?pageSize=1000"), HttpStatusCode.BadRequest, "--page-size must be between 1 and 500 (got 1000)");
+        await Rejected(await reader.GetAsync($"api/campaigns/{name}/episodes?step=abc&minReward=x"), HttpStatusCode.BadRequest, "step 'abc' is not a valid int64; minReward 'x' is not a valid double");
+        await Rejected(await reader.GetAsync("api/campaigns/.hidden/episodes"), HttpStatusCode.BadRequest, "campaign name '.hidden' must be");
+        await Rejected(await reader.GetAsync("api/campaigns/a%2F..%2F..%2Fetc/history"), HttpStatusCode.BadRequest, "must be 1-100 letters");
+        await Rejected(await reader.GetAsync("api/episodes/..%2F..%2Fetc%2Fpasswd"), HttpStatusCode.BadRequest, "is not one a campaign stores");
+        await Rejected(await reader.GetAsync($"api/episodes/{name}-s99-p0-e0"), HttpStatusCode.NotFound, "is not stored");
+        await Rejected(await reader.GetAsync("api/episodes/nobody-s1-p0-e0"), HttpStatusCode.NotFound, "no campaign 'nobody'");
+        await Rejected(await writer.PostAsJsonAsync($"api/episodes/{id}/fork", new { turn = 99 }), HttpStatusCode.BadRequest, "fork: turn 99 is outside episode");
+        await Rejected(await writer.PostAsJsonAsync($"api/episodes/{id}/fork", new { turn = 1, temperature = -1 }), HttpStatusCode.BadRequest, "temperature must be between 0 and 10");
+        await Rejected(await writer.PostAsync("api/campaigns", new StringContent("{\"name\": \"bad name!\", \"group_size\": 0}")), HttpStatusCode.BadRequest, "name: 'bad name!'");
+        await Rejected(await writer.PostAsync("api/campaigns", new StringContent("not json")), HttpStatusCode.BadRequest, "request body");
+        await Rejected(await writer.PostAsync("api/campaigns/nobody/cancel", null), HttpStatusCode.NotFound, "no campaign 'nobody'");
+
+        // The page and the Orleans dashboard; nothing else of the file system is served.
+        Assert.Contains("<title>ReMA dashboard</title>", await reader.GetStringAsync(""));
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("dashboard/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("appsettings.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("../../etc/passwd")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Browser_WatchesACampaignLive_OpensAnEpisode_StepsThroughTurns_AndForks()
+    {
+        string name = "web-ui-" + Guid.NewGuid().ToString("N")[..6];
+        await silo.StartAsync(WebSilo.Nano(name, 400));
+        await silo.WaitAsync(name, h => h.GetProperty("steps").GetArrayLength() >= 2, TimeSpan.FromMinutes(3));
+        string artifacts = Path.Combine(AppContext.BaseDirectory, "artifacts");
+        Directory.CreateDirectory(artifacts);
+
+        using IPlaywright playwright = await Playwright.CreateAsync();
+        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1100 } });
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                consoleErrors.Add(message.Text);
+            }
+        };
+        await page.GotoAsync(silo.Url + "?key=" + WebSilo.Key);
+        await page.ClickAsync($"#campaigns tr[data-name='{name}']");
+        ILocator reward = page.Locator("#charts polyline[data-series='mean reward']");
+        // Attached, not visible: a flat series (reward 0 throughout) is a line of zero height.
+        await reward.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        int first = int.Parse((await reward.GetAttributeAsync("data-count"))!, System.Globalization.CultureInfo.InvariantCulture);
+        // The charts follow the running campaign (the page polls every 2 s).
+        await page.WaitForFunctionAsync($"() => Number(document.querySelector(\"#charts polyline[data-series='mean reward']\").getAttribute('data-count')) > {first}",
+            null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+        Assert.Equal(11, await page.Locator("#charts .chart").CountAsync());
+        Assert.True(await page.Locator("#charts .chart[data-title='policy loss'] polyline").CountAsync() >= 1);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "dashboard.png"), FullPage = true });
+
+        // Episode browser -> replay viewer.
+        await page.SelectOptionAsync("#filters select[name='eval']", "false");
+        await page.ClickAsync("#filters button[type='submit']");
+        await page.Locator("#episodes tbody tr.pick").First.WaitForAsync();
+        await page.Locator("#episodes tbody tr.pick").First.ClickAsync();
+        await page.Locator("#replay").WaitForAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('turn-label').textContent.startsWith('turn 1/')");
+        Assert.True(await page.Locator("#dialogue .current .tok span").CountAsync() > 0);
+        await page.ClickAsync("#turn-next");
+        Assert.StartsWith("turn 2/", await page.Locator("#turn-label").TextContentAsync());
+        Assert.Equal(2, await page.Locator("#dialogue .turn").CountAsync());
+        await page.CheckAsync("#show-view");
+        Assert.Contains("<|im_start|>", await page.Locator("#dialogue .current").TextContentAsync());
+        await page.UncheckAsync("#show-view");
+        await page.FillAsync("#fork-seed", "11");
+        await page.ClickAsync("#fork");
+        await page.Locator("#fork-result .chart").Nth(1).WaitForAsync(new LocatorWaitForOptions { Timeout = 120_000 });
+        Assert.Contains("fork T=", await page.Locator("#fork-result").TextContentAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "dashboard-replay.png"), FullPage = true });
+        Assert.Equal("", (await page.Locator("#error").TextContentAsync())?.Trim());
+
+        // Pause and cancel from the page.
+        await page.ClickAsync("#pause");
+        await page.WaitForFunctionAsync("() => ['paused', 'completed'].includes(document.getElementById('campaign-status').textContent)", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+        await page.ClickAsync("#cancel");
+        await silo.WaitAsync(name, h => h.GetProperty("status").GetString() is "cancelled" or "completed", TimeSpan.FromMinutes(1));
+        Assert.Empty(consoleErrors);
+
+        // The terminal replay of the same episode, recorded and rendered for the README.
+        string id = (await page.Locator("#replay-id").TextContentAsync())!;
+        using HttpClient client = silo.Client(withKey: true);
+        ReplayEpisode episode = (await client.GetFromJsonAsync<ReplayEpisode>($"api/episodes/{id}", Web))!;
+        var recorder = new Recorder(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), ColorSystem = ColorSystemSupport.TrueColor }));
+        var session = new ReplaySession(episode, async turn =>
+        {
+            using var response = await client.PostAsJsonAsync($"api/episodes/{id}/fork", new { turn, seed = 11 });
+            return (await response.Content.ReadFromJsonAsync<Abstractions.Episodes.ForkResult>(Web))!;
+        }, recorder);
+        await session.HandleAsync("n");
+        await session.HandleAsync("f");
+        session.Render();
+        string html = recorder.ExportHtml();
+        Assert.Contains("original", html);
+        Assert.Contains("fork", html);
+        await page.SetContentAsync($"<html><body style='background:#0c0c0c;color:#ccc;margin:12px'>{html}</body></html>");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "replay-terminal.png"), FullPage = true });
+        if (Environment.GetEnvironmentVariable("REMA_SCREENSHOTS") is string folder)
+        {
+            Directory.CreateDirectory(folder);
+            foreach (string file in new[] { "dashboard.png", "dashboard-replay.png", "replay-terminal.png" })
+            {
+                File.Copy(Path.Combine(artifacts, file), Path.Combine(folder, file), overwrite: true);
+            }
+        }
+    }
+}
