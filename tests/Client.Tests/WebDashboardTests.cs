@@ -186,6 +186,11 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
             Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
             Assert.Equal("completed", (await pause.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
         }
+        using (var resume = await writer.PostAsync($"api/campaigns/{name}/resume", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, resume.StatusCode);
+            Assert.Equal("completed", (await resume.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
 
         // Rejected input, each named.
         async Task Rejected(HttpResponseMessage response, HttpStatusCode code, string message)
