@@ -56,8 +56,13 @@ public class MultiSiloRolloutTests
         builder.ConfigureSilo((options, silo) =>
         {
             // The first silo only learns; the other two only roll out.
-            string role = roles.Count == 0 ? "learner" : "rollout";
-            roles[options.SiloName] = role;
+            // Silos may be configured concurrently: the first to arrive learns, under a lock.
+            string role;
+            lock (roles)
+            {
+                role = roles.Count == 0 ? "learner" : "rollout";
+                roles[options.SiloName] = role;
+            }
             IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(PolicyClusterFixture.Settings)
                 .AddInMemoryCollection([new KeyValuePair<string, string?>("ReMA:Silo:Roles", role)]).Build();
             silo.AddReMA(configuration).AddReMAMemoryStorage().UseInMemoryReminderService();

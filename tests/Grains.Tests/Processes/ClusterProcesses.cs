@@ -198,6 +198,8 @@ public sealed class SiloProcess
         }
         start.Environment["ReMA__Cluster__SiloPort"] = silo.ToString(CultureInfo.InvariantCulture);
         start.Environment["ReMA__Cluster__GatewayPort"] = gateway.ToString(CultureInfo.InvariantCulture);
+        // Each silo's web dashboard on its own free port (the default 8080 would clash between silos of one machine).
+        start.Environment["ReMA__Web__Port"] = ClusterProcesses.FreePort().ToString(CultureInfo.InvariantCulture);
         start.Environment["ReMA__Cluster__ProbeTimeoutSeconds"] = "1";
         start.Environment["ReMA__Cluster__MissedProbes"] = "2";
         start.Environment["ReMA__Silo__Roles"] = role;
