@@ -13,9 +13,6 @@ public sealed class ForkingAgentFactory(IRoleAgentFactory inner, IReadOnlyList<R
 {
     private int _next;
 
-    /// <summary>Turns replayed so far.</summary>
-    public int Replayed => _next;
-
     public IRoleAgent Create(string role, string systemPrompt, ViewMode view, string episodeId, string groupId) =>
         new Agent(this, inner.Create(role, systemPrompt, view, episodeId, groupId));
 

@@ -11,14 +11,15 @@ public static class RecordedTurns
     /// in the compact view, one row with turn indices in the full view); a turn's sampled tokens are its loss positions
     /// that carry a recorded log-prob (a turn-end token appended after a stop string carries none and was not sampled).
     /// </summary>
-    public static RecordedTurn[] From(TrajectoryDocument episode) => [.. Walk(episode).Select((p, i) =>
-        new RecordedTurn(i, p.Turn.Round, p.Turn.Role, p.Turn.Text, p.Ids, p.LogProbs, p.Turn.FinishReason, p.Turn.PolicyVersion))];
+    public static RecordedTurn[] From(TrajectoryDocument episode) => [.. WithViews(episode).Select(p => p.Turn)];
 
     /// <summary>
-    /// Each transcript turn's view as its role saw it, through the end of the turn: the token ids of the role's row up to
-    /// the turn's last token (the prompt and every earlier turn in the full view; the fresh context in the compact view).
+    /// As <see cref="From"/>, with each turn's view as its role saw it, through the end of the turn: the token ids of the
+    /// role's row up to the turn's last token (the prompt and every earlier turn in the full view; the fresh context in
+    /// the compact view).
     /// </summary>
-    public static int[][] Views(TrajectoryDocument episode) => [.. Walk(episode).Select(p => p.View)];
+    public static IReadOnlyList<(RecordedTurn Turn, int[] View)> WithViews(TrajectoryDocument episode) => [.. Walk(episode).Select((p, i) =>
+        (new RecordedTurn(i, p.Turn.Round, p.Turn.Role, p.Turn.Text, p.Ids, p.LogProbs, p.Turn.FinishReason, p.Turn.PolicyVersion), p.View))];
 
     private static IEnumerable<(TranscriptRecord Turn, int[] Ids, float[] LogProbs, int[] View)> Walk(TrajectoryDocument episode)
     {

@@ -16,13 +16,11 @@ public sealed record ReplayEpisode(string Campaign, long Step, bool Evaluation, 
     /// <summary>Builds the replay from a stored document; <paramref name="decode"/> gives each token id's text for a role.</summary>
     public static async Task<ReplayEpisode> FromAsync(TrajectoryDocument d, Func<string, int[], Task<string[]>> decode)
     {
-        RecordedTurn[] recorded = RecordedTurns.From(d);
-        int[][] views = RecordedTurns.Views(d);
         var turns = new List<ReplayTurn>();
-        foreach (RecordedTurn t in recorded)
+        foreach ((RecordedTurn t, int[] viewIds) in RecordedTurns.WithViews(d))
         {
             string[] pieces = await decode(t.Role, t.TokenIds);
-            string view = string.Concat(await decode(t.Role, views[t.Index]));
+            string view = string.Concat(await decode(t.Role, viewIds));
             TranscriptRecord tr = d.Turns[t.Index];
             turns.Add(new ReplayTurn(t.Index, t.Round, t.Role, t.Text, t.FinishReason, t.PolicyVersion, tr.MeanLogProb,
                 [.. t.TokenIds.Select((id, k) => new ReplayToken(id, pieces[k], t.LogProbs[k]))], view));
