@@ -122,6 +122,10 @@ public sealed class LiveFollowView(string campaign, int keptLines = 8, TextWrite
                 grid.AddRow(new Markup("[bold]episodes[/]"), new Text(Invariant($"{last.Episodes} ({last.FailedEpisodes} failed), turns {last.TurnsPerEpisode:F1}, finish {finishes}")));
                 grid.AddRow(new Markup("[bold]turns[/]"), new Text(Invariant($"tokens per turn {tokens}; empty {last.EmptyTurnRate:P1}, repeated {last.RepetitionRate:P1}")));
                 grid.AddRow(new Markup("[bold]speed[/]"), new Text(Invariant($"{last.RolloutTokensPerSecond:F0} tok/s, rollout {last.RolloutSeconds:F1} s, update {last.UpdateSeconds:F1} s")));
+                if (last.Warnings is { Length: > 0 } collapse)
+                {
+                    grid.AddRow(new Markup("[bold yellow]collapse?[/]"), new Text(string.Join("; ", collapse)));
+                }
                 foreach ((string policy, var m) in last.Learners.OrderBy(kv => kv.Key))
                 {
                     grid.AddRow(new Markup("[bold]learner[/]"), new Text(Invariant(

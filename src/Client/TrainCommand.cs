@@ -257,6 +257,10 @@ internal static class TrainCommand
                     eta = TimeSpan.FromSeconds(perStep * (config.Steps - s.Step - 1));
                     EpisodeSummary[] episodes = await campaign.Episodes(s.Step);
                     view.Line(StepLine(s, config.Steps) + string.Create(CultureInfo.InvariantCulture, $" eta {TimeSpan.FromSeconds(Math.Round(eta.Value.TotalSeconds)):c}"));
+                    foreach (string warning in s.Warnings ?? [])
+                    {
+                        view.Line($"warning: step {s.Step}: {warning} (possible collapse; thresholds in the campaign's monitor section)");
+                    }
                     File.AppendAllLines(episodesFile, episodes.Select(e => JsonSerializer.Serialize(e, Compact)));
                     printedSteps = s.Step + 1;
                 }

@@ -18,6 +18,8 @@ public class TrainCommandTests
             Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
             Sft = new SftSpec { Demonstrations = 4, Epochs = 1, BatchRows = 16 },
             Eval = new EvalSpec { Sets = ["test"], Interval = 1, MaxProblems = 2 },
+            // A turn-limit threshold every step crosses, so the collapse warning must reach the follower's lines.
+            Monitor = new MonitorSpec { TurnsFraction = 0.01 },
         };
         var output = new StringWriter();
         int code = await TrainCommand.RunAsync(config, 22111, 32111, output, CancellationToken.None);
@@ -26,6 +28,7 @@ public class TrainCommandTests
         Assert.Contains("sft: ", log);
         Assert.Contains("step 2/2: reward", log);
         Assert.Contains("eval after step 2: test pass@1", log);
+        Assert.Contains("warning: step 0: episodes run 2.0 rounds on average, near max_turns 2 (possible collapse", log);
         Assert.True(File.Exists(Path.Combine("runs", config.Name, "history.json")));
         Assert.Equal(config.Name, CampaignFile.Load(Path.Combine("runs", config.Name, "campaign.json")).Name);
         Assert.Equal(2 * 2 * 2, File.ReadAllLines(Path.Combine("runs", config.Name, "episodes.jsonl")).Length);

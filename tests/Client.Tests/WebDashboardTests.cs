@@ -71,6 +71,7 @@ public sealed class WebSilo : IAsyncLifetime
         Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
         Sft = new SftSpec { Demonstrations = 4, Epochs = 1, BatchRows = 16 },
         Eval = new EvalSpec { Sets = ["test"], Interval = 5, MaxProblems = 2 },
+        Monitor = new MonitorSpec { TurnsFraction = 0.01 },   // every step warns: the page must show it
     };
 
     public async Task StartAsync(CampaignConfig config)
@@ -147,7 +148,9 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
         Assert.Equal(3, history.GetProperty("steps").GetArrayLength());
         Assert.True(history.GetProperty("evaluations").GetArrayLength() >= 1);
         JsonElement step = history.GetProperty("steps")[0];
-        foreach (string field in new[] { "rewardMean", "accuracy", "finishReasons", "turnsPerEpisode", "tokensPerTurn", "repetitionRate", "emptyTurnRate", "learners", "rolloutTokensPerSecond" })
+        Assert.Contains(step.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("near max_turns", StringComparison.Ordinal));
+        foreach (string field in new[] { "rewardMean", "accuracy", "finishReasons", "turnsPerEpisode", "tokensPerTurn", "repetitionRate", "emptyTurnRate",
+            "withinTurnRepetitionRate", "noGuidanceRate", "learners", "rolloutTokensPerSecond" })
         {
             Assert.True(step.TryGetProperty(field, out _), $"history step lacks {field}");
         }
@@ -255,6 +258,7 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
             null, new PageWaitForFunctionOptions { Timeout = 60_000 });
         Assert.Equal(11, await page.Locator("#charts .chart").CountAsync());
         Assert.True(await page.Locator("#charts .chart[data-title='policy loss'] polyline").CountAsync() >= 1);
+        Assert.Contains("possible collapse at step", await page.Locator("#warning").TextContentAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "dashboard.png"), FullPage = true });
 
         // Episode browser -> replay viewer.

@@ -29,6 +29,8 @@ public sealed record CampaignConfig
     [Id(15)] public long Seed { get; init; } = 1;
     /// <summary>Seconds an episode may take before it is retried once and then counted as failed.</summary>
     [Id(16)] public int EpisodeTimeoutSeconds { get; init; } = 120;
+    /// <summary>Collapse warnings (the paper's echo trap and its relatives): thresholds on every RL step's rollout statistics.</summary>
+    [Id(17)] public MonitorSpec Monitor { get; init; } = new();
 }
 
 [GenerateSerializer, Immutable, Alias("rema.ModelSpec")]
@@ -130,6 +132,27 @@ public sealed record SftSpec
     [Id(6)] public int Steps { get; init; }
     /// <summary>constant, or cosine (5% linear warm-up, then decay to a tenth of the peak).</summary>
     [Id(7)] public string Schedule { get; init; } = "cosine";
+}
+
+/// <summary>
+/// When a step's rollouts look like a collapse, the campaign warns (CLI, silo log, dashboard): a rate above its
+/// threshold, episodes near the turn limit, or a role's mean turn length moved by more than <see cref="LengthRatio"/>
+/// either way from its mean over the first <see cref="BaselineSteps"/> steps. A threshold of 0 turns its check off.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rema.MonitorSpec")]
+public sealed record MonitorSpec
+{
+    /// <summary>Turns that repeat their role's previous turn of the episode verbatim.</summary>
+    [Id(0)] public double RepetitionRate { get; init; } = 0.3;
+    /// <summary>Turns that loop within themselves (fewer than half of their character 4-grams distinct).</summary>
+    [Id(1)] public double WithinTurnRepetitionRate { get; init; } = 0.2;
+    [Id(2)] public double EmptyTurnRate { get; init; } = 0.01;
+    /// <summary>Meta turns that give no guidance: blank, or a verbatim copy of the meta's previous message or of the reasoner's last one.</summary>
+    [Id(3)] public double NoGuidanceRate { get; init; } = 0.3;
+    /// <summary>Mean rounds per episode above this share of max_turns.</summary>
+    [Id(4)] public double TurnsFraction { get; init; } = 0.9;
+    [Id(5)] public double LengthRatio { get; init; } = 3.0;
+    [Id(6)] public int BaselineSteps { get; init; } = 5;
 }
 
 [GenerateSerializer, Immutable, Alias("rema.EvalSpec")]

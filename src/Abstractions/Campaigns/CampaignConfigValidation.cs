@@ -71,6 +71,17 @@ public static class CampaignConfigValidation
         Check(c.Eval.MaxProblems >= 0, "eval.max_problems", $"must be >= 0 (got {c.Eval.MaxProblems})");
         Check(c.CheckpointInterval > 0, "checkpoint_interval", $"must be positive (got {c.CheckpointInterval})");
         Check(c.EpisodeTimeoutSeconds > 0, "episode_timeout_seconds", $"must be positive (got {c.EpisodeTimeoutSeconds})");
+        foreach ((string field, double rate) in new[]
+        {
+            ("monitor.repetition_rate", c.Monitor.RepetitionRate), ("monitor.within_turn_repetition_rate", c.Monitor.WithinTurnRepetitionRate),
+            ("monitor.empty_turn_rate", c.Monitor.EmptyTurnRate), ("monitor.no_guidance_rate", c.Monitor.NoGuidanceRate),
+            ("monitor.turns_fraction", c.Monitor.TurnsFraction),
+        })
+        {
+            Check(rate is >= 0 and <= 1, field, $"must be between 0 and 1, 0 turning the check off (got {rate})");
+        }
+        Check(c.Monitor.LengthRatio == 0 || c.Monitor.LengthRatio > 1, "monitor.length_ratio", $"must be above 1, or 0 to turn the check off (got {c.Monitor.LengthRatio})");
+        Check(c.Monitor.BaselineSteps >= 1, "monitor.baseline_steps", $"must be at least 1 (got {c.Monitor.BaselineSteps})");
         return e;
     }
 

@@ -21,7 +21,10 @@ public sealed record StepRecord(
     Dictionary<string, LearnerMetrics> Learners,
     double RolloutSeconds,
     double UpdateSeconds,
-    double RolloutTokensPerSecond);
+    double RolloutTokensPerSecond,
+    double WithinTurnRepetitionRate = 0,
+    double NoGuidanceRate = 0,
+    string[]? Warnings = null);
 
 /// <summary>Greedy pass@1 on one evaluation set after a step.</summary>
 [GenerateSerializer, Immutable, Alias("rema.EvalRecord")]

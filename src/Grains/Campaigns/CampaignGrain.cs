@@ -349,7 +349,13 @@ public sealed class CampaignGrain(
             var rows = done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
             learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
         }
-        return Metrics.Of(step, rollout.Calls.Count, done, learners, rollout.Seconds, update.Elapsed.TotalSeconds);
+        StepRecord record = Metrics.Of(step, rollout.Calls.Count, done, learners, rollout.Seconds, update.Elapsed.TotalSeconds);
+        string[] warnings = CollapseMonitor.Check(record, state.State.History, plan.Config.Monitor, plan.Config.Limits.MaxTurns);
+        foreach (string warning in warnings)
+        {
+            logger.LogWarning("Campaign {Campaign} step {Step}: {Warning}", this.GetPrimaryKeyString(), step, warning);
+        }
+        return record with { Warnings = warnings };
     }
 
     private async Task StoreAsync(long step, bool evaluation, IReadOnlyList<EpisodeRequest> calls, IReadOnlyList<EpisodeOutcome> outcomes)

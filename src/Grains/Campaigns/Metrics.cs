@@ -29,6 +29,8 @@ internal static class Metrics
             // Empty: nothing said at all. A meta message that is only [FINISH] is a decision, not an empty turn.
             turns.Count == 0 ? 0 : turns.Count(t => string.IsNullOrWhiteSpace(t.Text)) / (double)turns.Count,
             turns.Count == 0 ? 0 : repeated / (double)turns.Count,
-            learners, rolloutSeconds, updateSeconds, tokens / Math.Max(1e-9, rolloutSeconds));
+            learners, rolloutSeconds, updateSeconds, tokens / Math.Max(1e-9, rolloutSeconds),
+            turns.Count == 0 ? 0 : turns.Count(t => CollapseMonitor.LoopsWithin(t.Text)) / (double)turns.Count,
+            CollapseMonitor.NoGuidanceRate(done));
     }
 }
