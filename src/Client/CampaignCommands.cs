@@ -137,7 +137,9 @@ internal static class CampaignCommands
         var show = new Option<string?>("--show") { Description = "Episode id: print its turns" };
         var gateway = ClusterOptions.Gateway();
         var json = ClusterOptions.Json();
-        var command = new Command("episodes", "List a step's episodes, or show one episode's turns") { name, step, show, gateway, json };
+        var command = new Command("episodes", "List a step's episodes, or show one episode's turns; `episodes search NAME` searches every stored one") { name, step, show, gateway, json };
+        // `rema episodes search NAME [filters]` is `rema search NAME [filters]`.
+        command.Subcommands.Add(SearchCommand.Create());
         command.SetAction(async parse => await Guard(async () =>
         {
             string campaign = parse.GetValue(name)!;

@@ -97,6 +97,9 @@ public class TrainCommandTests
             Assert.Equal(3, page.RootElement.GetProperty("Pages").GetInt32());
             Assert.Equal(3, page.RootElement.GetProperty("Episodes").GetArrayLength());
         }
+        (int viaEpisodes, string foundViaEpisodes) = await CliRunner.RunAsync("episodes", "search", config.Name, "--eval", "false", "--sort", "id", "--page-size", "3", "--json");
+        Assert.True(viaEpisodes == 0, foundViaEpisodes);
+        Assert.Equal(found, foundViaEpisodes);
         (int badSearch, string badSearchText) = await CliRunner.RunAsync("search", config.Name, "--page-size", "0");
         Assert.Equal(2, badSearch);
         Assert.Contains("--page-size must be between 1 and 500 (got 0)", badSearchText);
