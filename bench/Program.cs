@@ -16,11 +16,14 @@ switch (command)
         return await RolloutBenchmark.RunAsync(args[1..]);
     case "cluster":
         return await ClusterBenchmark.RunAsync(args[1..]);
+    case "all":
+        return await AllBenchmarks.RunAsync(args[1..]);
     default:
         Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--device cpu|cuda] [--dtype float32|bfloat16] [--new-tokens N] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- learn [--json] [--device cpu|cuda] [--micro-batch-tokens N] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- verify [--json] [--data ../shared/data/math500/test.jsonl] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- rollout [--json] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- cluster [--json] [--steps N] [--out FILE]   (needs Azurite: npm ci --prefix build/azurite)");
+        Console.WriteLine("       dotnet run -c Release --project bench -- all [--json] [--only generate,learn,rollout,verify,cluster] [--summary-only]   (runs them, rewrites the summary in docs/benchmarks.md)");
         return command == "help" ? 0 : 2;
 }
