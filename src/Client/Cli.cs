@@ -9,7 +9,7 @@ public static class Cli
     {
         var root = new RootCommand("rema: multi-agent meta-thinking RL (ReMA) on Orleans")
         {
-            DemoCommand.Create(), TrainCommand.Create(), EvalCommand.Create(), ExportCommand.Create(), SearchCommand.Create(), ReplayCommand.Create(), GenerateCommand.Create(), GradeCommand.Create(),
+            DemoCommand.Create(), TrainCommand.Create(), Experiments.ExperimentCommand.Create(), EvalCommand.Create(), ExportCommand.Create(), SearchCommand.Create(), ReplayCommand.Create(), GenerateCommand.Create(), GradeCommand.Create(),
         };
         foreach (Command c in CampaignCommands.Create())
         {

@@ -163,4 +163,9 @@ public sealed record EvalSpec
     [Id(1)] public int Interval { get; init; } = 25;
     /// <summary>Problems per set at most (0 = all).</summary>
     [Id(2)] public int MaxProblems { get; init; } = 500;
+    /// <summary>
+    /// Evaluate before the first RL step too (the starting checkpoint). Off where that point is already measured, for
+    /// example the arms of an experiment that share one SFT checkpoint.
+    /// </summary>
+    [Id(3)] public bool AtStart { get; init; } = true;
 }

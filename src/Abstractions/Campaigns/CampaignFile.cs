@@ -55,7 +55,13 @@ public static class CampaignFile
     /// A YAML campaign file: converted to the equivalent JSON (plain scalars that read as numbers, booleans or null
     /// become those; quoted scalars stay strings), then read exactly as a JSON file, with the same field-named errors.
     /// </summary>
-    public static CampaignConfig ParseYaml(string yaml, string source)
+    public static CampaignConfig ParseYaml(string yaml, string source) => Parse(YamlToJson(yaml, source), source);
+
+    /// <summary>
+    /// One YAML document as JSON text (plain scalars that read as numbers, booleans or null become those; quoted scalars
+    /// stay strings), so that YAML files are read exactly as JSON files, with the same field-named errors.
+    /// </summary>
+    public static string YamlToJson(string yaml, string source)
     {
         var stream = new YamlDotNet.RepresentationModel.YamlStream();
         try
@@ -68,10 +74,40 @@ public static class CampaignFile
         }
         if (stream.Documents.Count != 1)
         {
-            throw new ArgumentException($"{source}: expected one YAML document with the campaign settings (found {stream.Documents.Count}).");
+            throw new ArgumentException($"{source}: expected one YAML document (found {stream.Documents.Count}).");
         }
         System.Text.Json.Nodes.JsonNode? json = ToJson(stream.Documents[0].RootNode, source);
-        return Parse(json?.ToJsonString() ?? "null", source);
+        return json?.ToJsonString() ?? "null";
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> with <paramref name="changes"/> (a partial campaign file) merged onto it: objects merge
+    /// field by field, anything else replaces; the result is read and validated like a file, errors naming <paramref name="source"/>.
+    /// </summary>
+    public static CampaignConfig Merge(CampaignConfig config, System.Text.Json.Nodes.JsonObject? changes, string source)
+    {
+        if (changes is null || changes.Count == 0)
+        {
+            return config;
+        }
+        var merged = System.Text.Json.Nodes.JsonNode.Parse(Write(config))!.AsObject();
+        MergeInto(merged, changes);
+        return Parse(merged.ToJsonString(), source);
+    }
+
+    private static void MergeInto(System.Text.Json.Nodes.JsonObject target, System.Text.Json.Nodes.JsonObject changes)
+    {
+        foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in changes)
+        {
+            if (value is System.Text.Json.Nodes.JsonObject inner && target[key] is System.Text.Json.Nodes.JsonObject existing)
+            {
+                MergeInto(existing, inner);
+            }
+            else
+            {
+                target[key] = value?.DeepClone();
+            }
+        }
     }
 
     private static System.Text.Json.Nodes.JsonNode? ToJson(YamlDotNet.RepresentationModel.YamlNode node, string source)

@@ -246,7 +246,7 @@ public sealed class CampaignGrain(
                 state.State.Sft = await SftAsync(plan, task);
                 state.State.Stage = "rl";
                 break;
-            case "rl" when state.State.EvaluatedAfter < state.State.NextStep && (state.State.NextStep == 0 || state.State.NextStep % c.Eval.Interval == 0 || state.State.NextStep >= c.Steps):
+            case "rl" when state.State.EvaluatedAfter < state.State.NextStep && ShouldEvaluate(c, state.State.NextStep):
                 state.State.Evaluations.AddRange(await EvaluateAsync(plan, task, state.State.NextStep));
                 state.State.EvaluatedAfter = state.State.NextStep;
                 break;
@@ -260,6 +260,10 @@ public sealed class CampaignGrain(
                 break;
         }
     }
+
+    /// <summary>Greedy evaluation before step <paramref name="next"/>: at the start (unless eval.at_start is off), every interval, and at the end.</summary>
+    public static bool ShouldEvaluate(CampaignConfig c, long next) =>
+        next >= c.Steps || (next == 0 ? c.Eval.AtStart : next % c.Eval.Interval == 0);
 
     /// <summary>SFT warm start: the task's demonstrations replayed into the protocol's rows, one SFT call per policy.</summary>
     private async Task<SftResult?> SftAsync(CampaignPlan plan, ITask task)
