@@ -47,7 +47,7 @@ public class ExperimentPlanTests
         ExperimentPlan quick = ExperimentPlan.Create(ExperimentPresets.Get(ExperimentPresets.ArithmeticPaper), "preset", quick: true);
         Assert.Equal([1L, 2L], quick.Seeds);
         Assert.Equal(8L * 8 * 8, quick.EpisodesPerRlArm);
-        Assert.All(quick.Arms, a => Assert.Equal((150, 100), (a.Config.Sft.Steps, a.Config.Eval.MaxProblems)));
+        Assert.All(quick.Arms, a => Assert.Equal((100, 100), (a.Config.Sft.Steps, a.Config.Eval.MaxProblems)));
     }
 
     [Fact]

@@ -21,22 +21,28 @@ public static class CampaignFile
 
     public static CampaignConfig Parse(string json, string source)
     {
-        CampaignConfig? config;
+        CampaignConfig config = Deserialize<CampaignConfig>(json, source, Options, "the campaign settings");
+        CampaignConfigValidation.ThrowIfInvalid(config, source);
+        return config;
+    }
+
+    /// <summary>
+    /// Reads a settings file's JSON into <typeparamref name="T"/>; a syntax error, an unknown field or a value of the
+    /// wrong type becomes an <see cref="ArgumentException"/> naming <paramref name="source"/> and the field's path.
+    /// </summary>
+    public static T Deserialize<T>(string json, string source, JsonSerializerOptions options, string what) where T : class
+    {
+        T? value;
         try
         {
-            config = JsonSerializer.Deserialize<CampaignConfig>(json, Options);
+            value = JsonSerializer.Deserialize<T>(json, options);
         }
         catch (JsonException e)
         {
             string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path.TrimStart('$', '.')}";
             throw new ArgumentException($"{source}{field}: {Describe(e)}", e);
         }
-        if (config is null)
-        {
-            throw new ArgumentException($"{source}: expected a JSON object with the campaign settings.");
-        }
-        CampaignConfigValidation.ThrowIfInvalid(config, source);
-        return config;
+        return value ?? throw new ArgumentException($"{source}: expected a JSON object with {what}.");
     }
 
     public static CampaignConfig Load(string path)

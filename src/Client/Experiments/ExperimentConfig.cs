@@ -82,22 +82,8 @@ public static class ExperimentFile
         return Parse(text, path);
     }
 
-    public static ExperimentConfig Parse(string json, string source)
-    {
-        ExperimentConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize<ExperimentConfig>(json, Options);
-        }
-        catch (JsonException e)
-        {
-            string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path.TrimStart('$', '.')}";
-            string message = e.Message;
-            int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-            throw new ArgumentException($"{source}{field}: {(cut > 0 ? message[..cut] : message)}", e);
-        }
-        return config ?? throw new ArgumentException($"{source}: expected a JSON object with the experiment settings.");
-    }
+    public static ExperimentConfig Parse(string json, string source) =>
+        CampaignFile.Deserialize<ExperimentConfig>(json, source, Options, "the experiment settings");
 
     public static string Write(ExperimentConfig config) => JsonSerializer.Serialize(config, Options);
 }

@@ -19,7 +19,7 @@ public static class ExperimentPresets
     /// and a control that spends multi-turn RL's compute on more SFT. Every arm starts from its protocol's SFT checkpoint
     /// (the arithmetic-demo warm start); 40 RL steps of 16 x 8 episodes per arm and seed; greedy pass@1 on 500
     /// problems of the in-distribution test split and of each out-of-distribution split. About 65 minutes on 2 cores;
-    /// --quick (2 seeds, 8 steps of 8 x 8, 150 SFT steps, 100 problems per set) about 8.
+    /// --quick (2 seeds, 8 steps of 8 x 8, 100 SFT steps, 100 problems per set) about 7.
     /// </summary>
     private const string ArithmeticPaperJson = """
     {
@@ -41,7 +41,7 @@ public static class ExperimentPresets
       ],
       "quick": {
         "seeds": [1, 2],
-        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 150 }, "eval": { "interval": 8, "max_problems": 100 } }
+        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 100 }, "eval": { "interval": 8, "max_problems": 100 } }
       }
     }
     """;
