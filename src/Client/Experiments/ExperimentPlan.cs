@@ -15,6 +15,9 @@ public sealed record PlannedArm(ArmSpec Spec, CampaignConfig Config, StartPoint 
 {
     public string Name => Spec.Name;
     public bool IsRl => Spec.Kind == "rl";
+
+    /// <summary>The constant learning rate of an SFT arm's extra steps: its own, else where the warm start's cosine ended (a tenth of its peak).</summary>
+    public double ExtraSftLearningRate => Spec.SftLearningRate ?? Config.Sft.LearningRate * 0.1;
 }
 
 /// <summary>
@@ -64,7 +67,7 @@ public sealed class ExperimentPlan
         {
             Enabled = true,
             Steps = steps,
-            LearningRate = arm.Spec.SftLearningRate ?? arm.Config.Sft.LearningRate * 0.1,
+            LearningRate = arm.ExtraSftLearningRate,
             Schedule = "constant",
         },
     };

@@ -82,10 +82,11 @@ public static class ExperimentReport
             {
                 continue;
             }
+            var accuracy = mine.Select(x => Accuracy(x.Run)).ToList();
             double startFirst = Accuracy(r.Starts.Single(s => s.Run.Config.Name == arm.Start.Campaign).Run).GetValueOrDefault(first, double.NaN);
             rows.Add(new ArmRow(arm.Name, arm.Spec.Kind, arm.Start.Campaign,
-                r.Plan.EvalSets.ToDictionary(s => s, s => Estimate.Of([.. mine.Select(x => Accuracy(x.Run).GetValueOrDefault(s, double.NaN))])),
-                Estimate.Of([.. mine.Select(x => Accuracy(x.Run).GetValueOrDefault(first, double.NaN) - startFirst)]),
+                r.Plan.EvalSets.ToDictionary(s => s, s => Estimate.Of([.. accuracy.Select(a => a.GetValueOrDefault(s, double.NaN))])),
+                Estimate.Of([.. accuracy.Select(a => a.GetValueOrDefault(first, double.NaN) - startFirst)]),
                 mine.Average(x => x.Run.Seconds), mine.Average(x => CpuSeconds(x.Run)),
                 mine.Average(x => (double)x.Run.History.Sum(h => h.Episodes)), mine.Average(x => GeneratedTokens(x.Run)),
                 mine.Average(x => (double)(x.Run.Status.Sft?.OptimizerSteps ?? 0)), mine.Count));
@@ -156,7 +157,7 @@ public static class ExperimentReport
         {
             Line($"Arm {arm.Name} spends " + (arm.Spec.SftSteps > 0 ? $"{arm.Spec.SftSteps} more SFT steps" :
                 $"the wall time of {arm.Spec.ComputeOf}'s RL stage (same seed, evaluation excluded) on more SFT, at the SFT step time its starting point measured") +
-                $" from {arm.Start.Campaign} (constant learning rate {arm.Spec.SftLearningRate ?? arm.Config.Sft.LearningRate * 0.1:G3}).");
+                $" from {arm.Start.Campaign} (constant learning rate {arm.ExtraSftLearningRate:G3}).");
         }
         Line();
         Line("## Greedy pass@1 (%), mean ± 95% confidence interval over seeds");
@@ -165,8 +166,7 @@ public static class ExperimentReport
         Line($"|---|---|---|{string.Concat(sets.Select(_ => "---:|"))}---:|");
         foreach (ExperimentRun s in r.Starts)
         {
-            Dictionary<string, double> acc = Accuracy(s.Run);
-            Line($"| *{s.Run.Config.Name}* | start | - | {string.Join(" | ", sets.Select(x => acc.TryGetValue(x, out double v) ? (v * 100).ToString("F1", CultureInfo.InvariantCulture) : "-"))} | - |");
+            Line($"| *{s.Run.Config.Name}* | start | - | {PercentCells(s.Run, sets)} | - |");
         }
         foreach (ArmRow a in rows)
         {
@@ -206,9 +206,7 @@ public static class ExperimentReport
         Line($"|---|---:|{string.Concat(sets.Select(_ => "---:|"))}---:|");
         foreach (ExperimentRun x in r.Runs)
         {
-            Dictionary<string, double> acc = Accuracy(x.Run);
-            Line(string.Create(CultureInfo.InvariantCulture,
-                $"| {x.Run.Config.Name} | {x.Seed} | {string.Join(" | ", sets.Select(s => acc.TryGetValue(s, out double v) ? (v * 100).ToString("F1", CultureInfo.InvariantCulture) : "-"))} | {x.Run.Seconds:F0} |"));
+            Line(string.Create(CultureInfo.InvariantCulture, $"| {x.Run.Config.Name} | {x.Seed} | {PercentCells(x.Run, sets)} | {x.Run.Seconds:F0} |"));
         }
         Line();
         Line("## Configurations");
@@ -221,6 +219,13 @@ public static class ExperimentReport
             Line($"- {arm.Name} ({arm.Kind}): {(arm.Campaign is null ? "no changes" : "`" + arm.Campaign.ToJsonString() + "`")}");
         }
         return sb.ToString();
+    }
+
+    /// <summary>One campaign's final pass@1 per set as table cells (percent, "-" where a set was not evaluated).</summary>
+    private static string PercentCells(CampaignRun run, IReadOnlyList<string> sets)
+    {
+        Dictionary<string, double> acc = Accuracy(run);
+        return string.Join(" | ", sets.Select(s => acc.TryGetValue(s, out double v) ? (v * 100).ToString("F1", CultureInfo.InvariantCulture) : "-"));
     }
 
     private static string Chart(ExperimentResults r, string path)

@@ -26,7 +26,7 @@ public sealed class ExperimentRunner(IGrainFactory grains, ExperimentPlan plan, 
         foreach (StartPoint start in plan.Starts)
         {
             ExperimentRun run = await RunOrReuseAsync("start", "sft", plan.Seeds[0], start.Config,
-                r => r.Config.Sft.Enabled ? r.Status.Sft?.CheckpointPath is string p && Directory.Exists(p) : true, cancel);
+                r => !r.Config.Sft.Enabled || r.Status.Sft?.CheckpointPath is string p && Directory.Exists(p), cancel);
             string checkpoint = run.Run.Config.Sft.Enabled
                 ? run.Run.Status.Sft?.CheckpointPath ?? throw new InvalidOperationException($"campaign {start.Campaign} finished without an SFT checkpoint.")
                 : run.Run.Config.Model.Path!;
