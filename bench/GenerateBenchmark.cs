@@ -41,14 +41,22 @@ public static class GenerateBenchmark
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>`--torch-kernels`: logits as h W^T and sampling as torch calls (the portable path), for comparison.</summary>
+    private static bool TorchKernels;
+
     public static int Run(string[] args)
     {
+        TorchKernels = args.Contains("--torch-kernels");
         bool json = args.Contains("--json");
         bool all = args.Contains("--all");
         string device = BenchArgs.Value(args, "--device") ?? "cpu";
         int newTokens = int.Parse(BenchArgs.Value(args, "--new-tokens") ?? "128");
         string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "generate.json");
         Device dev = TorchDevice.Resolve(device);
+        if (args.Contains("--profile"))
+        {
+            return DecodeProfile.Run(dev, int.Parse(BenchArgs.Value(args, "--batch") ?? "64"));
+        }
         const int promptTokens = 32;
 
         double matmulBefore = MatmulGflops(dev);
@@ -113,7 +121,7 @@ public static class GenerateBenchmark
         var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(
             Enumerable.Range(0, promptTokens).Select(_ => random.Next(3, tokenizer.VocabSize)).ToArray(),
             new SamplingParams { MaxNewTokens = newTokens, IgnoreEos = true, Seed = (ulong)i })).ToList();
-        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv });
+        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv, SampleOnHost = !TorchKernels });
         var clock = Stopwatch.StartNew();
         GenerationResult[] results = engine.Generate(requests);
         double seconds = clock.Elapsed.TotalSeconds;

@@ -269,9 +269,11 @@ public class GenerationTests
     }
 
     [Theory]
-    [InlineData(1.0f)]
-    [InlineData(0.7f)]
-    public void Sampler_DrawsTokensWithTheSoftmaxFrequencies(float temperature)
+    [InlineData(1.0f, false)]
+    [InlineData(0.7f, false)]
+    [InlineData(1.0f, true)]
+    [InlineData(0.7f, true)]
+    public void Sampler_DrawsTokensWithTheSoftmaxFrequencies(float temperature, bool host)
     {
         // 20,000 rows of the same logits, one generator each: the empirical frequencies must match softmax(logits / T)
         // (within 4 standard errors), so RL samples are on-policy for the log-probs recorded with them.
@@ -282,7 +284,10 @@ public class GenerationTests
         var sampling = Enumerable.Repeat(new SamplingParams { Temperature = temperature }, n).ToList();
         var rngs = Enumerable.Range(0, n).Select(i => new SplitMix64((ulong)i * 7919 + 13)).ToList();
         var counts = new int[row.Length];
-        foreach (var choice in TokenSampler.Sample(logits, sampling, rngs))
+        TokenSampler.Choice[] choices = host
+            ? HostSampler.Sample(logits.t().contiguous(), sampling, rngs)   // the engine's CPU sampler reads logits by column
+            : TokenSampler.Sample(logits, sampling, rngs);
+        foreach (var choice in choices)
         {
             counts[choice.Token]++;
         }

@@ -71,7 +71,7 @@ public static class TokenSampler
         return choices;
     }
 
-    private static int SampleTruncated(ReadOnlySpan<float> logp, SamplingParams s, SplitMix64 rng)
+    internal static int SampleTruncated(ReadOnlySpan<float> logp, SamplingParams s, SplitMix64 rng)
     {
         int[] order = new int[logp.Length];
         for (int i = 0; i < order.Length; i++)

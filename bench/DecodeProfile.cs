@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using ReMA.Learner.Generation;
+using ReMA.Learner.Model;
+using static TorchSharp.torch;
+
+namespace ReMA.Bench;
+
+/// <summary>
+/// Where one decode step of the 15M preset spends its time (`generate --profile [--batch N]`): the transformer body
+/// with and without attention over a cache; the vocabulary projection both ways round; torch and host sampling;
+/// attention alone with each layer's cache in turn (cold, as in a real step); a single-threaded read of the same
+/// cache blocks as a bandwidth yardstick; and the cost of one small tensor op.
+/// Each line is the best of three rounds of repeated calls.
+/// </summary>
+public static unsafe class DecodeProfile
+{
+    public static int Run(Device device, int batch, int cached = 96)
+    {
+        ModelConfig config = ModelPresets.Get("stories15m");
+        using var model = new CausalLM(config, device, ScalarType.Float32, seed: 0);
+        model.eval();
+        using var noGrad = no_grad();
+        using var cache = new KvCache(config, batch, config.MaxPositionEmbeddings, device, ScalarType.Float32);
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            cache.Keys(layer).normal_();
+            cache.Values(layer).normal_();
+        }
+        var random = new Random(1);
+        long[] ids = Enumerable.Range(0, batch).Select(_ => (long)random.Next(3, config.VocabSize)).ToArray();
+        long[] pos = Enumerable.Range(0, batch).Select(i => (long)(cached - i % 8)).ToArray();
+        Tensor input = tensor(ids, [batch, 1], device: device);
+        Tensor position = tensor(pos, [batch, 1], device: device);
+        int attend = (int)pos.Max() + 1;
+        Tensor blocked = arange(attend, dtype: ScalarType.Int64, device: device).unsqueeze(0) > position;
+        Tensor mask = zeros([batch, 1, 1, attend], device: device).masked_fill(blocked.view(batch, 1, 1, attend), -1e9);
+        Tensor writeIndex = position.view(batch, 1, 1, 1).expand(batch, config.NumKeyValueHeads, 1, config.HeadDim).contiguous();
+        Tensor noMask = zeros([batch, 1, 1, 1], device: device);
+        Tensor hidden = model.Hidden(input, position, noMask).squeeze(1);
+        Tensor w = model.OutputWeight, wT = w.t().contiguous();
+        var sampling = Enumerable.Range(0, batch).Select(i => new SamplingParams { Seed = (ulong)i }).ToList();
+        var rngs = Enumerable.Range(0, batch).Select(i => new SplitMix64((ulong)i)).ToList();
+        Tensor logits = hidden.matmul(wT), logitsByColumn = logits.t().contiguous();
+        int kv = config.NumKeyValueHeads, hd = config.HeadDim, turn = 0;
+        Tensor q = randn(batch, config.NumHeads, 1, hd, device: device);
+        Tensor a = randn(batch, config.HiddenSize, device: device), b = randn(batch, config.HiddenSize, device: device);
+
+        Console.WriteLine($"decode step profile: batch {batch}, {cached} cached positions, stories15m float32, {get_num_threads()} threads");
+        Time("body with attention over the cache", () => model.Hidden(input, position, mask, new DecodeAccess(cache, writeIndex, attend)).Dispose());
+        Time("body, no cache (attention over 1 key)", () => model.Hidden(input, position, noMask).Dispose());
+        Time("vocabulary h W^T (transposed copy)", () => hidden.matmul(wT).Dispose());
+        Time("vocabulary W h^T", () => w.matmul(hidden.t()).Dispose());
+        Time("sampling, torch (T=1)", () => TokenSampler.Sample(logits, sampling, rngs));
+        Time("sampling, host by column (T=1)", () => HostSampler.Sample(logitsByColumn, sampling, rngs));
+        Time("attention SDPA, layers in turn", () =>
+        {
+            int l = turn++ % config.NumLayers;
+            nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask).Dispose();
+        }, 300);
+        Time("read the same K/V blocks, layers in turn", () => SumBlocks(cache.Keys(turn % config.NumLayers), cache.Values(turn++ % config.NumLayers), batch, attend), 300);
+        Time("one small op (add [B, 288])", () => (a + b).Dispose(), 2000);
+        return 0;
+    }
+
+    /// <summary>Sums the first <paramref name="length"/> positions of every (slot, head) block of K and V: the least a kernel must read.</summary>
+    private static float SumBlocks(Tensor keys, Tensor values, int batch, int length)
+    {
+        int kv = (int)keys.shape[1], maxLen = (int)keys.shape[2], hd = (int)keys.shape[3];
+        float* k = ReMA.Learner.Runtime.NativeTensor.Float32(keys), v = ReMA.Learner.Runtime.NativeTensor.Float32(values);
+        float total = 0;
+        for (int item = 0; item < batch * kv; item++)
+        {
+            long at = (long)item * maxLen * hd;
+            total += System.Numerics.Tensors.TensorPrimitives.Sum(new ReadOnlySpan<float>(k + at, length * hd));
+            total += System.Numerics.Tensors.TensorPrimitives.Sum(new ReadOnlySpan<float>(v + at, length * hd));
+        }
+        return total;
+    }
+
+    private static void Time(string name, Action action, int reps = 50)
+    {
+        for (int i = 0; i < 5; i++)
+        {
+            action();
+        }
+        double best = double.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++)
+            {
+                using var scope = NewDisposeScope();
+                action();
+            }
+            best = Math.Min(best, clock.Elapsed.TotalMilliseconds / reps);
+        }
+        Console.WriteLine($"{name,-42} {best,8:F3} ms");
+    }
+}
