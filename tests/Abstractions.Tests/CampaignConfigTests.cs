@@ -48,6 +48,15 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void CosineSchedule_NeedsOneOptimizerStepPerEpoch()
+    {
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse(
+            """{ "algorithm": { "lr_schedule": "cosine", "mini_batch_rows": 64 } }""", "cosine.json"));
+        Assert.Contains("algorithm.lr_schedule: cosine decays over the learner's optimizer steps, known ahead only with mini_batch_rows 0 (got 64)", error.Message);
+        Assert.Empty(CampaignConfigValidation.Errors(CampaignFile.Parse("""{ "algorithm": { "lr_schedule": "cosine" } }""", "ok.json")));
+    }
+
+    [Fact]
     public void UnknownFieldsAndWrongTypesNameTheField()
     {
         var unknown = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "limits": { "max_turn": 3 } }""", "c.json"));

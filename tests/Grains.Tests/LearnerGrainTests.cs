@@ -51,6 +51,40 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
     }
 
     [Fact]
+    public async Task CosineSchedule_DecaysOverTheUpdatesTheCampaignAnnounced()
+    {
+        // Three announced updates, no warm-up: the rates are peak x (1 + cos(pi k / 3)) / 2 for k = 0, 1, 2.
+        string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
+        ILearnerGrain learner = fixture.Cluster.Client.GetGrain<ILearnerGrain>("cosine");
+        var algorithm = new AlgorithmSpec { LearningRate = 1e-3, LrSchedule = "cosine", WarmupSteps = 0 };
+        await learner.Configure(new LearnerSetup(algorithm, root, ["cosine/0"], Seed: 3, Temperature: 1f, Updates: 3));
+        TrajectoryRecord[] rows = await RolloutAsync(0);
+        double[] rates = new double[3];
+        for (int step = 0; step < 3; step++)
+        {
+            rates[step] = (await learner.Step(step, rows)).Metrics.LearningRate;
+        }
+        for (int k = 0; k < 3; k++)
+        {
+            Assert.Equal(1e-3 * 0.5 * (1 + Math.Cos(Math.PI * k / 3)), rates[k], 12);
+        }
+    }
+
+    [Fact]
+    public void Campaign_AnnouncesEachPoliciesNumberOfUpdates()
+    {
+        var shared = new Campaigns.CampaignPlan(new CampaignConfig { Name = "c", Steps = 25 });
+        Assert.Equal(25, shared.UpdatesOf("c.shared"));
+        // Alternating every 10 steps, meta first: meta trains at steps 0-9 and 20-24, the reasoner at 10-19.
+        var alternating = new Campaigns.CampaignPlan(new CampaignConfig
+        {
+            Name = "c", Steps = 25, Roles = new RolesSpec { Parameters = "separate", Schedule = "alternating", SwitchEvery = 10, FirstRole = Roles.Meta },
+        });
+        Assert.Equal(15, alternating.UpdatesOf("c.meta"));
+        Assert.Equal(10, alternating.UpdatesOf("c.reasoner"));
+    }
+
+    [Fact]
     public async Task Step_UpdatesEveryParameter_PublishesTheVersion_AndIsAppliedExactlyOnce()
     {
         string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));

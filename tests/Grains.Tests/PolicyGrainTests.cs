@@ -25,6 +25,8 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:learn:Preset"] = "nano",
         ["ReMA:Policies:learn:Seed"] = "21",
         ["ReMA:Policies:sft:Preset"] = "nano",
+        ["ReMA:Policies:cosine:Preset"] = "nano",
+        ["ReMA:Policies:cosine:Seed"] = "21",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;

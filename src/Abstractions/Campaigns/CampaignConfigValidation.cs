@@ -59,6 +59,8 @@ public static class CampaignConfigValidation
         Check(a.AdamEpsilon > 0, "algorithm.adam_epsilon", $"must be positive (got {a.AdamEpsilon})");
         Check(a.Epochs > 0, "algorithm.epochs", $"must be positive (got {a.Epochs})");
         Check(a.MiniBatchRows >= 0, "algorithm.mini_batch_rows", $"must be >= 0 (got {a.MiniBatchRows})");
+        Check(a.LrSchedule != "cosine" || a.MiniBatchRows == 0, "algorithm.lr_schedule",
+            $"cosine decays over the learner's optimizer steps, known ahead only with mini_batch_rows 0 (got {a.MiniBatchRows}): use linear-warmup or constant with mini-batches");
         Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");
         Check(a.TurnDiscount is > 0 and <= 1, "algorithm.turn_discount", $"must be in (0, 1] (got {a.TurnDiscount})");
         Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0, "sft.demonstrations", $"an enabled SFT stage needs demonstrations > 0 (got {c.Sft.Demonstrations})");

@@ -6,7 +6,9 @@ namespace ReMA.Abstractions.Learning;
 
 /// <summary>
 /// How a learner trains its policy and where it publishes new versions. KeepEvery: keep the checkpoint of every
-/// version that is a multiple of it (and always the latest); 0 keeps them all.
+/// version that is a multiple of it (and always the latest); 0 keeps them all. Updates: how many RL steps will update
+/// this policy (the length of its learning-rate schedule: a cosine decays over Updates x epochs optimizer steps);
+/// 0 when unknown, and a cosine schedule then stays at its peak after warm-up.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerSetup")]
 public sealed record LearnerSetup(
@@ -15,7 +17,8 @@ public sealed record LearnerSetup(
     string[] Replicas,
     long Seed,
     float Temperature,
-    int KeepEvery = 0);
+    int KeepEvery = 0,
+    int Updates = 0);
 
 /// <summary>Update diagnostics of one learner step (means over its optimizer steps where that applies).</summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerMetrics")]

@@ -67,7 +67,7 @@ public sealed class CampaignGrain(
             await GrainFactory.GetGrain<IPolicyRegistryGrain>(policy).Register(plan.Model);
             await GrainFactory.GetGrain<ILearnerGrain>(policy).Configure(new LearnerSetup(
                 config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature,
-                KeepEvery: config.CheckpointInterval));
+                KeepEvery: config.CheckpointInterval, Updates: plan.UpdatesOf(policy)));
         }
         await GrainFactory.GetGrain<ICampaignIndexGrain>(0).Add(config.Name);
         state.State.Config = config;

@@ -35,6 +35,9 @@ public sealed class CampaignPlan(CampaignConfig config)
         return [PolicyOfRole[active]];
     }
 
+    /// <summary>How many of the campaign's RL steps update <paramref name="policy"/> (all of them unless alternating).</summary>
+    public int UpdatesOf(string policy) => Enumerable.Range(0, config.Steps).Count(step => TrainedPolicies(step).Contains(policy));
+
     /// <summary>Episodes use the replica on their own silo (see <see cref="PolicyKey.Local"/>).</summary>
     public static string Replica(string policy) => PolicyKey.Replica(policy, PolicyKey.Local);
 

@@ -182,7 +182,8 @@ public sealed class LearnerGrain(
         (_model, _tokenizer, _updater) = await Task.Run(() =>
         {
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
-            var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm, 1_000_000),
+            var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm,
+                    setup.Updates > 0 ? setup.Updates * setup.Algorithm.Epochs : 1_000_000),
                 AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature), AlgorithmOptions.Update(setup.Algorithm),
                 setup.Algorithm.KlCoefficient > 0 ? () => PolicyModelLoader.Load(source).Model : null, (ulong)setup.Seed);
             if (latest is not null)
