@@ -13,16 +13,16 @@ namespace ReMA.Grains.Tests;
 
 public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<PolicyClusterFixture>
 {
-    private async Task<TrajectoryRecord[]> RolloutAsync(int step)
+    private async Task<TrajectoryRecord[]> RolloutAsync(int step, string replica = "learn/0")
     {
         var options = new Dictionary<string, string> { ["train_size"] = "16", ["eval_size"] = "4" };
         var problems = ArithmeticTask.FromOptions(new TaskOptions("arithmetic", options)).Load("train").Take(4).ToList();
         var spec = new EpisodeSpec("rema-multi-turn", "compact", MaxTurns: 2, MaxTokensPerTurn: 8, MaxContextTokens: 1000, StopWhenTruncated: false, new SamplingSpec(Seed: (ulong)step + 1));
-        var policies = new Dictionary<string, string> { [Roles.Meta] = "learn/0", [Roles.Reasoner] = "learn/0" };
+        var policies = new Dictionary<string, string> { [Roles.Meta] = replica, [Roles.Reasoner] = replica };
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 16).Select(i =>
         {
             var p = problems[i / 4];
-            string id = $"learn-{step}-{i}";
+            string id = $"{replica.Replace('/', '-')}-{step}-{i}";
             return fixture.Cluster.Client.GetGrain<IEpisodeGrain>(id).Run(new EpisodeRequest(id, $"s{step}-g{i / 4}",
                 new ProblemRecord(p.Id, p.Question, p.Answer, p.Split, new Dictionary<string, string>(p.Metadata)), "arithmetic", options, spec, policies));
         }));
@@ -68,6 +68,27 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
         {
             Assert.Equal(1e-3 * 0.5 * (1 + Math.Cos(Math.PI * k / 3)), rates[k], 12);
         }
+    }
+
+    [Fact]
+    public async Task RecomputedOldLogProbs_ReportTheLargestDisagreementWithTheSampler()
+    {
+        // Rows sampled by the policy's own replica at version 0, scored by its learner at version 0: they agree to
+        // float tolerance, except one recorded log-prob moved by 0.5, which the drift must show.
+        string root = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
+        ILearnerGrain learner = fixture.Cluster.Client.GetGrain<ILearnerGrain>("recompute");
+        var algorithm = CampaignFile.Parse("""{ "algorithm": { "recompute_old_log_probs": true } }""", "recompute.json").Algorithm;
+        Assert.True(algorithm.RecomputeOldLogProbs);
+        await learner.Configure(new LearnerSetup(algorithm, root, ["recompute/0"], Seed: 3, Temperature: 1f));
+        TrajectoryRecord[] rows = await RolloutAsync(0, "recompute/0");
+        // A row without missing log-probs: only the option makes the learner score it.
+        int row = Array.FindIndex(rows, r => r.LossMask.Any(m => m) && !r.LossMask.Where((m, j) => m && float.IsNaN(r.OldLogProbs[j])).Any());
+        int position = Array.FindIndex(rows[row].LossMask, m => m);
+        float[] old = [.. rows[row].OldLogProbs];
+        old[position] += 0.5f;
+        rows[row] = rows[row] with { OldLogProbs = old };
+        LearnerMetrics metrics = (await learner.Step(0, rows)).Metrics;
+        Assert.InRange(metrics.OldLogProbDrift, 0.5 - 1e-4, 0.5 + 1e-4);
     }
 
     [Fact]

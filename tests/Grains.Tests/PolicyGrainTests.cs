@@ -27,6 +27,8 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:sft:Preset"] = "nano",
         ["ReMA:Policies:cosine:Preset"] = "nano",
         ["ReMA:Policies:cosine:Seed"] = "21",
+        ["ReMA:Policies:recompute:Preset"] = "nano",
+        ["ReMA:Policies:recompute:Seed"] = "21",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;

@@ -117,6 +117,12 @@ public sealed record AlgorithmSpec
     /// log-probs make the ratio account for it). Keeps both cores busy on small machines; off by default.
     /// </summary>
     [Id(22)] public bool OverlapRollout { get; init; }
+    /// <summary>
+    /// Recompute every old log-prob with the learner's weights before the update instead of using the ones recorded
+    /// at sampling; the step's old_log_prob_drift then reports the largest |recorded - recomputed| over all trained
+    /// tokens (a check that sampler and learner agree; off by default, it costs one scoring pass).
+    /// </summary>
+    [Id(23)] public bool RecomputeOldLogProbs { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("rema.SftSpec")]

@@ -40,6 +40,7 @@ public static class AlgorithmOptions
         MiniBatchRows = a.MiniBatchRows,
         MicroBatchTokens = a.MicroBatchTokens,
         MaxGradNorm = a.MaxGradNorm,
+        RecomputeOldLogProbs = a.RecomputeOldLogProbs,
     };
 
     public static AdamWOptions Optimizer(AlgorithmSpec a) => new() { WeightDecay = a.WeightDecay, Beta1 = a.AdamBeta1, Beta2 = a.AdamBeta2, Epsilon = a.AdamEpsilon };
