@@ -41,12 +41,10 @@ public static class GenerateBenchmark
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>`--torch-kernels`: logits as h W^T and sampling as torch calls (the portable path), for comparison.</summary>
-    private static bool TorchKernels;
-
     public static int Run(string[] args)
     {
-        TorchKernels = args.Contains("--torch-kernels");
+        // --torch-kernels: logits as h W^T and sampling as torch calls (the portable path), for comparison.
+        bool sampleOnHost = !args.Contains("--torch-kernels");
         bool json = args.Contains("--json");
         bool all = args.Contains("--all");
         string device = BenchArgs.Value(args, "--device") ?? "cpu";
@@ -69,8 +67,8 @@ public static class GenerateBenchmark
 
         var rows = new List<GenerateRow>();
         // Warm-up: the first calls pay for JIT, allocation and kernel selection.
-        Measure(model, tokenizer, 64, true, promptTokens, 16);
-        Measure(model, tokenizer, 8, false, promptTokens, 16);
+        Measure(model, tokenizer, 64, true, promptTokens, 16, sampleOnHost);
+        Measure(model, tokenizer, 8, false, promptTokens, 16, sampleOnHost);
         foreach ((int batch, bool kv) in new[] { (1, true), (8, true), (64, true), (1, false), (8, false), (64, false) })
         {
             if (!kv && batch == 64 && !all)
@@ -78,8 +76,8 @@ public static class GenerateBenchmark
                 continue;   // about 4 minutes on 2 cores; --all includes it
             }
             // Best of two runs: this host's speed drifts by tens of percent between seconds.
-            (long tokens, double seconds) = Measure(model, tokenizer, batch, kv, promptTokens, newTokens);
-            seconds = Math.Min(seconds, Measure(model, tokenizer, batch, kv, promptTokens, newTokens).Seconds);
+            (long tokens, double seconds) = Measure(model, tokenizer, batch, kv, promptTokens, newTokens, sampleOnHost);
+            seconds = Math.Min(seconds, Measure(model, tokenizer, batch, kv, promptTokens, newTokens, sampleOnHost).Seconds);
             double gflops = 2.0 * parameters * tokens / seconds / 1e9;
             rows.Add(new GenerateRow(batch, kv, tokens, seconds, tokens / seconds, gflops));
             if (!json)
@@ -115,13 +113,13 @@ public static class GenerateBenchmark
         return 0;
     }
 
-    private static (long Tokens, double Seconds) Measure(CausalLM model, ITokenizer tokenizer, int batch, bool kv, int promptTokens, int newTokens)
+    private static (long Tokens, double Seconds) Measure(CausalLM model, ITokenizer tokenizer, int batch, bool kv, int promptTokens, int newTokens, bool sampleOnHost)
     {
         var random = new Random(batch);
         var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(
             Enumerable.Range(0, promptTokens).Select(_ => random.Next(3, tokenizer.VocabSize)).ToArray(),
             new SamplingParams { MaxNewTokens = newTokens, IgnoreEos = true, Seed = (ulong)i })).ToList();
-        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv, SampleOnHost = !TorchKernels });
+        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv, SampleOnHost = sampleOnHost });
         var clock = Stopwatch.StartNew();
         GenerationResult[] results = engine.Generate(requests);
         double seconds = clock.Elapsed.TotalSeconds;

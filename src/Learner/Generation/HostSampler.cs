@@ -41,37 +41,37 @@ public static unsafe class HostSampler
             }
         }
         var choices = new TokenSampler.Choice[n];
-        SampleColumns(data, vocab, n, 0, n, sampling, rngs, uniforms, choices);
+        SampleColumns(data, vocab, n, sampling, rngs, uniforms, choices);
         return choices;
     }
 
-    /// <summary>Samples columns first..first+width-1 of the [V, n] matrix at <paramref name="data"/>.</summary>
-    private static void SampleColumns(float* data, int vocab, int n, int first, int width, IReadOnlyList<SamplingParams> sampling,
+    /// <summary>Samples every column of the [V, n] matrix at <paramref name="data"/>.</summary>
+    private static void SampleColumns(float* data, int vocab, int n, IReadOnlyList<SamplingParams> sampling,
         IReadOnlyList<SplitMix64> rngs, double[] uniforms, TokenSampler.Choice[] choices)
     {
-        float[] temperatures = new float[width];
+        float[] temperatures = new float[n];
         bool unitTemperature = true;
-        for (int c = 0; c < width; c++)
+        for (int c = 0; c < n; c++)
         {
-            SamplingParams s = sampling[first + c];
+            SamplingParams s = sampling[c];
             temperatures[c] = s.Greedy ? 1f : s.Temperature;
             unitTemperature &= temperatures[c] == 1f;
         }
         // Pass 1: each column's maximum of x/T (division by T > 0 keeps the order, so max(x)/T is the same float).
         // The columns are processed Vector<float>.Count at a time while streaming once over the vocabulary.
-        int lanes = Vector<float>.Count, blocks = width / lanes, tail = blocks * lanes;
-        float[] max = new float[width];
+        int lanes = Vector<float>.Count, blocks = n / lanes, tail = blocks * lanes;
+        float[] max = new float[n];
         max.AsSpan().Fill(float.NegativeInfinity);
         var vmax = new Vector<float>[blocks];
         Array.Fill(vmax, new Vector<float>(float.NegativeInfinity));
         for (int v = 0; v < vocab; v++)
         {
-            float* x = data + (long)v * n + first;
+            float* x = data + (long)v * n;
             for (int b = 0; b < blocks; b++)
             {
                 vmax[b] = Vector.Max(vmax[b], Vector.Load(x + b * lanes));
             }
-            for (int c = tail; c < width; c++)
+            for (int c = tail; c < n; c++)
             {
                 max[c] = Math.Max(max[c], x[c]);
             }
@@ -95,22 +95,22 @@ public static unsafe class HostSampler
         }
         // Pass 2: exp(x/T - max), summed per chunk of the vocabulary for each column.
         int chunks = (vocab + Chunk - 1) / Chunk;
-        float[] chunkSums = new float[chunks * width];
+        float[] chunkSums = new float[chunks * n];
         var vsum = new Vector<float>[blocks];
         for (int chunk = 0; chunk < chunks; chunk++)
         {
             Array.Clear(vsum);
-            Span<float> sums = chunkSums.AsSpan(chunk * width, width);
+            Span<float> sums = chunkSums.AsSpan(chunk * n, n);
             int end = Math.Min(vocab, (chunk + 1) * Chunk);
             for (int v = chunk * Chunk; v < end; v++)
             {
-                float* x = data + (long)v * n + first;
+                float* x = data + (long)v * n;
                 for (int b = 0; b < blocks; b++)
                 {
                     Vector<float> scaled = unitTemperature ? Vector.Load(x + b * lanes) : Vector.Load(x + b * lanes) / vtemp[b];
                     vsum[b] += Vector.Exp(scaled - vmax[b]);
                 }
-                for (int c = tail; c < width; c++)
+                for (int c = tail; c < n; c++)
                 {
                     sums[c] += MathF.Exp(Scaled(x[c], temperatures[c]) - max[c]);
                 }
@@ -120,21 +120,20 @@ public static unsafe class HostSampler
                 vsum[b].CopyTo(sums.Slice(b * lanes, lanes));
             }
         }
-        for (int c = 0; c < width; c++)
+        for (int column = 0; column < n; column++)
         {
-            int column = first + c;
             SamplingParams s = sampling[column];
-            float t = temperatures[c];
+            float t = temperatures[column];
             double total = 0;
             for (int chunk = 0; chunk < chunks; chunk++)
             {
-                total += chunkSums[chunk * width + c];
+                total += chunkSums[chunk * n + column];
             }
-            float logNorm = max[c] + (float)Math.Log(total);
+            float logNorm = max[column] + (float)Math.Log(total);
             int token;
             if (s.Greedy)
             {
-                token = FirstMaximum(data, vocab, n, column, max[c]);
+                token = FirstMaximum(data, vocab, n, column, max[column]);
             }
             else if (s.TopK > 0 || s.TopP < 1f)
             {
@@ -147,7 +146,7 @@ public static unsafe class HostSampler
             }
             else
             {
-                token = InverseCdf(data, vocab, n, column, t, max[c], chunkSums, width, c, uniforms[column] * total);
+                token = InverseCdf(data, vocab, n, column, t, max[column], chunkSums, uniforms[column] * total);
             }
             choices[column] = new TokenSampler.Choice(token, Scaled(data[(long)token * n + column], t) - logNorm);
         }
@@ -169,14 +168,14 @@ public static unsafe class HostSampler
     }
 
     /// <summary>First index whose cumulative mass exceeds <paramref name="target"/>: the chunk from the partial sums, then within it.</summary>
-    private static int InverseCdf(float* data, int vocab, int n, int column, float temperature, float max, float[] chunkSums, int width, int c, double target)
+    private static int InverseCdf(float* data, int vocab, int n, int column, float temperature, float max, float[] chunkSums, double target)
     {
         int chunks = (vocab + Chunk - 1) / Chunk;
         double before = 0;
         Span<float> mass = stackalloc float[Chunk];
         for (int chunk = 0; chunk < chunks; chunk++)
         {
-            double sum = chunkSums[chunk * width + c];
+            double sum = chunkSums[chunk * n + column];
             bool lastChunk = chunk == chunks - 1;
             if (before + sum <= target && !lastChunk)
             {
