@@ -94,7 +94,13 @@ public static class DemoReport
         md.AppendLine("## Training");
         md.AppendLine();
         md.AppendLine("Training reward is the mean terminal reward of the step's sampled episodes (temperature "
-            + run.Config.Sampling.Temperature.ToString(inv) + "); evaluation is greedy pass@1.");
+            + run.Config.Sampling.Temperature.ToString(inv) + "); evaluation is greedy pass@1."
+            + (run.History.Any(h => h.StepAccuracy is not null)
+                ? " Step accuracy is the share of the reasoner's sampled steps that the environment found computed right"
+                  + (run.Config.Algorithm.StepRewardWeight > 0
+                      ? string.Create(inv, $"; each step's verdict is also a per-turn reward (algorithm.step_reward_weight {run.Config.Algorithm.StepRewardWeight}) on top of the outcome reward.")
+                      : " (not rewarded: algorithm.step_reward_weight is 0).")
+                : ""));
         md.AppendLine();
         Line($"![reward and accuracy per step]({Path.GetFileName(chart)})");
         md.AppendLine();

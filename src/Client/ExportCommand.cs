@@ -29,6 +29,8 @@ public sealed class TrajectoryRowRecord
     public List<int> TurnIndex { get; set; } = [];
     public List<float> OldLogProbs { get; set; } = [];
     public List<double> TurnRewards { get; set; } = [];
+    /// <summary>Step score per turn (NaN where a turn was not a step); empty when the row has none.</summary>
+    public List<double> StepScores { get; set; } = [];
 }
 
 /// <summary>
@@ -119,7 +121,7 @@ internal static class ExportCommand
                 Campaign = e.Campaign, Step = e.Step, Evaluation = e.Evaluation, EpisodeId = e.EpisodeId, GroupId = e.GroupId, ProblemId = e.ProblemId,
                 Question = e.Question, GoldAnswer = e.GoldAnswer, Correct = e.Correct, Reward = e.Reward, FinishReason = e.FinishReason,
                 Role = r.Role, PolicyVersion = r.PolicyVersion, TokenIds = [.. r.TokenIds], LossMask = [.. r.LossMask], TurnIndex = [.. r.TurnIndex],
-                OldLogProbs = [.. r.OldLogProbs], TurnRewards = [.. r.TurnRewards],
+                OldLogProbs = [.. r.OldLogProbs], TurnRewards = [.. r.TurnRewards], StepScores = [.. r.StepScores ?? []],
             }));
         }
         await using var stream = File.Create(path);

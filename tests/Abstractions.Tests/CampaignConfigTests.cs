@@ -57,6 +57,15 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void StepRewardWeight_IsReadAndMustBeNonNegative()
+    {
+        Assert.Equal(0.5, CampaignFile.Parse("""{ "algorithm": { "step_reward_weight": 0.5 } }""", "ok.json").Algorithm.StepRewardWeight);
+        Assert.Equal(0, new CampaignConfig().Algorithm.StepRewardWeight);   // off by default (the paper's outcome reward only)
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "algorithm": { "step_reward_weight": -1 } }""", "steps.json"));
+        Assert.Contains("algorithm.step_reward_weight: must be a finite number >= 0 (got -1)", error.Message);
+    }
+
+    [Fact]
     public void UnknownFieldsAndWrongTypesNameTheField()
     {
         var unknown = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "limits": { "max_turn": 3 } }""", "c.json"));

@@ -50,11 +50,13 @@ public class EpisodeGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
         Assert.NotNull(second.Response);
         Assert.Null((await reasoner.Speak(new string('x', 2000), sampling, 1000)).Response);   // view too long: no turn
 
-        TrajectoryRecord[] metaRows = await meta.Rows(1.0);
-        TrajectoryRecord[] reasonerRows = await reasoner.Rows(0.0);
+        TrajectoryRecord[] metaRows = await meta.Rows(1.0, []);
+        TrajectoryRecord[] reasonerRows = await reasoner.Rows(0.0, [1.0]);
         Assert.Equal(Roles.Meta, Assert.Single(metaRows).Role);
         Assert.Equal([1.0], metaRows[0].TurnRewards);
+        Assert.Null(metaRows[0].StepScores);
         Assert.Equal([0.0], Assert.Single(reasonerRows).TurnRewards);
+        Assert.Equal([1.0], reasonerRows[0].StepScores!);
         // The trained tokens are exactly the ids the policy sampled (6 tokens cannot hold a [FINISH] stop).
         Assert.Equal(first.Response.TokenIds, metaRows[0].TokenIds.Where((_, j) => metaRows[0].LossMask[j]));
 

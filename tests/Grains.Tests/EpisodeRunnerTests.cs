@@ -125,6 +125,30 @@ public class EpisodeRunnerTests
         Assert.All(r.Rows, row => Assert.Equal([1.0], row.TurnRewards));
     }
 
+    [Theory]
+    [InlineData(ViewMode.Full)]
+    [InlineData(ViewMode.Compact)]
+    public async Task MultiTurn_ChecksEachReasonerStep_IntoTheTranscriptAndTheReasonersRows(ViewMode view)
+    {
+        // 4*2 computed wrongly (9), then 3+9 right on the wrong state, then the answer (not a step): scores 0, 1, NaN.
+        var gen = Script(["Next: 4*2", "Next: 3+9", "[FINISH]"], ["4*2=9", "3+9=12", "\\boxed{12}"]);
+        var r = await new EpisodeRunner(Arithmetic, new EpisodeSettings { View = view }, gen).RunAsync(Problem, "e", "g");
+        Assert.False(r.Correct);
+        Assert.Equal([false, true, null], r.Transcript.Where(t => t.Role == Roles.Reasoner).Select(t => t.StepCorrect));
+        Assert.All(r.Transcript.Where(t => t.Role == Roles.Meta), t => Assert.Null(t.StepCorrect));
+        double[] scores = [.. r.Rows.Where(x => x.Role == Roles.Reasoner).SelectMany(x => x.StepScores!)];
+        Assert.Equal(3, scores.Length);
+        Assert.Equal(0.0, scores[0]);
+        Assert.Equal(1.0, scores[1]);
+        Assert.True(double.IsNaN(scores[2]));
+        Assert.All(r.Rows.Where(x => x.Role == Roles.Meta), x => Assert.Null(x.StepScores));
+        Assert.All(r.Rows, x => x.Validate());
+
+        // An episode without a step (the meta finishes at once) carries no step scores at all.
+        var direct = await new EpisodeRunner(Arithmetic, new EpisodeSettings { View = view }, Script(["[FINISH]"], ["\\boxed{11}"])).RunAsync(Problem, "e", "g");
+        Assert.All(direct.Rows, x => Assert.Null(x.StepScores));
+    }
+
     [Fact]
     public async Task SingleTurnAndSingleAgentProtocols_UseTheirRewards()
     {

@@ -112,6 +112,22 @@ public class ArithmeticTests
     }
 
     [Fact]
+    public void CheckStep_JudgesTheOperationAdvanceWouldApply()
+    {
+        var task = new ArithmeticTask();
+        Assert.True(task.CheckStep("3+4*2", "4*2=8"));
+        Assert.True(task.CheckStep("(1+2)*(3+3)", "first 1+2=3"));
+        Assert.True(task.CheckStep("-3+4", "-3+4=1"));                   // a negative operand
+        Assert.False(task.CheckStep("3+4*2", "so 4 * 2 = 9"));          // wrong value
+        Assert.False(task.CheckStep("3+4*2", "3+4=7"));                 // right arithmetic, but not an operation of the state
+        Assert.False(task.CheckStep("3+4*2", "no arithmetic"));
+        Assert.False(task.CheckStep("3+4*2", "4*2=99999999999999999999")); // a value no integer holds is not a step
+        Assert.True(task.CheckStep("3+4*2", "4*2=9 no, 4*2=8"));         // the last claim counts, as in Advance
+        Assert.Null(task.CheckStep("11", "11+0=11"));                   // nothing left to compute: no step was asked
+        Assert.Null(task.CheckStep("3+", "3+1=4"));                     // an unreadable state
+    }
+
+    [Fact]
     public void Judge_ReadsTheLastBoxAsAnInteger()
     {
         var task = new ArithmeticTask();

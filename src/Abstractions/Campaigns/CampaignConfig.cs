@@ -123,6 +123,13 @@ public sealed record AlgorithmSpec
     /// tokens (a check that sampler and learner agree; off by default, it costs one scoring pass).
     /// </summary>
     [Id(23)] public bool RecomputeOldLogProbs { get; init; }
+    /// <summary>
+    /// Weight of a per-turn step reward on top of the outcome reward (0, the paper's setting, turns it off). Where the
+    /// task's environment checks the reasoner's turns as steps (the arithmetic task: is the operation it applied
+    /// computed correctly), each checked turn's advantage gains weight x its step advantage, normalised against the
+    /// group's other checked turns under GRPO. The outcome reward is unchanged; the meta agent's turns have no steps.
+    /// </summary>
+    [Id(24)] public double StepRewardWeight { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("rema.SftSpec")]

@@ -4,7 +4,10 @@ using Orleans.Concurrency;
 
 namespace ReMA.Abstractions.Campaigns;
 
-/// <summary>What one RL step did.</summary>
+/// <summary>
+/// What one RL step did. <c>StepAccuracy</c> is the share of the reasoner's checked steps that were correct (tasks
+/// whose environment checks steps, such as arithmetic; null where no step was checked).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("rema.StepRecord")]
 public sealed record StepRecord(
     long Step,
@@ -24,7 +27,8 @@ public sealed record StepRecord(
     double RolloutTokensPerSecond,
     double WithinTurnRepetitionRate = 0,
     double NoGuidanceRate = 0,
-    string[]? Warnings = null);
+    string[]? Warnings = null,
+    double? StepAccuracy = null);
 
 /// <summary>Greedy pass@1 on one evaluation set after a step.</summary>
 [GenerateSerializer, Immutable, Alias("rema.EvalRecord")]

@@ -31,9 +31,13 @@ public interface IAgentGrain : IGrainWithStringKey
     [Alias("Replay")]
     Task<bool> Replay(string input, GenerateResponse recorded, int maxContextTokens);
 
-    /// <summary>The role's training rows with the episode's reward; the agent's work is done after this.</summary>
+    /// <summary>
+    /// The role's training rows with the episode's reward and, when the environment checked this role's turns as steps,
+    /// one step score per turn in the order the role spoke (NaN for a turn that was not a step; empty when none were
+    /// checked); the agent's work is done after this.
+    /// </summary>
     [Alias("Rows")]
-    Task<TrajectoryRecord[]> Rows(double reward);
+    Task<TrajectoryRecord[]> Rows(double reward, double[] stepScores);
 }
 
 /// <summary>The meta-thinking agent: plans, monitors, and decides when to finish ([FINISH] stays in its message).</summary>

@@ -28,9 +28,13 @@ public sealed record EpisodeRequest(
     Dictionary<string, string> PolicyByRole);
 
 [GenerateSerializer, Immutable, Alias("rema.TranscriptRecord")]
-public sealed record TranscriptRecord(int Round, string Role, string Text, int Tokens, string FinishReason, long PolicyVersion, double MeanLogProb);
+public sealed record TranscriptRecord(int Round, string Role, string Text, int Tokens, string FinishReason, long PolicyVersion, double MeanLogProb, bool? StepCorrect = null);
 
-/// <summary>A training row as it travels to the learner: token ids exactly as sampled, masks, turns, old log-probs, rewards.</summary>
+/// <summary>
+/// A training row as it travels to the learner: token ids exactly as sampled, masks, turns, old log-probs, rewards,
+/// and (where the task's environment checked the role's turns as steps) each turn's step score, NaN for turns that
+/// were not steps.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("rema.TrajectoryRecord")]
 public sealed record TrajectoryRecord(
     string EpisodeId,
@@ -41,7 +45,8 @@ public sealed record TrajectoryRecord(
     bool[] LossMask,
     int[] TurnIndex,
     float[] OldLogProbs,
-    double[] TurnRewards);
+    double[] TurnRewards,
+    double[]? StepScores = null);
 
 [GenerateSerializer, Immutable, Alias("rema.EpisodeOutcome")]
 public sealed record EpisodeOutcome(

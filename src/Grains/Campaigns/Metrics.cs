@@ -11,6 +11,13 @@ internal static class Metrics
     /// <summary>The reward an episode reports: the reasoner's (every protocol has one), else the first role's.</summary>
     public static double EpisodeReward(EpisodeOutcome o) => o.Rewards.TryGetValue(Roles.Reasoner, out double r) ? r : o.Rewards.Values.FirstOrDefault();
 
+    /// <summary>Share of the checked steps (transcript turns with a verdict) that were correct; null when none was checked.</summary>
+    public static double? StepAccuracy(IReadOnlyList<EpisodeOutcome> done)
+    {
+        var checkedSteps = done.SelectMany(o => o.Transcript).Where(t => t.StepCorrect is not null).ToList();
+        return checkedSteps.Count == 0 ? null : checkedSteps.Count(t => t.StepCorrect == true) / (double)checkedSteps.Count;
+    }
+
     public static StepRecord Of(long step, int requested, IReadOnlyList<EpisodeOutcome> done, Dictionary<string, LearnerMetrics> learners, double rolloutSeconds, double updateSeconds)
     {
         double[] rewards = done.Select(EpisodeReward).ToArray();
@@ -31,6 +38,7 @@ internal static class Metrics
             turns.Count == 0 ? 0 : repeated / (double)turns.Count,
             learners, rolloutSeconds, updateSeconds, tokens / Math.Max(1e-9, rolloutSeconds),
             turns.Count == 0 ? 0 : turns.Count(t => CollapseMonitor.LoopsWithin(t.Text)) / (double)turns.Count,
-            CollapseMonitor.NoGuidanceRate(done));
+            CollapseMonitor.NoGuidanceRate(done),
+            StepAccuracy: StepAccuracy(done));
     }
 }

@@ -51,11 +51,11 @@ public abstract class AgentGrain(PolicyTemplates templates, ILocalSiloDetails si
         return Task.FromResult(_view!.Replay(input, recorded, maxContextTokens));
     }
 
-    public Task<TrajectoryRecord[]> Rows(double reward)
+    public Task<TrajectoryRecord[]> Rows(double reward, double[] stepScores)
     {
         RoleView view = _view ?? throw new InvalidOperationException($"agent {this.GetPrimaryKeyString()} ({ExpectedRole}) is not configured.");
         DeactivateOnIdle();
-        return Task.FromResult(view.Rows(reward).Select(EpisodeGrain.ToRecord).ToArray());
+        return Task.FromResult(view.Rows(reward, stepScores).Select(EpisodeGrain.ToRecord).ToArray());
     }
 }
 
@@ -111,13 +111,13 @@ public sealed class AgentGrainFactory(IGrainFactory grains, IReadOnlyDictionary<
             return await grain.Replay(input, recorded, maxContextTokens);
         }
 
-        public async Task<IReadOnlyList<Learner.Training.TrajectoryRow>> RowsAsync(double reward)
+        public async Task<IReadOnlyList<Learner.Training.TrajectoryRow>> RowsAsync(double reward, IReadOnlyList<double> stepScores)
         {
             if (!_configured)
             {
                 return [];   // the role never spoke (the episode ended before its first turn)
             }
-            return [.. (await grain.Rows(reward)).Select(EpisodeGrain.FromRecord)];
+            return [.. (await grain.Rows(reward, [.. stepScores])).Select(EpisodeGrain.FromRecord)];
         }
     }
 }

@@ -53,16 +53,17 @@ public sealed class EpisodeGrain(TaskCache tasks, IGrainFactory grains) : Grain,
     public static EpisodeOutcome Outcome(EpisodeResult result, double seconds) =>
         new(result.EpisodeId, result.GroupId, result.ProblemId, result.FinishReason, result.Correct, result.Extracted,
             result.Rewards.ToDictionary(kv => kv.Key, kv => kv.Value),
-            [.. result.Transcript.Select(t => new TranscriptRecord(t.Round, t.Role, t.Text, t.Tokens, t.FinishReason, t.PolicyVersion, t.MeanLogProb))],
+            [.. result.Transcript.Select(t => new TranscriptRecord(t.Round, t.Role, t.Text, t.Tokens, t.FinishReason, t.PolicyVersion, t.MeanLogProb, t.StepCorrect))],
             [.. result.Rows.Select(ToRecord)],
             seconds);
 
     public static TrajectoryRecord ToRecord(TrajectoryRow r) =>
-        new(r.EpisodeId, r.Role, r.GroupId, r.PolicyVersion, r.TokenIds, r.LossMask, r.TurnIndex, r.OldLogProbs, r.TurnRewards);
+        new(r.EpisodeId, r.Role, r.GroupId, r.PolicyVersion, r.TokenIds, r.LossMask, r.TurnIndex, r.OldLogProbs, r.TurnRewards, r.StepScores);
 
     public static TrajectoryRow FromRecord(TrajectoryRecord r) => new()
     {
         EpisodeId = r.EpisodeId, Role = r.Role, GroupId = r.GroupId, PolicyVersion = r.PolicyVersion,
         TokenIds = r.TokenIds, LossMask = r.LossMask, TurnIndex = r.TurnIndex, OldLogProbs = r.OldLogProbs, TurnRewards = r.TurnRewards,
+        StepScores = r.StepScores,
     };
 }

@@ -10,6 +10,9 @@ namespace ReMA.Grains.Episodes;
 /// the meta message, stripped from the reasoner's); the episode ends after the reasoner's reply to a meta message
 /// that contained [FINISH], or at the round limit, or when a role's view exceeds the context limit before it speaks,
 /// or (by setting) when a turn is cut off at the token limit. The answer is read from the reasoner's last message.
+/// Where the task tracks a state (<see cref="IStatefulTask"/>), each reasoner turn that answers a step instruction (one
+/// without [FINISH]) is checked as a step: the verdict goes into the transcript and, as a step score, into the
+/// reasoner's rows (the learner uses it only when given a step reward weight).
 /// </summary>
 public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAgentFactory agents)
 {
@@ -28,10 +31,11 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
         string finish;
         string lastReasoner = "";
         string? plan = null;
+        var stepScores = views.Keys.ToDictionary(r => r, _ => new List<double>());
 
         if (settings.Protocol == Protocol.RemaMultiTurn)
         {
-            (finish, lastReasoner) = await MultiTurnAsync(problem, views, transcript, episodeId);
+            (finish, lastReasoner) = await MultiTurnAsync(problem, views, transcript, stepScores[Roles.Reasoner], episodeId);
         }
         else
         {
@@ -62,11 +66,14 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
         // The verifier may take up to its time limit: keep it off the caller's scheduler.
         Judgement judgement = await Task.Run(() => task.Judge(problem, lastReasoner));
         var rewards = Rewards(judgement, finish, plan);
-        var rows = (await Task.WhenAll(views.Values.Select(v => v.RowsAsync(rewards[v.Role])))).SelectMany(r => r).ToList();
+        var rows = (await Task.WhenAll(views.Values.Select(v => v.RowsAsync(rewards[v.Role], StepScoresOf(stepScores[v.Role]))))).SelectMany(r => r).ToList();
         return new EpisodeResult(episodeId, groupId, problem.Id, finish, judgement.Correct, judgement.Extracted, rewards, transcript, rows);
     }
 
-    private async Task<(string Finish, string LastReasoner)> MultiTurnAsync(Problem problem, Dictionary<string, IRoleAgent> views, List<TranscriptTurn> transcript, string episodeId)
+    /// <summary>A role's step scores as its rows take them: none at all when no turn of the role was checked.</summary>
+    private static IReadOnlyList<double> StepScoresOf(List<double> scores) => scores.Any(double.IsFinite) ? scores : [];
+
+    private async Task<(string Finish, string LastReasoner)> MultiTurnAsync(Problem problem, Dictionary<string, IRoleAgent> views, List<TranscriptTurn> transcript, List<double> reasonerSteps, string episodeId)
     {
         var stateful = task as IStatefulTask;
         bool compact = stateful is not null && settings.View == ViewMode.Compact;
@@ -96,6 +103,13 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
                 return (FinishReasons.ContextExceeded, lastReasoner);
             }
             lastReasoner = y.Text;
+            // A turn that answers [FINISH] gives the answer rather than a step; only step turns are checked.
+            bool? step = stateful is not null && !finishing ? stateful.CheckStep(state, y.Text) : null;
+            reasonerSteps.Add(step is bool ok ? (ok ? 1.0 : 0.0) : double.NaN);
+            if (step is not null)
+            {
+                transcript[^1] = transcript[^1] with { StepCorrect = step };
+            }
             if (stateful is not null)
             {
                 state = stateful.Advance(state, y.Text);

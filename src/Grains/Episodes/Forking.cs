@@ -47,7 +47,7 @@ public sealed class ForkingAgentFactory(IRoleAgentFactory inner, IReadOnlyList<R
 
         public Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens) => agent.ReplayAsync(input, recorded, maxContextTokens);
 
-        public Task<IReadOnlyList<Learner.Training.TrajectoryRow>> RowsAsync(double reward) => agent.RowsAsync(reward);
+        public Task<IReadOnlyList<Learner.Training.TrajectoryRow>> RowsAsync(double reward, IReadOnlyList<double> stepScores) => agent.RowsAsync(reward, stepScores);
     }
 }
 

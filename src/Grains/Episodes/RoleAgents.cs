@@ -20,8 +20,11 @@ public interface IRoleAgent
     /// <summary>Adds the input to the view and records a reply produced earlier, without generating; false when the view is too long.</summary>
     Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens);
 
-    /// <summary>The role's training rows, every turn carrying the episode's terminal reward for this role.</summary>
-    Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward);
+    /// <summary>
+    /// The role's training rows with the episode's terminal reward for this role and the step score of each of its
+    /// turns in speaking order (NaN for a turn that was not a step; empty when no turn of the role was checked).
+    /// </summary>
+    Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward, IReadOnlyList<double> stepScores);
 }
 
 /// <summary>Creates the agents of one episode.</summary>
@@ -65,7 +68,8 @@ public sealed class LocalRoleAgent(string role, string systemPrompt, ViewMode vi
     public Task<bool> ReplayAsync(string input, GenerateResponse recorded, int maxContextTokens) =>
         Task.FromResult(_view.Replay(input, recorded, maxContextTokens));
 
-    public Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward) => Task.FromResult<IReadOnlyList<TrajectoryRow>>([.. _view.Rows(reward)]);
+    public Task<IReadOnlyList<TrajectoryRow>> RowsAsync(double reward, IReadOnlyList<double> stepScores) =>
+        Task.FromResult<IReadOnlyList<TrajectoryRow>>([.. _view.Rows(reward, stepScores)]);
 }
 
 /// <summary>Local agents over one generator (engines, policy grains or a demonstration being replayed).</summary>

@@ -55,6 +55,22 @@ internal sealed class RoleView(string role, string system, ChatTemplate chat, st
         _current!.Turn(response.TokenIds, response.LogProbs, finish, response.PolicyVersion);
     }
 
-    /// <summary>The role's rows, every turn carrying the same terminal reward.</summary>
-    public IEnumerable<TrajectoryRow> Rows(double reward) => _rows.Where(b => b.Turns > 0).Select(b => b.BuildTerminal(reward));
+    /// <summary>
+    /// The role's rows, each carrying the terminal reward on its last turn and, when <paramref name="stepScores"/> is
+    /// not empty, the step score of each of its turns (the scores are in the order the role spoke, across rows).
+    /// </summary>
+    public IEnumerable<TrajectoryRow> Rows(double reward, IReadOnlyList<double> stepScores)
+    {
+        int turns = _rows.Sum(b => b.Turns);
+        if (stepScores.Count != 0 && stepScores.Count != turns)
+        {
+            throw new ArgumentException($"role {role}: {stepScores.Count} step scores for {turns} turns.");
+        }
+        int offset = 0;
+        foreach (TrajectoryRowBuilder b in _rows.Where(b => b.Turns > 0))
+        {
+            yield return b.BuildTerminal(reward, stepScores.Count == 0 ? null : stepScores.Skip(offset).Take(b.Turns).ToArray());
+            offset += b.Turns;
+        }
+    }
 }

@@ -11,6 +11,7 @@ public static class AlgorithmOptions
         Estimator = a.Estimator == "reinforce++" ? AdvantageEstimator.ReinforcePlusPlus : AdvantageEstimator.Grpo,
         TurnDiscount = a.TurnDiscount,
         FilterSolvedAndFailedGroups = a.FilterSolvedAndFailedGroups,
+        StepRewardWeight = a.StepRewardWeight,
     };
 
     public static PolicyLossOptions Loss(AlgorithmSpec a, float temperature) => new()

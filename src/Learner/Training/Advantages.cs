@@ -16,6 +16,13 @@ public sealed record AdvantageOptions
     public double Epsilon { get; init; } = 1e-6;
     /// <summary>Drop groups whose returns are all 0 or all 1 (DAPO-style dynamic sampling); off by default.</summary>
     public bool FilterSolvedAndFailedGroups { get; init; }
+    /// <summary>
+    /// Weight of the per-turn step reward (0 = off, the paper's setting). When positive, every turn that carries a step
+    /// score (<see cref="TrajectoryRow.StepScores"/>) gets weight x its step advantage on top of the outcome advantage:
+    /// GRPO normalises the score against all scored turns of the same group and role, (s - mean) / (std + eps);
+    /// REINFORCE++ adds weight x s to the turn's return before whitening. The step term belongs to its own turn only.
+    /// </summary>
+    public double StepRewardWeight { get; init; }
 }
 
 /// <summary>A row with the advantage of each of its turns (every loss token of a turn shares it).</summary>
@@ -46,7 +53,8 @@ public static class Advantages
         foreach (var group in rows.GroupBy(r => (r.GroupId, r.Role)))
         {
             double[] returns = group.Select(r => TurnReturns(r.TurnRewards, options.TurnDiscount).FirstOrDefault()).ToArray();
-            bool degenerate = returns.All(v => v == 0.0) || returns.All(v => v == 1.0);
+            bool degenerate = (returns.All(v => v == 0.0) || returns.All(v => v == 1.0))
+                && (options.StepRewardWeight <= 0 || Flat(group.SelectMany(ScoredSteps).ToArray()));
             if (options.FilterSolvedAndFailedGroups && degenerate)
             {
                 filteredGroups++;
@@ -69,7 +77,7 @@ public static class Advantages
     /// unbiased std are those of the episodes' returns, and turn t of an episode gets (G_t - mean) / (std + eps). With
     /// the default terminal reward and discount 1 every G_t is R, so this is the spec's (R - mean) / (std + eps) on
     /// every token of every turn, long failing episodes included. Where the group's returns are all equal (or there
-    /// is only one episode), every advantage is 0.
+    /// is only one episode), every outcome advantage is 0. With a step reward weight, scored turns add their step term.
     /// </summary>
     public static IReadOnlyList<AdvantagedRow> Grpo(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
     {
@@ -93,8 +101,45 @@ public static class Advantages
                     offset += row.Turns;
                 }
             }
+            if (options.StepRewardWeight > 0)
+            {
+                AddStepAdvantages(group.Select(p => result[p.i]).ToList(), options);
+            }
         }
         return result;
+    }
+
+    /// <summary>The finite step scores of a row's turns.</summary>
+    private static IEnumerable<double> ScoredSteps(TrajectoryRow row) => row.StepScores?.Where(double.IsFinite) ?? [];
+
+    private static bool Flat(double[] values) => values.Length < 2 || values.All(v => v == values[0]);
+
+    /// <summary>
+    /// Step term of GRPO for one (group, role): the scored turns of all the group's episodes form the baseline, and a
+    /// turn scored s gains weight x (s - mean) / (std + eps) (unbiased std); nothing when fewer than two turns are
+    /// scored or all scores are equal. A step's correctness is decided by that turn alone (the environment carries the
+    /// value forward, right or wrong), so the term is not passed back to earlier turns.
+    /// </summary>
+    private static void AddStepAdvantages(IReadOnlyList<AdvantagedRow> rows, AdvantageOptions options)
+    {
+        double[] scores = rows.SelectMany(r => ScoredSteps(r.Row)).ToArray();
+        if (Flat(scores))
+        {
+            return;
+        }
+        double mean = scores.Average();
+        double std = Math.Sqrt(scores.Sum(v => (v - mean) * (v - mean)) / (scores.Length - 1));
+        foreach (AdvantagedRow r in rows)
+        {
+            double[]? steps = r.Row.StepScores;
+            for (int t = 0; steps is not null && t < steps.Length; t++)
+            {
+                if (double.IsFinite(steps[t]))
+                {
+                    r.TurnAdvantages[t] += (float)(options.StepRewardWeight * (steps[t] - mean) / (std + options.Epsilon));
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -104,6 +149,17 @@ public static class Advantages
     public static IReadOnlyList<AdvantagedRow> ReinforcePlusPlus(IReadOnlyList<TrajectoryRow> rows, AdvantageOptions options)
     {
         var returns = rows.Select(r => TurnReturns(r.TurnRewards, options.TurnDiscount)).ToList();
+        for (int i = 0; i < rows.Count && options.StepRewardWeight > 0; i++)
+        {
+            double[]? steps = rows[i].StepScores;
+            for (int t = 0; steps is not null && t < steps.Length; t++)
+            {
+                if (double.IsFinite(steps[t]))
+                {
+                    returns[i][t] += options.StepRewardWeight * steps[t];
+                }
+            }
+        }
         double sum = 0, sumSq = 0;
         long count = 0;
         for (int i = 0; i < rows.Count; i++)

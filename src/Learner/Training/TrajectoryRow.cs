@@ -24,6 +24,12 @@ public sealed record TrajectoryRow
     public required float[] OldLogProbs { get; init; }
     /// <summary>Reward of each turn (a terminal reward sits on the last turn).</summary>
     public required double[] TurnRewards { get; init; }
+    /// <summary>
+    /// Optional verdict of the environment on each turn as a step (1 correct, 0 wrong; NaN where the turn was not a
+    /// checkable step), one per turn; null when the episode checked no steps. Used only when the advantage estimator is
+    /// given a step reward weight (see <see cref="AdvantageOptions.StepRewardWeight"/>).
+    /// </summary>
+    public double[]? StepScores { get; init; }
 
     public int Length => TokenIds.Length;
     public int Turns => TurnRewards.Length;
@@ -54,6 +60,14 @@ public sealed record TrajectoryRow
         if (maxTurn >= TurnRewards.Length)
         {
             throw new ArgumentException($"{where}: turn index {maxTurn} has no reward (turn_rewards has {TurnRewards.Length}).");
+        }
+        if (StepScores is not null && StepScores.Length != TurnRewards.Length)
+        {
+            throw new ArgumentException($"{where}: step_scores has {StepScores.Length} values for {TurnRewards.Length} turns (one per turn, NaN where a turn was not a step).");
+        }
+        if (StepScores is not null && StepScores.Any(double.IsInfinity))
+        {
+            throw new ArgumentException($"{where}: step_scores must be finite or NaN (got {string.Join(", ", StepScores.Where(double.IsInfinity))}).");
         }
     }
 }
@@ -124,7 +138,7 @@ public sealed class TrajectoryRowBuilder(string episodeId, string role, string g
     }
 
     /// <summary>The row with the given per-turn rewards (one per generated turn).</summary>
-    public TrajectoryRow Build(IReadOnlyList<double> turnRewards)
+    public TrajectoryRow Build(IReadOnlyList<double> turnRewards, IReadOnlyList<double>? stepScores = null)
     {
         if (turnRewards.Count != _turns)
         {
@@ -135,12 +149,13 @@ public sealed class TrajectoryRowBuilder(string episodeId, string role, string g
             EpisodeId = episodeId, Role = role, GroupId = groupId, PolicyVersion = _version,
             TokenIds = [.. _ids], LossMask = [.. _mask], TurnIndex = [.. _turn], OldLogProbs = [.. _old],
             TurnRewards = [.. turnRewards],
+            StepScores = stepScores is null ? null : [.. stepScores],
         };
         row.Validate();
         return row;
     }
 
-    /// <summary>The row with one terminal reward on the last turn (0 on the others).</summary>
-    public TrajectoryRow BuildTerminal(double reward) =>
-        Build(Enumerable.Range(0, _turns).Select(t => t == _turns - 1 ? reward : 0.0).ToArray());
+    /// <summary>The row with one terminal reward on the last turn (0 on the others) and, optionally, each turn's step score.</summary>
+    public TrajectoryRow BuildTerminal(double reward, IReadOnlyList<double>? stepScores = null) =>
+        Build(Enumerable.Range(0, _turns).Select(t => t == _turns - 1 ? reward : 0.0).ToArray(), stepScores);
 }

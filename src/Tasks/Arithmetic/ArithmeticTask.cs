@@ -182,31 +182,54 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     /// numbers, substituting v (the environment trusts the reasoner: a wrong value propagates, as it would on paper).
     /// A message that matches no such operation leaves the state unchanged.
     /// </summary>
-    public string Advance(string state, string reasonerMessage)
+    public string Advance(string state, string reasonerMessage) =>
+        Parse(state) is Expr expression && Step(expression, reasonerMessage) is (Bin target, long value)
+            ? Replace(expression, target, value).ToString()
+            : state;
+
+    /// <summary>
+    /// The step check behind per-turn step rewards: the operation <see cref="Advance"/> would apply must be computed
+    /// correctly. A state that is already a number (or unreadable) asks for no step: null.
+    /// </summary>
+    public bool? CheckStep(string state, string reasonerMessage)
     {
-        Expr expression;
+        if (Parse(state) is not Expr expression || !Reducible(expression).Any())
+        {
+            return null;
+        }
+        return Step(expression, reasonerMessage) is (Bin target, long value) && target.Evaluate() == value;
+    }
+
+    private static Expr? Parse(string state)
+    {
         try
         {
-            expression = Expr.Parse(state);
+            return Expr.Parse(state);
         }
         catch (FormatException)
         {
-            return state;
+            return null;
         }
+    }
+
+    /// <summary>The operation of the expression that the message's last "a op b = v" names (both operands numbers), with v.</summary>
+    private static (Bin Target, long Value)? Step(Expr expression, string reasonerMessage)
+    {
         var matches = StepPattern().Matches(reasonerMessage);
         if (matches.Count == 0)
         {
-            return state;
+            return null;
         }
         Match m = matches[^1];
-        long a = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), b = long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
-        char op = m.Groups[2].Value[0];
-        if (!long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
+        if (!long.TryParse(m.Groups[1].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long a)
+            || !long.TryParse(m.Groups[3].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long b)
+            || !long.TryParse(m.Groups[4].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
         {
-            return state;
+            return null;
         }
+        char op = m.Groups[2].Value[0];
         Bin? target = Reducible(expression).FirstOrDefault(n => n.Op == op && ((Num)n.Left).Value == a && ((Num)n.Right).Value == b);
-        return target is null ? state : Replace(expression, target, value).ToString();
+        return target is null ? null : (target, value);
     }
 
     private static IEnumerable<Bin> Reducible(Expr e) => e switch

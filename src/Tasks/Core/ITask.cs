@@ -30,4 +30,11 @@ public interface IStatefulTask
     string InitialState(Problem problem);
     /// <summary>The state after the reasoner's message, or the same state when the message does not apply to it.</summary>
     string Advance(string state, string reasonerMessage);
+
+    /// <summary>
+    /// Whether the reasoner's message is a correct step on <paramref name="state"/>: true when the operation it
+    /// applies is computed correctly, false when the value is wrong or the message applies no operation of the state,
+    /// null when the state has no step left to take (or cannot be read), so that no step was asked for.
+    /// </summary>
+    bool? CheckStep(string state, string reasonerMessage);
 }

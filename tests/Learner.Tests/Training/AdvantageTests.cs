@@ -22,6 +22,63 @@ public class AdvantageTests
         Assert.Equal(-0.5 / (Math.Sqrt(0.5) + 1e-6), result[5].TurnAdvantages[0], 5);
     }
 
+    private static TrajectoryRow Scored(string episode, double reward, params double[] steps) =>
+        Row(episode, "g", [.. Enumerable.Range(1, steps.Length + 1)], [-1, .. Enumerable.Range(0, steps.Length)],
+            [.. steps.Select((_, t) => t == steps.Length - 1 ? reward : 0.0)], "reasoner") with { StepScores = steps };
+
+    [Fact]
+    public void Grpo_StepRewards_AddEachScoredTurnsNormalisedScore_OnTopOfTheOutcome()
+    {
+        // Outcomes 1 and 0 (+-0.70711). Scored turns: a has 1, 1, (answer); b has 1, 0: scores 1, 1, 1, 0, mean 0.75,
+        // unbiased std 0.5; weight 0.5 adds +0.125 / (0.5 + eps) to each right step and -0.375 / (0.5 + eps) to the wrong one.
+        var a = Scored("a", 1, 1, 1, double.NaN);
+        var b = Scored("b", 0, 1, 0);
+        var options = new AdvantageOptions { StepRewardWeight = 0.5 };
+        var result = Advantages.Compute([a, b], options).Rows;
+        double outcome = 0.5 / (Math.Sqrt(0.5) + 1e-6), right = 0.5 * 0.25 / (0.5 + 1e-6), wrong = -0.5 * 0.75 / (0.5 + 1e-6);
+        AssertClose([outcome + right, outcome + right, outcome], result[0].TurnAdvantages);
+        AssertClose([-outcome + right, -outcome + wrong], result[1].TurnAdvantages);
+
+        // Weight 0 (the default) ignores the scores; equal scores add nothing.
+        var off = Advantages.Compute([a, b], new AdvantageOptions()).Rows;
+        Assert.All(off[0].TurnAdvantages, v => Assert.Equal((float)outcome, v, 5));
+        var allRight = Advantages.Compute([Scored("a", 1, 1, 1), Scored("b", 0, 1)], options).Rows;
+        Assert.All(allRight[0].TurnAdvantages, v => Assert.Equal((float)outcome, v, 5));
+
+        // Equal outcomes: the step term alone still teaches, and a group filter keeps such a group.
+        var failed = Advantages.Compute([Scored("a", 0, 1, 1), Scored("b", 0, 1, 0)], options with { FilterSolvedAndFailedGroups = true });
+        Assert.Equal(0, failed.FilteredGroups);
+        Assert.True(failed.Rows[1].TurnAdvantages[1] < 0 && failed.Rows[1].TurnAdvantages[0] > 0);
+    }
+
+    private static void AssertClose(double[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int t = 0; t < expected.Length; t++)
+        {
+            Assert.Equal(expected[t], actual[t], 5);
+        }
+    }
+
+    [Fact]
+    public void ReinforcePlusPlus_StepRewardsJoinTheTurnReturnsBeforeWhitening()
+    {
+        // Discount 1, weight 1: a's turns return [1 + 1, 1 + 0] -> the step reward of turn 0 stays with turn 0.
+        var a = Scored("a", 1, 1, 0);
+        var plain = Advantages.Compute([a, Scored("b", 0, 0, 0)], new AdvantageOptions { Estimator = AdvantageEstimator.ReinforcePlusPlus }).Rows;
+        var withSteps = Advantages.Compute([a, Scored("b", 0, 0, 0)], new AdvantageOptions { Estimator = AdvantageEstimator.ReinforcePlusPlus, StepRewardWeight = 1 }).Rows;
+        Assert.Equal(plain[0].TurnAdvantages[0], plain[0].TurnAdvantages[1]);
+        Assert.True(withSteps[0].TurnAdvantages[0] > withSteps[0].TurnAdvantages[1]);
+    }
+
+    [Fact]
+    public void StepScores_MustHaveOneValuePerTurn()
+    {
+        var row = Scored("a", 1, 1, 0) with { StepScores = [1.0] };
+        var error = Assert.Throws<ArgumentException>(row.Validate);
+        Assert.Contains("step_scores has 1 values for 2 turns", error.Message);
+    }
+
     [Fact]
     public void Grpo_EqualRewardsGiveZero_AndEveryTurnSharesTheReturn()
     {
