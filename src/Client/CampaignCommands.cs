@@ -188,7 +188,8 @@ internal static class CampaignCommands
                 Console.WriteLine($"{e.EpisodeId}: {e.Question} -> {(e.Correct ? "correct" : "wrong")}, {e.FinishReason}, reward {e.Reward:F2}");
                 foreach (var t in e.Transcript)
                 {
-                    Console.WriteLine($"[round {t.Round}] {t.Role} (v{t.PolicyVersion}, {t.Tokens} tokens, {t.FinishReason}): {t.Text}");
+                    string step = t.StepCorrect switch { true => ", step right", false => ", step WRONG", null => "" };
+                    Console.WriteLine($"[round {t.Round}] {t.Role} (v{t.PolicyVersion}, {t.Tokens} tokens, {t.FinishReason}{step}): {t.Text}");
                 }
                 return 0;
             }
