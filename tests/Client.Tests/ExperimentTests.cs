@@ -51,6 +51,22 @@ public class ExperimentPlanTests
     }
 
     [Fact]
+    public void ArithmeticStepReward_ComparesOutcomeAndStepRewardsFromOneStart_WithTheSftControl()
+    {
+        ExperimentPlan plan = ExperimentPlan.Create(ExperimentPresets.Get(ExperimentPresets.ArithmeticStepReward), "preset");
+        Assert.Equal(["outcome", "step-reward", "more-sft"], plan.Arms.Select(a => a.Name));
+        Assert.Single(plan.Starts);
+        Assert.Equal(250L * 16 * 8, plan.EpisodesPerRlArm);
+        PlannedArm outcome = plan.Arms[0], steps = plan.Arms[1];
+        Assert.Equal((0.0, 1.0), (outcome.Config.Algorithm.StepRewardWeight, steps.Config.Algorithm.StepRewardWeight));
+        Assert.All(new[] { outcome, steps }, a => Assert.Equal((1e-4, false), (a.Config.Algorithm.LearningRate, a.Config.Algorithm.OverlapRollout)));
+        Assert.Empty(CampaignConfigValidation.Errors(plan.RlRun(steps, 1, "/ckpt")));
+        ExperimentPlan quick = ExperimentPlan.Create(ExperimentPresets.Get(ExperimentPresets.ArithmeticStepReward), "preset", quick: true);
+        Assert.Equal([1L], quick.Seeds);
+        Assert.Equal(8L * 8 * 8, quick.EpisodesPerRlArm);
+    }
+
+    [Fact]
     public void BadExperiment_ReportsEveryProblemAtOnce_ByField()
     {
         var e = new ExperimentConfig
