@@ -29,7 +29,7 @@ public sealed class TrajectoryRowRecord
     public List<int> TurnIndex { get; set; } = [];
     public List<float> OldLogProbs { get; set; } = [];
     public List<double> TurnRewards { get; set; } = [];
-    /// <summary>Step score per turn (NaN where a turn was not a step); empty when the row has none.</summary>
+    /// <summary>Step score per turn (NaN where a turn was not a step); empty when no turn of the role was checked in the episode.</summary>
     public List<double> StepScores { get; set; } = [];
 }
 

@@ -63,6 +63,8 @@ public class CampaignConfigTests
         Assert.Equal(0, new CampaignConfig().Algorithm.StepRewardWeight);   // off by default (the paper's outcome reward only)
         var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "algorithm": { "step_reward_weight": -1 } }""", "steps.json"));
         Assert.Contains("algorithm.step_reward_weight: must be a finite number >= 0 (got -1)", error.Message);
+        var vrp = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "protocol": "vrp", "view": "full", "algorithm": { "step_reward_weight": 1 } }""", "vrp.json"));
+        Assert.Contains("algorithm.step_reward_weight: step rewards come from the reasoner's steps in multi-turn episodes", vrp.Message);
     }
 
     [Fact]

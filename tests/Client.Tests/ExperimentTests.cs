@@ -251,7 +251,13 @@ public class ExperimentCommandTests
         Assert.True(shared.GetProperty("generated_tokens").GetDouble() > 0);
         Assert.Matches(@"control seed 1: \d+ SFT steps = \d+ s of shared's RL stage", output);
 
-        // The same experiment again: every campaign completed with the same configuration, so nothing is trained.
+        // The same experiment again: every campaign completed with the same configuration, so nothing is trained. One
+        // stored configuration is written as an older version wrote it, without a setting added since (at its default
+        // value): still the same configuration.
+        string stored = Path.Combine(folder, "..", $"{name}.shared.s1", "campaign.json");
+        string older = System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(stored), @",\s*""step_reward_weight"": 0", "");
+        Assert.DoesNotContain("step_reward_weight", older);
+        File.WriteAllText(stored, older);
         (int again, string second) = await CliRunner.RunAsync("experiment", file, "--silo-port", "27111", "--json");
         Assert.True(again == 0, second);
         Assert.Equal(7, second.Split('\n').Count(l => l.EndsWith("completed earlier with the same configuration; reused", StringComparison.Ordinal)));
@@ -263,7 +269,7 @@ public class ExperimentCommandTests
         Assert.Contains("quick: --quick needs a quick section", error);
         (int none, string noneError) = await CliRunner.RunAsync("experiment");
         Assert.Equal(2, none);
-        Assert.Contains("give an experiment file or --preset (arithmetic-paper)", noneError);
+        Assert.Contains("give an experiment file or --preset (arithmetic-paper, arithmetic-step-reward)", noneError);
         (int printed, string preset) = await CliRunner.RunAsync("experiment", "--preset", "arithmetic-paper", "--print");
         Assert.Equal(0, printed);
         Assert.Equal("arithmetic-paper", ExperimentFile.Parse(preset, "printed").Name);

@@ -78,8 +78,9 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.All(history, h => Assert.Equal(4, h.Episodes));
         Assert.All(history, h => Assert.Equal(0, h.FailedEpisodes));
         Assert.All(history, h => Assert.True(h.Learners[$"{name}.shared"].Rows > 0));
-        // The arithmetic environment checks the reasoner's steps: a share of them was right.
-        Assert.All(history, h => Assert.True(h.StepAccuracy is >= 0 and <= 1, $"step accuracy {h.StepAccuracy}"));
+        // The arithmetic environment checks the reasoner's steps (none in a step whose episodes all ended before the
+        // reasoner spoke: the untrained model often runs its first turn into the token limit).
+        Assert.All(history, h => Assert.True(h.StepAccuracy is null or (>= 0 and <= 1), $"step accuracy {h.StepAccuracy}"));
         Assert.Equal([0L, 1L, 2L], done.Evaluations.Select(e => e.AfterStep));
         Assert.All(done.Evaluations, e => Assert.Equal(4, e.Problems));
         // SFT published version 1, each RL step one more.

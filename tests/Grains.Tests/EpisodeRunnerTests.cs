@@ -147,6 +147,12 @@ public class EpisodeRunnerTests
         // An episode without a step (the meta finishes at once) carries no step scores at all.
         var direct = await new EpisodeRunner(Arithmetic, new EpisodeSettings { View = view }, Script(["[FINISH]"], ["\\boxed{11}"])).RunAsync(Problem, "e", "g");
         Assert.All(direct.Rows, x => Assert.Null(x.StepScores));
+
+        // A step's metrics count the checked steps of its episodes (one right of two here), none when nothing was checked.
+        var outcomes = new[] { EpisodeGrain.Outcome(r, 1), EpisodeGrain.Outcome(direct, 1) };
+        Assert.Equal(0.5, Campaigns.Metrics.StepAccuracy(outcomes));
+        Assert.Equal(0.5, Campaigns.Metrics.Of(0, 2, outcomes, [], 1, 1).StepAccuracy);
+        Assert.Null(Campaigns.Metrics.StepAccuracy([outcomes[1]]));
     }
 
     [Fact]

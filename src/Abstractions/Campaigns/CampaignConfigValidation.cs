@@ -64,6 +64,8 @@ public static class CampaignConfigValidation
         Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");
         Check(a.TurnDiscount is > 0 and <= 1, "algorithm.turn_discount", $"must be in (0, 1] (got {a.TurnDiscount})");
         Check(double.IsFinite(a.StepRewardWeight) && a.StepRewardWeight >= 0, "algorithm.step_reward_weight", $"must be a finite number >= 0 (got {a.StepRewardWeight})");
+        Check(a.StepRewardWeight == 0 || c.Protocol == "rema-multi-turn", "algorithm.step_reward_weight",
+            $"step rewards come from the reasoner's steps in multi-turn episodes: set protocol rema-multi-turn or the weight to 0 (protocol {c.Protocol}, weight {a.StepRewardWeight})");
         Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0, "sft.demonstrations", $"an enabled SFT stage needs demonstrations > 0 (got {c.Sft.Demonstrations})");
         Check(c.Sft.Epochs > 0, "sft.epochs", $"must be positive (got {c.Sft.Epochs})");
         Check(c.Sft.LearningRate > 0, "sft.learning_rate", $"must be positive (got {c.Sft.LearningRate})");

@@ -118,11 +118,16 @@ public sealed class ExperimentRunner(IGrainFactory grains, ExperimentPlan plan, 
         return new ExperimentRun(arm, kind, seed, finished, Reused: false);
     }
 
+    /// <summary>
+    /// The completed run in <paramref name="folder"/> when its configuration is <paramref name="config"/>. The stored
+    /// file is read back and written again before comparing, so that a setting added later with its default value
+    /// (absent from files written before it existed) does not make an identical campaign look different.
+    /// </summary>
     private static CampaignRun? TryReuse(string folder, string config)
     {
         string configFile = Path.Combine(folder, "campaign.json");
         string runFile = Path.Combine(folder, "run.json");
-        if (!File.Exists(configFile) || !File.Exists(runFile) || File.ReadAllText(configFile) != config)
+        if (!File.Exists(configFile) || !File.Exists(runFile) || StoredConfig(configFile) != config)
         {
             return null;
         }
@@ -134,6 +139,18 @@ public sealed class ExperimentRunner(IGrainFactory grains, ExperimentPlan plan, 
         catch (JsonException)
         {
             return null;   // a torn or foreign file: run the campaign again
+        }
+    }
+
+    private static string? StoredConfig(string configFile)
+    {
+        try
+        {
+            return CampaignFile.Write(CampaignFile.Parse(File.ReadAllText(configFile), configFile));
+        }
+        catch (ArgumentException)
+        {
+            return null;   // no longer a valid campaign (a field since removed or renamed): run it again
         }
     }
 }

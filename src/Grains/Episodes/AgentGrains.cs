@@ -55,7 +55,8 @@ public abstract class AgentGrain(PolicyTemplates templates, ILocalSiloDetails si
     {
         RoleView view = _view ?? throw new InvalidOperationException($"agent {this.GetPrimaryKeyString()} ({ExpectedRole}) is not configured.");
         DeactivateOnIdle();
-        return Task.FromResult(view.Rows(reward, stepScores).Select(EpisodeGrain.ToRecord).ToArray());
+        // A caller built before step scores existed sends none.
+        return Task.FromResult(view.Rows(reward, stepScores ?? []).Select(EpisodeGrain.ToRecord).ToArray());
     }
 }
 
