@@ -13,12 +13,20 @@ public sealed class RobustnessTests
         IEnumerable<int> range = Enumerable.Range(1, 60);
         string left = string.Join(", ", range.Select(i => $"x^{{{i}}}+\\sqrt{{{i}}}"));
         string right = string.Join(", ", range.Reverse().Select(i => $"\\sqrt{{{i}}}+x^{{{i}}}"));
-        var clock = Stopwatch.StartNew();
-        Verdict verdict = MathEquivalence.Check(left, right, TimeSpan.FromMilliseconds(5));
-        clock.Stop();
-        Assert.True(verdict.TimedOut, verdict.ToString());
+        // The comparison takes about 100 ms. On a loaded machine the OS may not run the waiting thread again until the
+        // worker has finished, and the finished result is then returned; so the limit gets a few tries, and one of
+        // them must stop waiting.
+        var tries = new List<(Verdict Verdict, long Ms)>();
+        for (int attempt = 0; attempt < 5 && !(tries.Count > 0 && tries[^1].Verdict.TimedOut); attempt++)
+        {
+            var clock = Stopwatch.StartNew();
+            Verdict v = MathEquivalence.Check(left, right, TimeSpan.FromMilliseconds(5));
+            tries.Add((v, clock.ElapsedMilliseconds));
+        }
+        (Verdict verdict, long ms) = tries[^1];
+        Assert.True(verdict.TimedOut, string.Join("; ", tries.Select(t => $"{t.Verdict.Method} after {t.Ms} ms")));
         Assert.False(verdict.Equivalent);
-        Assert.True(clock.ElapsedMilliseconds < 1000, $"took {clock.ElapsedMilliseconds} ms");
+        Assert.True(ms < 1000, $"took {ms} ms");
         Assert.True(MathEquivalence.Check(left, right).Equivalent, "with the default limit the same check completes and agrees");
     }
 
