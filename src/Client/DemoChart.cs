@@ -21,13 +21,13 @@ public static class DemoChart
             trend.LegendText = "training reward, 10-step mean";
             trend.MarkerSize = 0;
             trend.LineWidth = 3;
-            if (run.History.Any(h => h.StepAccuracy is not null))
+            // Where the environment checks the reasoner's steps (arithmetic): the share of steps computed right.
+            var stepped = run.History.Where(h => h.StepAccuracy is not null).ToArray();
+            if (stepped.Length > 0)
             {
-                // Where the environment checks the reasoner's steps (arithmetic): the share of steps computed right.
-                var stepped = run.History.Where(h => h.StepAccuracy is not null).ToArray();
-                var steps2 = plot.Add.Scatter(stepped.Select(h => (double)(h.Step + 1)).ToArray(), stepped.Select(h => h.StepAccuracy!.Value).ToArray());
-                steps2.LegendText = "reasoner step accuracy (sampled)";
-                steps2.MarkerSize = 0;
+                var stepAccuracy = plot.Add.Scatter(stepped.Select(h => (double)(h.Step + 1)).ToArray(), stepped.Select(h => h.StepAccuracy!.Value).ToArray());
+                stepAccuracy.LegendText = "reasoner step accuracy (sampled)";
+                stepAccuracy.MarkerSize = 0;
             }
         }
         foreach (var set in run.Status.Evaluations.GroupBy(e => e.Set))

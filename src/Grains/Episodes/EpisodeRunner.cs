@@ -31,11 +31,11 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
         string finish;
         string lastReasoner = "";
         string? plan = null;
-        var stepScores = views.Keys.ToDictionary(r => r, _ => new List<double>());
+        var reasonerSteps = new List<double>();   // only the reasoner's turns are checked as steps
 
         if (settings.Protocol == Protocol.RemaMultiTurn)
         {
-            (finish, lastReasoner) = await MultiTurnAsync(problem, views, transcript, stepScores[Roles.Reasoner], episodeId);
+            (finish, lastReasoner) = await MultiTurnAsync(problem, views, transcript, reasonerSteps, episodeId);
         }
         else
         {
@@ -66,11 +66,11 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
         // The verifier may take up to its time limit: keep it off the caller's scheduler.
         Judgement judgement = await Task.Run(() => task.Judge(problem, lastReasoner));
         var rewards = Rewards(judgement, finish, plan);
-        var rows = (await Task.WhenAll(views.Values.Select(v => v.RowsAsync(rewards[v.Role], StepScoresOf(stepScores[v.Role]))))).SelectMany(r => r).ToList();
+        var rows = (await Task.WhenAll(views.Values.Select(v => v.RowsAsync(rewards[v.Role], v.Role == Roles.Reasoner ? StepScoresOf(reasonerSteps) : [])))).SelectMany(r => r).ToList();
         return new EpisodeResult(episodeId, groupId, problem.Id, finish, judgement.Correct, judgement.Extracted, rewards, transcript, rows);
     }
 
-    /// <summary>A role's step scores as its rows take them: none at all when no turn of the role was checked.</summary>
+    /// <summary>The reasoner's step scores as its rows take them: none at all when no turn was checked.</summary>
     private static IReadOnlyList<double> StepScoresOf(List<double> scores) => scores.Any(double.IsFinite) ? scores : [];
 
     private async Task<(string Finish, string LastReasoner)> MultiTurnAsync(Problem problem, Dictionary<string, IRoleAgent> views, List<TranscriptTurn> transcript, List<double> reasonerSteps, string episodeId)
