@@ -58,8 +58,54 @@ public static unsafe class DecodeProfile
             nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask).Dispose();
         }, 300);
         Time("read the same K/V blocks, layers in turn", () => SumBlocks(cache.Keys(turn % config.NumLayers), cache.Values(turn++ % config.NumLayers), batch, attend), 300);
+        if (Environment.GetEnvironmentVariable("REMA_KERNEL_LIB") is string lib)
+        {
+            NativeAttention(lib, q, cache, mask, pos, attend, config, () => turn++ % config.NumLayers);
+        }
         Time("one small op (add [B, 288])", () => (a + b).Dispose(), 2000);
         return 0;
+    }
+
+    /// <summary>
+    /// The experiment of bench/native/decode_attention.c (built by hand, named by REMA_KERNEL_LIB): its agreement with
+    /// SDPA, then its time and SDPA's for the layers in turn.
+    /// </summary>
+    private static void NativeAttention(string lib, Tensor q, KvCache cache, Tensor mask, long[] pos, int attend, ModelConfig config, Func<int> nextLayer)
+    {
+        nint handle = System.Runtime.InteropServices.NativeLibrary.Load(lib);
+        var init = (delegate* unmanaged<byte*, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_kernels_init");
+        var attention = (delegate* unmanaged<float*, float*, float*, float*, long*, int, int, int, int, float, void>)
+            System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_decode_attention");
+        byte[] gomp = System.Text.Encoding.ASCII.GetBytes("libgomp-98b21ff3.so.1\0");   // the OpenMP runtime libtorch 2.10 ships
+        fixed (byte* name = gomp)
+        {
+            if (init(name) != 0)
+            {
+                Console.WriteLine("native attention: libtorch's libgomp was not found in the process; skipped");
+                return;
+            }
+        }
+        int batch = (int)q.shape[0], hd = config.HeadDim, maxLen = (int)cache.Keys(0).shape[2];
+        long[] lengths = pos.Select(p => p + 1).ToArray();
+        Tensor output = zeros(batch, config.NumHeads, 1, hd);
+        void Run(int layer)
+        {
+            fixed (long* length = lengths)
+            {
+                attention(ReMA.Learner.Runtime.NativeTensor.Float32(q), ReMA.Learner.Runtime.NativeTensor.Float32(cache.Keys(layer)),
+                    ReMA.Learner.Runtime.NativeTensor.Float32(cache.Values(layer)), ReMA.Learner.Runtime.NativeTensor.Float32(output), length,
+                    batch, config.NumHeads, maxLen, hd, (float)(1.0 / Math.Sqrt(hd)));
+            }
+        }
+        Run(0);
+        Tensor reference = nn.functional.scaled_dot_product_attention(q, cache.Keys(0).narrow(2, 0, attend), cache.Values(0).narrow(2, 0, attend), mask);
+        Console.WriteLine($"native attention vs SDPA, largest |difference|: {(output - reference).abs().max().item<float>():E2}");
+        Time("attention, C kernel on libtorch's threads", () => Run(nextLayer()), 300);
+        Time("attention SDPA (again, for comparison)", () =>
+        {
+            int l = nextLayer();
+            nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask).Dispose();
+        }, 300);
     }
 
     /// <summary>Sums the first <paramref name="length"/> positions of every (slot, head) block of K and V: the least a kernel must read.</summary>
