@@ -50,6 +50,14 @@ public static unsafe class DecodeProfile
         Time("body, no cache (attention over 1 key)", () => model.Hidden(input, position, noMask).Dispose());
         Time("vocabulary h W^T (transposed copy)", () => hidden.matmul(wT).Dispose());
         Time("vocabulary W h^T", () => w.matmul(hidden.t()).Dispose());
+        Tensor[] chunks = w.split(4096, 0);
+        Time("vocabulary W h^T, 4096-row chunks in turn", () =>
+        {
+            foreach (Tensor chunk in chunks)
+            {
+                chunk.matmul(hidden.t()).Dispose();
+            }
+        });
         Time("sampling, torch (T=1)", () => TokenSampler.Sample(logits, sampling, rngs));
         Time("sampling, host by column (T=1)", () => HostSampler.Sample(logitsByColumn, sampling, rngs));
         Time("attention SDPA, layers in turn", () =>
@@ -74,7 +82,7 @@ public static unsafe class DecodeProfile
     {
         nint handle = System.Runtime.InteropServices.NativeLibrary.Load(lib);
         var init = (delegate* unmanaged<byte*, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_kernels_init");
-        var attention = (delegate* unmanaged<float*, float*, float*, float*, long*, int, int, int, int, float, void>)
+        var attention = (delegate* unmanaged<float*, float*, float*, float*, long*, int, int, int, int, float, int>)
             System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_decode_attention");
         byte[] gomp = System.Text.Encoding.ASCII.GetBytes("libgomp-98b21ff3.so.1\0");   // the OpenMP runtime libtorch 2.10 ships
         fixed (byte* name = gomp)
@@ -92,9 +100,13 @@ public static unsafe class DecodeProfile
         {
             fixed (long* length = lengths)
             {
-                attention(ReMA.Learner.Runtime.NativeTensor.Float32(q), ReMA.Learner.Runtime.NativeTensor.Float32(cache.Keys(layer)),
+                int status = attention(ReMA.Learner.Runtime.NativeTensor.Float32(q), ReMA.Learner.Runtime.NativeTensor.Float32(cache.Keys(layer)),
                     ReMA.Learner.Runtime.NativeTensor.Float32(cache.Values(layer)), ReMA.Learner.Runtime.NativeTensor.Float32(output), length,
                     batch, config.NumHeads, maxLen, hd, (float)(1.0 / Math.Sqrt(hd)));
+                if (status != 0)
+                {
+                    throw new InvalidOperationException($"native attention returned {status} (see bench/native/decode_attention.c)");
+                }
             }
         }
         Run(0);

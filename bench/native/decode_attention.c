@@ -11,6 +11,8 @@
  */
 #include <dlfcn.h>
 #include <math.h>
+#define MAX_POSITIONS 4096
+
 typedef void (*gomp_parallel_t)(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 typedef int (*omp_int_t)(void);
 static gomp_parallel_t gp;
@@ -31,7 +33,7 @@ static void work(void *p) {
     const args_t *a = p;
     int n = a->batch * a->heads, t = tnum(), c = tcount();
     int lo = (int)((long)n * t / c), hi = (int)((long)n * (t + 1) / c);
-    float scores[4096];
+    float scores[MAX_POSITIONS];
     for (int i = lo; i < hi; i++) {
         int len = (int)a->lengths[i / a->heads], hd = a->hd;
         const float *q = a->q + (long)i * hd, *k = a->k + (long)i * a->maxLen * hd, *v = a->v + (long)i * a->maxLen * hd;
@@ -54,8 +56,12 @@ static void work(void *p) {
     }
 }
 
-void rema_decode_attention(const float *q, const float *k, const float *v, float *out, const long *lengths,
-                           int batch, int heads, int maxLen, int hd, float scale) {
+/* Returns 0, or -1 before rema_kernels_init succeeded, or -3 when a sequence is longer than the score buffer. */
+int rema_decode_attention(const float *q, const float *k, const float *v, float *out, const long *lengths,
+                          int batch, int heads, int maxLen, int hd, float scale) {
+    if (!gp) return -1;
+    if (maxLen > MAX_POSITIONS) return -3;
     args_t a = {q, k, v, out, lengths, batch, heads, maxLen, hd, scale};
     gp(work, &a, 0, 0);
+    return 0;
 }
