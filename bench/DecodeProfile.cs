@@ -60,15 +60,13 @@ public static unsafe class DecodeProfile
         });
         Time("sampling, torch (T=1)", () => TokenSampler.Sample(logits, sampling, rngs));
         Time("sampling, host by column (T=1)", () => HostSampler.Sample(logitsByColumn, sampling, rngs));
-        Time("attention SDPA, layers in turn", () =>
-        {
-            int l = turn++ % config.NumLayers;
-            nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask).Dispose();
-        }, 300);
+        Tensor Sdpa(int l) => nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask);
+        void SdpaLayersInTurn() => Sdpa(turn++ % config.NumLayers).Dispose();
+        Time("attention SDPA, layers in turn", SdpaLayersInTurn, 300);
         Time("read the same K/V blocks, layers in turn", () => SumBlocks(cache.Keys(turn % config.NumLayers), cache.Values(turn++ % config.NumLayers), batch, attend), 300);
         if (Environment.GetEnvironmentVariable("REMA_KERNEL_LIB") is string lib)
         {
-            NativeAttention(lib, q, cache, mask, pos, attend, config, () => turn++ % config.NumLayers);
+            NativeAttention(lib, q, cache, pos, config, () => turn++ % config.NumLayers, Sdpa, SdpaLayersInTurn);
         }
         Time("one small op (add [B, 288])", () => (a + b).Dispose(), 2000);
         return 0;
@@ -76,9 +74,10 @@ public static unsafe class DecodeProfile
 
     /// <summary>
     /// The experiment of bench/native/decode_attention.c (built by hand, named by REMA_KERNEL_LIB): its agreement with
-    /// SDPA, then its time and SDPA's for the layers in turn.
+    /// SDPA (<paramref name="sdpa"/> of a layer), then its time and SDPA's for the layers in turn.
     /// </summary>
-    private static void NativeAttention(string lib, Tensor q, KvCache cache, Tensor mask, long[] pos, int attend, ModelConfig config, Func<int> nextLayer)
+    private static void NativeAttention(string lib, Tensor q, KvCache cache, long[] pos, ModelConfig config, Func<int> nextLayer,
+        Func<int, Tensor> sdpa, Action sdpaLayersInTurn)
     {
         nint handle = System.Runtime.InteropServices.NativeLibrary.Load(lib);
         var init = (delegate* unmanaged<byte*, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_kernels_init");
@@ -110,14 +109,10 @@ public static unsafe class DecodeProfile
             }
         }
         Run(0);
-        Tensor reference = nn.functional.scaled_dot_product_attention(q, cache.Keys(0).narrow(2, 0, attend), cache.Values(0).narrow(2, 0, attend), mask);
+        Tensor reference = sdpa(0);
         Console.WriteLine($"native attention vs SDPA, largest |difference|: {(output - reference).abs().max().item<float>():E2}");
         Time("attention, C kernel on libtorch's threads", () => Run(nextLayer()), 300);
-        Time("attention SDPA (again, for comparison)", () =>
-        {
-            int l = nextLayer();
-            nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask).Dispose();
-        }, 300);
+        Time("attention SDPA (again, for comparison)", sdpaLayersInTurn, 300);
     }
 
     /// <summary>Sums the first <paramref name="length"/> positions of every (slot, head) block of K and V: the least a kernel must read.</summary>

@@ -113,7 +113,7 @@ public static class GenerateBenchmark
         return 0;
     }
 
-    private static (long Tokens, double Seconds) Measure(CausalLM model, ITokenizer tokenizer, int batch, bool kv, int promptTokens, int newTokens, bool sampleOnHost)
+    internal static (long Tokens, double Seconds) Measure(CausalLM model, ITokenizer tokenizer, int batch, bool kv, int promptTokens, int newTokens, bool sampleOnHost)
     {
         var random = new Random(batch);
         var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ReMA.Learner.Generation;
 using ReMA.Learner.Model;
 using ReMA.Learner.Tokenization;
 using static TorchSharp.torch;
@@ -27,16 +26,18 @@ public static class SplitProbe
         var tokenizer = new CharTokenizer();
         long parameters = model.ParameterCount();
         string Rate(long tokens, double seconds) => $"{tokens / seconds,6:F0} tokens/s {2.0 * parameters * tokens / seconds / 1e9,5:F1} GFLOP/s";
-        Generate(model, tokenizer, batch, 0, 16);   // warm-up
+        // The benchmark's own requests (32-token prompts, 128 new tokens, end tokens ignored) and engine.
+        long Generate(int size, int newTokens = 128) => GenerateBenchmark.Measure(model, tokenizer, size, true, 32, newTokens, sampleOnHost: true).Tokens;
+        Generate(batch, 16);   // warm-up
         for (int round = 0; round < 3; round++)
         {
             var clock = Stopwatch.StartNew();
-            long tokens = Generate(model, tokenizer, batch, 0);
+            long tokens = Generate(batch);
             Console.WriteLine($"batch {batch}, one engine, {get_num_threads()} torch threads:      {Rate(tokens, clock.Elapsed.TotalSeconds)}");
-            (tokens, double seconds) = OnThreads(parts, k => Generate(model, tokenizer, batch / parts, 1000 * (k + 1)));
+            (tokens, double seconds) = OnThreads(parts, _ => Generate(batch / parts));
             Console.WriteLine($"batch {batch}, {parts} engines of {batch / parts}, 1 torch thread each: {Rate(tokens, seconds)}");
         }
-        (long alone, double aloneSeconds) = OnThreads(1, _ => Generate(model, tokenizer, batch / parts, 1000));
+        (long alone, double aloneSeconds) = OnThreads(1, _ => Generate(batch / parts));
         Console.WriteLine($"batch {batch / parts}, one engine alone, 1 torch thread:   {Rate(alone, aloneSeconds)}");
         Console.WriteLine($"same-process 1024x1024 matmul: {GenerateBenchmark.MatmulGflops(CPU):F1} GFLOP/s");
         return 0;
@@ -55,15 +56,5 @@ public static class SplitProbe
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         return (total, clock.Elapsed.TotalSeconds);
-    }
-
-    private static long Generate(CausalLM model, ITokenizer tokenizer, int batch, int seed, int newTokens = 128)
-    {
-        var random = new Random(batch + seed);
-        var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(
-            Enumerable.Range(0, 32).Select(_ => random.Next(3, tokenizer.VocabSize)).ToArray(),
-            new SamplingParams { MaxNewTokens = newTokens, IgnoreEos = true, Seed = (ulong)(i + seed) })).ToList();
-        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = batch });
-        return engine.Generate(requests).Sum(r => (long)r.TokenIds.Length);
     }
 }
