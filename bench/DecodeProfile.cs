@@ -64,6 +64,27 @@ public static unsafe class DecodeProfile
         void SdpaLayersInTurn() => Sdpa(turn++ % config.NumLayers).Dispose();
         Time("attention SDPA, layers in turn", SdpaLayersInTurn, 300);
         Time("read the same K/V blocks, layers in turn", () => SumBlocks(cache.Keys(turn % config.NumLayers), cache.Values(turn++ % config.NumLayers), batch, attend), 300);
+        if (ReMA.Learner.Runtime.TorchThreads.Available)
+        {
+            var kernel = new DecodeAttention();
+            int[] positions = pos.Select(p => (int)p).ToArray();
+            Tensor qh = q.view(batch, config.NumHeads, 1, hd);
+            Tensor kNew = randn(batch, kv, 1, hd, device: device), vNew = randn(batch, kv, 1, hd, device: device);
+            for (int i = 0; i < batch; i++)
+            {
+                cache.Keys(0)[i, TensorIndex.Colon, (int)pos[i]].copy_(kNew[i, TensorIndex.Colon, 0]);
+                cache.Values(0)[i, TensorIndex.Colon, (int)pos[i]].copy_(vNew[i, TensorIndex.Colon, 0]);
+            }
+            Tensor reference = Sdpa(0);
+            Tensor mine = kernel.Attend(cache, 0, positions, qh, kNew, vNew);
+            Console.WriteLine($"C# attention vs SDPA, largest |difference|: {(mine - reference).abs().max().item<float>():E2}");
+            Time("attention, C# on libtorch's threads", () => kernel.Attend(cache, turn++ % config.NumLayers, positions, qh, kNew, vNew).Dispose(), 300);
+            Time("attention SDPA (again, for comparison)", SdpaLayersInTurn, 300);
+        }
+        else
+        {
+            Console.WriteLine($"C# attention on libtorch's threads: unavailable ({ReMA.Learner.Runtime.TorchThreads.UnavailableReason})");
+        }
         if (Environment.GetEnvironmentVariable("REMA_KERNEL_LIB") is string lib)
         {
             NativeAttention(lib, q, cache, pos, config, () => turn++ % config.NumLayers, Sdpa, SdpaLayersInTurn);

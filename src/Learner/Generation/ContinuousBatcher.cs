@@ -22,6 +22,12 @@ public sealed record EngineOptions
     /// same draws; faster on the CPU (docs/benchmarks.md). Off, or on CUDA or for bfloat16: the torch path.
     /// </summary>
     public bool SampleOnHost { get; init; } = true;
+    /// <summary>
+    /// Decode attention by <see cref="DecodeAttention"/> (C# on libtorch's OpenMP threads, each sequence reading only its
+    /// own cached positions) where the cache is float32 in host memory and libtorch's OpenMP runtime is found; off, or
+    /// elsewhere: scaled_dot_product_attention over the cache with a mask.
+    /// </summary>
+    public bool AttentionKernel { get; init; } = true;
 }
 
 /// <summary>
@@ -100,6 +106,12 @@ public sealed class ContinuousBatcher : IDisposable
 
     /// <summary>Logits by column and <see cref="HostSampler"/> (float32 weights in host memory, <see cref="EngineOptions.SampleOnHost"/>).</summary>
     private bool SamplesOnHost => _options.SampleOnHost && Runtime.NativeTensor.IsHostFloat32(_model.OutputWeight);
+
+    /// <summary>Decode attention by <see cref="DecodeAttention"/> (see <see cref="EngineOptions.AttentionKernel"/>).</summary>
+    private bool UsesAttentionKernel => _options.AttentionKernel && _cache is not null
+        && Runtime.NativeTensor.IsHostFloat32(_cache.Keys(0)) && Runtime.TorchThreads.Available;
+
+    private DecodeAttention? _decodeAttention;
 
     /// <summary>float32 logits [n, V] for hidden states [n, D].</summary>
     private Tensor Logits(Tensor hidden) =>
@@ -261,6 +273,19 @@ public sealed class ContinuousBatcher : IDisposable
         int attend = (int)pos.Max() + 1;
         Tensor input = tensor(ids, [b, 1], device: device);
         Tensor position = tensor(pos, [b, 1], device: device);
+        if (UsesAttentionKernel)
+        {
+            _decodeAttention ??= new DecodeAttention();
+            int[] positions = Array.ConvertAll(pos, p => (int)p);
+            Tensor unused = zeros([b, 1, 1, 1], dtype: ScalarType.Float32, device: device);
+            Tensor fused = _model.Hidden(input, position, unused, new KernelDecodeAccess(_cache!, positions, _decodeAttention));
+            foreach (SequenceState s in _active)
+            {
+                s.CachedLength++;
+            }
+            SampleInto(_active, fused.squeeze(1));
+            return;
+        }
         Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
         Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
         Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)

@@ -47,6 +47,11 @@ public sealed class Attention : nn.Module
         Tensor v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [B, KV, T, hd]
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache?.Attend(_layer, q, k, v) is Tensor attended)
+        {
+            // The cache's own kernel stored k/v and attended (decode on the CPU): [B, H, T, hd].
+            return o_proj.forward(attended.transpose(1, 2).reshape(b, t, _heads * _headDim)).MoveToOuterDisposeScope();
+        }
         if (cache is not null)
         {
             (k, v) = cache.Update(_layer, k, v);                                      // [B, KV, Tk, hd]

@@ -64,6 +64,12 @@ public sealed class KvCache : IDisposable
 public abstract class KvCacheAccess
 {
     public abstract (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values);
+
+    /// <summary>
+    /// Stores the layer's new keys/values and returns the attention output [B, H, T, hd] in one kernel, or null when this
+    /// access has none (then the layer calls <see cref="Update"/> and attends over what it returns).
+    /// </summary>
+    public virtual Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) => null;
 }
 
 /// <summary>Prefill: prompts (right-padded to one length T) written at positions 0..T-1 of the given slots; attention stays within the prompt.</summary>
@@ -94,4 +100,17 @@ public sealed class DecodeAccess(KvCache cache, Tensor writeIndex, int attendLen
         v.scatter_(2, writeIndex, values);
         return (k.narrow(2, 0, attendLength), v.narrow(2, 0, attendLength));
     }
+}
+
+/// <summary>
+/// Decode through <see cref="DecodeAttention"/>: one new token for each of the first <c>batch</c> slots, written at
+/// <paramref name="positions"/>[i] and attending to positions 0..positions[i] of its own slot; no mask is needed.
+/// </summary>
+public sealed class KernelDecodeAccess(KvCache cache, int[] positions, DecodeAttention kernel) : KvCacheAccess
+{
+    public override (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values) =>
+        throw new InvalidOperationException("KernelDecodeAccess stores keys and values in Attend; Update is never called on it.");
+
+    public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) =>
+        kernel.Attend(cache, layer, positions, queries, keys, values);
 }
