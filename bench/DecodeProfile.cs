@@ -46,7 +46,18 @@ public static unsafe class DecodeProfile
         Tensor a = randn(batch, config.HiddenSize, device: device), b = randn(batch, config.HiddenSize, device: device);
 
         Console.WriteLine($"decode step profile: batch {batch}, {cached} cached positions, stories15m float32, {get_num_threads()} threads");
+        EngineSteps(model, batch, kernels: true);
+        EngineSteps(model, batch, kernels: false);
         Time("body with attention over the cache", () => model.Hidden(input, position, mask, new DecodeAccess(cache, writeIndex, attend)).Dispose());
+        if (ReMA.Learner.Runtime.TorchThreads.Available)
+        {
+            using var kernels = new DecodeKernels();
+            int[] at = pos.Select(p => (int)p).ToArray();
+            Time("body with the C# decode kernels", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, kernels)).Dispose());
+            using var attentionOnly = new DecodeKernels(projections: false);
+            Time("body with C# attention, torch projections", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, attentionOnly)).Dispose());
+            Time("body with the C# decode kernels (again)", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, kernels)).Dispose());
+        }
         Time("body, no cache (attention over 1 key)", () => model.Hidden(input, position, noMask).Dispose());
         Time("vocabulary h W^T (transposed copy)", () => hidden.matmul(wT).Dispose());
         Time("vocabulary W h^T", () => w.matmul(hidden.t()).Dispose());
@@ -58,6 +69,11 @@ public static unsafe class DecodeProfile
                 chunk.matmul(hidden.t()).Dispose();
             }
         });
+        if (VocabSampler.Supported)
+        {
+            using var fused = new VocabSampler();
+            Time("vocabulary + sampling, VocabSampler (T=1)", () => fused.Sample(w, hidden, sampling, rngs));
+        }
         Time("sampling, torch (T=1)", () => TokenSampler.Sample(logits, sampling, rngs));
         Time("sampling, host by column (T=1)", () => HostSampler.Sample(logitsByColumn, sampling, rngs));
         Tensor Sdpa(int l) => nn.functional.scaled_dot_product_attention(q, cache.Keys(l).narrow(2, 0, attend), cache.Values(l).narrow(2, 0, attend), mask);
@@ -90,6 +106,32 @@ public static unsafe class DecodeProfile
             NativeAttention(lib, q, cache, pos, config, () => turn++ % config.NumLayers, Sdpa, SdpaLayersInTurn);
         }
         Time("one small op (add [B, 288])", () => (a + b).Dispose(), 2000);
+        Tensor w288 = randn(288, 288) * 0.05f, w768 = randn(768, 288) * 0.05f, w768t = randn(288, 768) * 0.05f, a768 = randn(batch, 768);
+        Time("linear 288->288 [B, 288]", () => nn.functional.linear(a, w288).Dispose(), 500);
+        Time("linear 288->768 [B, 288]", () => nn.functional.linear(a, w768).Dispose(), 500);
+        Time("linear 768->288 [B, 768]", () => nn.functional.linear(a768, w768t).Dispose(), 500);
+        if (DecodeLinear.Supported)
+        {
+            using var linear = new DecodeLinear();
+            var l288 = nn.Linear(288, 288, hasBias: false);
+            var l768 = nn.Linear(288, 768, hasBias: false);
+            var l768t = nn.Linear(768, 288, hasBias: false);
+            Time("C# linear 288->288 [B, 288]", () => linear.Forward(a, l288)[0].Dispose(), 500);
+            Time("C# linear 288->768 [B, 288]", () => linear.Forward(a, l768)[0].Dispose(), 500);
+            Time("C# linear 768->288 [B, 768]", () => linear.Forward(a768, l768t)[0].Dispose(), 500);
+            Time("C# linear q, k, v together [B, 288]", () => linear.Forward(a, l288, l288, l288)[0].Dispose(), 500);
+            int threads = get_num_threads();
+            set_num_threads(1);
+            Time("C# linear 288->288 [B, 288], 1 thread", () => linear.Forward(a, l288)[0].Dispose(), 500);
+            Time("C# linear 768->288 [B, 768], 1 thread", () => linear.Forward(a768, l768t)[0].Dispose(), 500);
+            set_num_threads(threads);
+        }
+        var norm = new RmsNorm(288, 1e-5, device, ScalarType.Float32);
+        Time("rms norm [B, 288]", () => norm.forward(a).Dispose(), 500);
+        Tensor qr = randn(batch, 6, 1, 48);
+        (Tensor cos, Tensor sin) = RotaryEmbedding.Angles(position, 48, 10000, ScalarType.Float32);
+        Time("rope [B, 6, 1, 48]", () => RotaryEmbedding.Apply(qr, cos, sin).Dispose(), 500);
+        Time("silu(g) * u [B, 768]", () => (nn.functional.silu(a768) * a768).Dispose(), 500);
         return 0;
     }
 
@@ -134,6 +176,41 @@ public static unsafe class DecodeProfile
         Console.WriteLine($"native attention vs SDPA, largest |difference|: {(output - reference).abs().max().item<float>():E2}");
         Time("attention, C kernel on libtorch's threads", () => Run(nextLayer()), 300);
         Time("attention SDPA (again, for comparison)", sdpaLayersInTurn, 300);
+    }
+
+    /// <summary>
+    /// The generate benchmark's batch run (prompt 32, 128 new tokens) step by step: the first step (prefill and first
+    /// token), and the decode steps' median and sum; the second of two runs.
+    /// </summary>
+    private static void EngineSteps(CausalLM model, int batch, bool kernels)
+    {
+        var tokenizer = new ReMA.Learner.Tokenization.CharTokenizer();
+        for (int round = 0; round < 2; round++)
+        {
+            var random = new Random(batch);
+            var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(
+                Enumerable.Range(0, 32).Select(_ => random.Next(3, tokenizer.VocabSize)).ToArray(),
+                new SamplingParams { MaxNewTokens = 128, IgnoreEos = true, Seed = (ulong)i })).ToList();
+            using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = batch, DecodeKernels = kernels });
+            foreach (GenerationRequest request in requests)
+            {
+                _ = engine.Enqueue(request);
+            }
+            var steps = new List<double>();
+            var total = Stopwatch.StartNew();
+            while (engine.HasWork)
+            {
+                var clock = Stopwatch.StartNew();
+                engine.Step();
+                steps.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            if (round == 1)
+            {
+                var decode = steps.Skip(1).Order().ToList();
+                Console.WriteLine($"engine run, {(kernels ? "C# decode kernels" : "torch operators")}: {total.Elapsed.TotalSeconds:F3} s, first step {steps[0]:F1} ms, " +
+                    $"decode steps median {decode[decode.Count / 2]:F2} ms, slowest {decode[^1]:F1} ms, sum {decode.Sum() / 1000:F3} s ({decode.Count} steps)");
+            }
+        }
     }
 
     /// <summary>Sums the first <paramref name="length"/> positions of every (slot, head) block of K and V: the least a kernel must read.</summary>

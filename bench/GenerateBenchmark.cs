@@ -119,7 +119,7 @@ public static class GenerateBenchmark
         var requests = Enumerable.Range(0, batch).Select(i => new GenerationRequest(
             Enumerable.Range(0, promptTokens).Select(_ => random.Next(3, tokenizer.VocabSize)).ToArray(),
             new SamplingParams { MaxNewTokens = newTokens, IgnoreEos = true, Seed = (ulong)i })).ToList();
-        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv, SampleOnHost = sampleOnHost, AttentionKernel = sampleOnHost });
+        using var engine = new ContinuousBatcher(model, tokenizer, new EngineOptions { MaxBatch = Math.Max(batch, 1), UseKvCache = kv, SampleOnHost = sampleOnHost, DecodeKernels = sampleOnHost });
         var clock = Stopwatch.StartNew();
         GenerationResult[] results = engine.Generate(requests);
         double seconds = clock.Elapsed.TotalSeconds;

@@ -125,7 +125,7 @@ public class DecodeKernelTests
     }
 
     [Fact]
-    public void Engine_AttentionKernelAndSdpaGenerateTheSameTokensAndLogProbs()
+    public void Engine_DecodeKernelsAndTorchOperatorsGenerateTheSameTokensAndLogProbs()
     {
         using CausalLM model = TestModels.Tiny(preset: "nano-qwen2");   // grouped-query attention with q/k/v bias
         CharTokenizer tok = TestModels.Chars;
@@ -135,8 +135,8 @@ public class DecodeKernelTests
                 new GenerationRequest(tok.Encode(p), new SamplingParams { Temperature = 0, MaxNewTokens = 40, IgnoreEos = true }),
                 new GenerationRequest(tok.Encode(p), new SamplingParams { Temperature = 0.9f, MaxNewTokens = 25 + i, Seed = (ulong)i, IgnoreEos = true }),
             }).ToList();
-        using var kernel = new ContinuousBatcher(model, tok, new EngineOptions { AttentionKernel = true });
-        using var sdpa = new ContinuousBatcher(model, tok, new EngineOptions { AttentionKernel = false });
+        using var kernel = new ContinuousBatcher(model, tok, new EngineOptions { DecodeKernels = true });
+        using var sdpa = new ContinuousBatcher(model, tok, new EngineOptions { DecodeKernels = false });
         GenerationResult[] a = kernel.Generate(requests);
         GenerationResult[] b = sdpa.Generate(requests);
         for (int i = 0; i < a.Length; i++)
@@ -146,6 +146,173 @@ public class DecodeKernelTests
             {
                 Assert.InRange(a[i].LogProbs[j] - b[i].LogProbs[j], -1e-4f, 1e-4f);
             }
+        }
+    }
+
+    [Fact]
+    public void DecodeAttention_Prefill_WritesEveryTokenAndAttendsCausallyWithinItsSlot()
+    {
+        if (!TorchThreads.Available)
+        {
+            Assert.False(OperatingSystem.IsLinux(), TorchThreads.UnavailableReason);
+            return;
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(9);
+        int heads = 4, kvHeads = 2, hd = 16, t = 5, firstSlot = 2, groups = heads / kvHeads;
+        var config = new ModelConfig
+        {
+            Architecture = ModelConfig.LlamaArchitecture, VocabSize = 16, HiddenSize = heads * hd, IntermediateSize = 8,
+            NumLayers = 1, NumHeads = heads, NumKeyValueHeads = kvHeads, HeadDim = hd, MaxPositionEmbeddings = 32,
+            RmsNormEps = 1e-5, RopeTheta = 10000,
+        };
+        using var cache = new KvCache(config, 6, 32, CPU, ScalarType.Float32);
+        cache.Keys(0).normal_();
+        cache.Values(0).normal_();
+        int[] starts = [0, 4, 2], counts = [5, 3, 1];   // a full prompt, a continuation after 4 cached tokens, a short one
+        Tensor q = randn(3, heads, t, hd), k = randn(3, kvHeads, t, hd), v = randn(3, kvHeads, t, hd);
+
+        Tensor actual = new DecodeAttention().Attend(cache, 0, firstSlot, starts, counts, q, k, v);
+
+        Assert.Equal(new long[] { 3, heads, t, hd }, actual.shape);
+        float scale = 1f / MathF.Sqrt(hd);
+        for (int i = 0; i < 3; i++)
+        {
+            Tensor keys = cache.Keys(0)[firstSlot + i], values = cache.Values(0)[firstSlot + i];   // [KV, maxLen, hd]
+            for (int j = 0; j < t; j++)
+            {
+                for (int h = 0; h < heads; h++)
+                {
+                    Tensor got = actual[i, h, j];
+                    if (j >= counts[i])
+                    {
+                        Assert.Equal(0f, got.abs().max().item<float>());   // padding rows
+                        continue;
+                    }
+                    int kvh = h / groups, length = starts[i] + j + 1;
+                    // The token's own key and value are in the cache at its position.
+                    Assert.Equal(0f, (keys[kvh, starts[i] + j] - k[i, kvh, j]).abs().max().item<float>());
+                    Assert.Equal(0f, (values[kvh, starts[i] + j] - v[i, kvh, j]).abs().max().item<float>());
+                    Tensor weights = (keys[kvh].narrow(0, 0, length).matmul(q[i, h, j]) * scale).softmax(0);
+                    Tensor expected = weights.matmul(values[kvh].narrow(0, 0, length));
+                    Assert.True((got - expected).abs().max().item<float>() < 1e-5f, $"sequence {i}, token {j}, head {h}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(13)]    // one 12-row tile and a single row
+    [InlineData(64)]
+    [InlineData(70)]    // several 24-row items, the last one short
+    public void DecodeLinear_MatchesTorchLinear_AndFollowsAWeightChangeAfterInvalidate(int n)
+    {
+        if (!DecodeLinear.Supported)
+        {
+            return;   // no AVX-512 here: the engine keeps nn.Linear
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(n);
+        var withBias = nn.Linear(40, 96, hasBias: true);
+        var plain = nn.Linear(40, 64, hasBias: false);
+        Tensor x = randn(n, 1, 40);
+        using var linear = new DecodeLinear();
+        Tensor[] y = linear.Forward(x, withBias, plain);
+        Assert.Equal(new long[] { n, 1, 96 }, y[0].shape);
+        Assert.True((y[0] - withBias.forward(x)).abs().max().item<float>() < 1e-5f);
+        Assert.True((y[1] - plain.forward(x)).abs().max().item<float>() < 1e-5f);
+        Assert.Equal((96L * 41 + 64L * 40) * 4, linear.PackedBytes);
+
+        using (no_grad())
+        {
+            withBias.weight!.mul_(-2);
+            withBias.bias!.add_(1);
+        }
+        linear.Invalidate();
+        Tensor again = linear.Forward(x, withBias)[0];
+        Assert.True((again - withBias.forward(x)).abs().max().item<float>() < 1e-5f);
+    }
+
+    [Fact]
+    public void DecodeLinear_HandlesOnlyOutputWidthsThatAreMultiplesOf32()
+    {
+        if (!DecodeLinear.Supported)
+        {
+            return;
+        }
+        Assert.True(DecodeLinear.Handles(nn.Linear(8, 32)));
+        Assert.False(DecodeLinear.Handles(nn.Linear(8, 48)));
+        Assert.False(DecodeLinear.Handles(nn.Linear(8, 32, dtype: ScalarType.BFloat16)));
+        using var linear = new DecodeLinear();
+        var error = Assert.Throws<ArgumentException>(() => linear.Forward(randn(2, 8), nn.Linear(8, 48)));
+        Assert.Contains("cannot run here", error.Message);
+    }
+
+    [Theory]
+    [InlineData(8, 1100)]     // packed width 16; a short last chunk and leftover rows
+    [InlineData(20, 1100)]    // width 32
+    [InlineData(64, 2000)]    // width 64
+    [InlineData(70, 1100)]    // width 128: two column blocks, six columns of padding
+    public void VocabSampler_ChoosesWhatTheTorchSamplerChooses(int n, int vocab)
+    {
+        if (!VocabSampler.Supported)
+        {
+            return;
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(n + vocab);
+        SamplingParams[] kinds =
+        [
+            new() { Temperature = 0 }, new() { Temperature = 1f }, new() { Temperature = 0.7f },
+            new() { Temperature = 1.3f, TopK = 5 }, new() { Temperature = 1f, TopP = 0.9f },
+        ];
+        var sampling = Enumerable.Range(0, n).Select(i => kinds[i % kinds.Length]).ToList();
+        Tensor weight = randn(vocab, 24), hidden = randn(n, 24);
+        Tensor logits = hidden.matmul(weight.t());
+        using var sampler = new VocabSampler();
+        for (int draw = 0; draw < 3; draw++)
+        {
+            var torchRngs = Enumerable.Range(0, n).Select(i => new SplitMix64((ulong)(draw * 1000 + i))).ToList();
+            var kernelRngs = Enumerable.Range(0, n).Select(i => new SplitMix64((ulong)(draw * 1000 + i))).ToList();
+            TokenSampler.Choice[] expected = TokenSampler.Sample(logits, sampling, torchRngs);
+            TokenSampler.Choice[] actual = sampler.Sample(weight, hidden, sampling, kernelRngs);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(expected[i].Token, actual[i].Token);
+                Assert.InRange(actual[i].LogProb - expected[i].LogProb, -2e-5f, 2e-5f);
+            }
+            // Both consumed the same draws: the generators are in step afterwards.
+            Assert.Equal(torchRngs.Select(r => r.NextDouble()), kernelRngs.Select(r => r.NextDouble()));
+        }
+    }
+
+    [Fact]
+    public void Engine_AfterAnInPlaceWeightChangeAndRefresh_GeneratesWhatAFreshEngineDoes()
+    {
+        using CausalLM model = TestModels.Tiny(preset: "nano-qwen2");
+        CharTokenizer tok = TestModels.Chars;
+        var requests = Enumerable.Range(0, 9).Select(i => new GenerationRequest(tok.Encode("3+4*2=" + i),
+            new SamplingParams { Temperature = 1f, MaxNewTokens = 12, Seed = (ulong)i, IgnoreEos = true })).ToList();
+        using var engine = new ContinuousBatcher(model, tok);
+        GenerationResult[] before = engine.Generate(requests);
+        using (no_grad())
+        {
+            foreach (var p in model.parameters())
+            {
+                p.mul_(1.5);
+            }
+        }
+        engine.RefreshWeights();
+        GenerationResult[] after = engine.Generate(requests);
+        using var fresh = new ContinuousBatcher(model, tok);
+        GenerationResult[] expected = fresh.Generate(requests);
+        Assert.NotEqual(before.Select(r => r.LogProbs[0]), after.Select(r => r.LogProbs[0]));
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(expected[i].TokenIds, after[i].TokenIds);
+            Assert.Equal(expected[i].LogProbs, after[i].LogProbs);
         }
     }
 }

@@ -23,11 +23,14 @@ public sealed record EngineOptions
     /// </summary>
     public bool SampleOnHost { get; init; } = true;
     /// <summary>
-    /// Decode attention by <see cref="DecodeAttention"/> (C# on libtorch's OpenMP threads, each sequence reading only its
-    /// own cached positions) where the cache is float32 in host memory and libtorch's OpenMP runtime is found; off, or
-    /// elsewhere: scaled_dot_product_attention over the cache with a mask.
+    /// Decoding steps run the C# kernels on libtorch's OpenMP threads where the model and cache are float32 in host
+    /// memory: attention by <see cref="DecodeAttention"/> (each sequence reads only its own cached positions), the
+    /// layers' projections by <see cref="DecodeLinear"/> and, for batches of at least <see cref="VocabSampler.MinBatch"/>
+    /// with <see cref="SampleOnHost"/>, the vocabulary projection and sampling in one pass by <see cref="VocabSampler"/>
+    /// (the last two need AVX-512). Off, or elsewhere: torch's operators (SDPA over the cache with a mask, nn.Linear,
+    /// W h^T and <see cref="HostSampler"/>). Both paths give the same tokens; log-probs agree within float rounding.
     /// </summary>
-    public bool AttentionKernel { get; init; } = true;
+    public bool DecodeKernels { get; init; } = true;
 }
 
 /// <summary>
@@ -97,6 +100,7 @@ public sealed class ContinuousBatcher : IDisposable
         }
         _outputTransposed?.Dispose();
         _outputTransposed = null;
+        _decodeKernels?.Invalidate();
         if (_options.TransposedOutputWeight && !SamplesOnHost)
         {
             using var noGrad = no_grad();
@@ -107,11 +111,15 @@ public sealed class ContinuousBatcher : IDisposable
     /// <summary>Logits by column and <see cref="HostSampler"/> (float32 weights in host memory, <see cref="EngineOptions.SampleOnHost"/>).</summary>
     private bool SamplesOnHost => _options.SampleOnHost && Runtime.NativeTensor.IsHostFloat32(_model.OutputWeight);
 
-    /// <summary>Decode attention by <see cref="DecodeAttention"/> (see <see cref="EngineOptions.AttentionKernel"/>).</summary>
-    private bool UsesAttentionKernel => _options.AttentionKernel && _cache is not null
+    /// <summary>Decode steps through <see cref="KernelDecodeAccess"/> (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
+    private bool UsesAttentionKernel => _options.DecodeKernels && _cache is not null
         && Runtime.NativeTensor.IsHostFloat32(_cache.Keys(0)) && Runtime.TorchThreads.Available;
 
-    private DecodeAttention? _decodeAttention;
+    private DecodeKernels? _decodeKernels;
+    private VocabSampler? _vocabSampler;
+
+    /// <summary>The projection and sampling by <see cref="VocabSampler"/> (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
+    private bool UsesVocabKernel(int batch) => _options.DecodeKernels && batch >= VocabSampler.MinBatch && SamplesOnHost && VocabSampler.Supported;
 
     /// <summary>float32 logits [n, V] for hidden states [n, D].</summary>
     private Tensor Logits(Tensor hidden) =>
@@ -247,9 +255,20 @@ public sealed class ContinuousBatcher : IDisposable
         Tensor input = tensor(ids, [n, t], device: device);
         Tensor lengthTensor = tensor(lengths, device: device);
         Tensor positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(n, t);
-        Tensor mask = _model.CausalMask(t, lengthTensor, n);
-        Tensor slots = arange(firstSlot, firstSlot + n, dtype: ScalarType.Int64, device: device);
-        Tensor hidden = _model.Hidden(input, positions, mask, new PrefillAccess(_cache!, slots));   // [n, T, D]
+        Tensor hidden;   // [n, T, D]
+        if (UsesAttentionKernel)
+        {
+            _decodeKernels ??= new DecodeKernels();
+            int[] counts = Array.ConvertAll(lengths, l => (int)l);
+            Tensor unused = zeros([n, 1, 1, 1], dtype: ScalarType.Float32, device: device);
+            hidden = _model.Hidden(input, positions, unused, new KernelDecodeAccess(_cache!, firstSlot, new int[n], counts, _decodeKernels));
+        }
+        else
+        {
+            Tensor mask = _model.CausalMask(t, lengthTensor, n);
+            Tensor slots = arange(firstSlot, firstSlot + n, dtype: ScalarType.Int64, device: device);
+            hidden = _model.Hidden(input, positions, mask, new PrefillAccess(_cache!, slots));
+        }
         Tensor last = arange(n, dtype: ScalarType.Int64, device: device) * t + (lengthTensor - 1);
         foreach (SequenceState s in sequences)
         {
@@ -275,10 +294,10 @@ public sealed class ContinuousBatcher : IDisposable
         Tensor position = tensor(pos, [b, 1], device: device);
         if (UsesAttentionKernel)
         {
-            _decodeAttention ??= new DecodeAttention();
+            _decodeKernels ??= new DecodeKernels();
             int[] positions = Array.ConvertAll(pos, p => (int)p);
             Tensor unused = zeros([b, 1, 1, 1], dtype: ScalarType.Float32, device: device);
-            Tensor fused = _model.Hidden(input, position, unused, new KernelDecodeAccess(_cache!, positions, _decodeAttention));
+            Tensor fused = _model.Hidden(input, position, unused, new KernelDecodeAccess(_cache!, positions, _decodeKernels));
             foreach (SequenceState s in _active)
             {
                 s.CachedLength++;
@@ -337,9 +356,11 @@ public sealed class ContinuousBatcher : IDisposable
         List<SamplingParams> sampling = sequences.Select(s => s.Request.Sampling).ToList();
         List<SplitMix64> rngs = sequences.Select(s => s.Rng).ToList();
         // On the host, logits are computed as W h^T ([V, n], faster here than h W^T) and sampled by column.
-        TokenSampler.Choice[] choices = SamplesOnHost
-            ? HostSampler.Sample(ColumnLogits(hidden), sampling, rngs)
-            : TokenSampler.Sample(Logits(hidden), sampling, rngs);
+        TokenSampler.Choice[] choices = UsesVocabKernel(sequences.Count)
+            ? (_vocabSampler ??= new VocabSampler()).Sample(_model.OutputWeight, hidden, sampling, rngs)
+            : SamplesOnHost
+                ? HostSampler.Sample(ColumnLogits(hidden), sampling, rngs)
+                : TokenSampler.Sample(Logits(hidden), sampling, rngs);
         for (int i = 0; i < sequences.Count; i++)
         {
             sequences[i].Append(choices[i].Token, choices[i].LogProb, WeightsVersion, _tokenizer, _endTokens, _maxLength);
@@ -384,5 +405,7 @@ public sealed class ContinuousBatcher : IDisposable
         FailAll(new ObjectDisposedException(nameof(ContinuousBatcher)));
         _cache?.Dispose();
         _outputTransposed?.Dispose();
+        _vocabSampler?.Dispose();
+        _decodeKernels?.Dispose();
     }
 }

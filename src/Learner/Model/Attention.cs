@@ -42,15 +42,16 @@ public sealed class Attention : nn.Module
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         int groups = _heads / _kvHeads;
-        Tensor q = q_proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // [B, H, T, hd]
-        Tensor k = k_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [B, KV, T, hd]
-        Tensor v = v_proj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // [B, KV, T, hd]
+        Tensor[] qkv = cache is null ? [q_proj.forward(x), k_proj.forward(x), v_proj.forward(x)] : cache.Project(x, q_proj, k_proj, v_proj);
+        Tensor q = qkv[0].view(b, t, _heads, _headDim).transpose(1, 2);     // [B, H, T, hd]
+        Tensor k = qkv[1].view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, T, hd]
+        Tensor v = qkv[2].view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, T, hd]
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache?.Attend(_layer, q, k, v) is Tensor attended)
         {
             // The cache's own kernel stored k/v and attended (decode on the CPU): [B, H, T, hd].
-            return o_proj.forward(attended.transpose(1, 2).reshape(b, t, _heads * _headDim)).MoveToOuterDisposeScope();
+            return cache.Project(attended.transpose(1, 2).reshape(b, t, _heads * _headDim), o_proj)[0].MoveToOuterDisposeScope();
         }
         if (cache is not null)
         {

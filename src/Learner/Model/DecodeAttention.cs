@@ -6,11 +6,13 @@ using static TorchSharp.torch;
 namespace ReMA.Learner.Model;
 
 /// <summary>
-/// Decode attention over the KV cache in C#, on libtorch's OpenMP threads (<see cref="TorchThreads"/>): for every
-/// sequence it writes the new key and value at the sequence's own position and attends its query heads to that
-/// sequence's positions 0..position only. SDPA over the cache view needs a mask and reads every sequence up to the
-/// longest one; this kernel reads each (sequence, key/value head) block once, which is what a decode step is bound by
-/// on a CPU (memory bandwidth; docs/benchmarks.md). float32 in host memory only.
+/// Attention over the KV cache in C#, on libtorch's OpenMP threads (<see cref="TorchThreads"/>), for decode steps and
+/// prompt prefill alike: sequence i (cache slot firstSlot + i) brings counts[i] new tokens at positions starts[i],
+/// starts[i] + 1, ...; the kernel writes their keys and values into the slot and attends each query head of token t to
+/// positions 0..starts[i] + t of that slot only (causal, no mask tensor). SDPA over the cache view needs a mask and reads
+/// every sequence up to the longest one; this reads each (sequence, key/value head) block once per query, which is what
+/// a decode step is bound by on a CPU (memory bandwidth; docs/benchmarks.md). Query rows beyond counts[i] (padding of a
+/// shorter prompt) get zeros. float32 in host memory only.
 /// </summary>
 public sealed unsafe class DecodeAttention : TorchThreads.Body
 {
@@ -18,64 +20,90 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     private static float[]? t_scores;
 
     private float* _q, _kNew, _vNew, _kCache, _vCache, _out;
-    private int[] _positions = [];
-    private int _batch, _heads, _kvHeads, _maxLen, _headDim;
+    private int[] _starts = [], _counts = [];
+    private int _batch, _tokens, _heads, _kvHeads, _maxLen, _headDim, _firstSlot, _next;
     private float _scale;
 
+    /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>.</summary>
+    public Tensor Attend(KvCache cache, int layer, int[] positions, Tensor queries, Tensor keys, Tensor values) =>
+        Attend(cache, layer, 0, positions, null, queries, keys, values);
+
     /// <summary>
-    /// Writes <paramref name="keys"/>/<paramref name="values"/> ([B, KV, 1, hd]) into the cache of <paramref name="layer"/>
-    /// at each sequence's position and returns attention of <paramref name="queries"/> ([B, H, 1, hd]) over positions
-    /// 0..position of that sequence, as [B, H, 1, hd].
+    /// Writes <paramref name="keys"/>/<paramref name="values"/> ([B, KV, T, hd]) into the cache of <paramref name="layer"/>
+    /// and returns the attention of <paramref name="queries"/> ([B, H, T, hd]) as [B, H, T, hd] (a view of [B, T, H, hd]
+    /// memory). <paramref name="counts"/> null means every sequence brings T tokens.
     /// </summary>
-    public Tensor Attend(KvCache cache, int layer, int[] positions, Tensor queries, Tensor keys, Tensor values)
+    public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, Tensor queries, Tensor keys, Tensor values)
     {
-        using Tensor q = queries.contiguous(), k = keys.contiguous(), v = values.contiguous();
-        Tensor output = empty_like(q);
+        // [B, T, heads, hd] memory: what the projections produced, so these are usually views, not copies.
+        using Tensor q = queries.transpose(1, 2).contiguous(), k = keys.transpose(1, 2).contiguous(), v = values.transpose(1, 2).contiguous();
         _batch = (int)q.shape[0];
-        _heads = (int)q.shape[1];
-        _kvHeads = (int)k.shape[1];
+        _tokens = (int)q.shape[1];
+        _heads = (int)q.shape[2];
+        _kvHeads = (int)k.shape[2];
         _headDim = (int)q.shape[3];
         _maxLen = cache.MaxLength;
+        _firstSlot = firstSlot;
+        if (starts.Length < _batch || (counts is not null && counts.Length < _batch))
+        {
+            throw new ArgumentException($"attention kernel: {_batch} sequences but {starts.Length} start positions.");
+        }
+        if (firstSlot < 0 || firstSlot + _batch > cache.Slots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstSlot), $"attention kernel: slots {firstSlot}..{firstSlot + _batch - 1} are outside the cache's 0..{cache.Slots - 1}.");
+        }
+        _counts = counts ?? Enumerable.Repeat(_tokens, _batch).ToArray();
+        for (int i = 0; i < _batch; i++)
+        {
+            int last = starts[i] + _counts[i] - 1;
+            if (starts[i] < 0 || _counts[i] < 0 || _counts[i] > _tokens || last >= _maxLen)
+            {
+                throw new ArgumentOutOfRangeException(nameof(starts), $"attention kernel: position {Math.Max(starts[i], last)} is outside the cache's 0..{_maxLen - 1}.");
+            }
+        }
+        Tensor output = empty_like(q);
         _scale = 1f / MathF.Sqrt(_headDim);
-        _positions = positions;
+        _starts = starts;
         _q = NativeTensor.Float32(q);
         _kNew = NativeTensor.Float32(k);
         _vNew = NativeTensor.Float32(v);
         _kCache = NativeTensor.Float32(cache.Keys(layer));
         _vCache = NativeTensor.Float32(cache.Values(layer));
         _out = NativeTensor.Float32(output);
-        if (positions.Length < _batch)
-        {
-            throw new ArgumentException($"decode attention: {_batch} sequences but {positions.Length} positions.");
-        }
-        foreach (int p in positions.AsSpan(0, _batch))
-        {
-            if (p < 0 || p >= _maxLen)
-            {
-                throw new ArgumentOutOfRangeException(nameof(positions), $"decode attention: position {p} is outside the cache's 0..{_maxLen - 1}.");
-            }
-        }
+        _next = 0;
         TorchThreads.Run(this, get_num_threads());
-        return output;
+        return output.transpose(1, 2);
     }
 
     public override void Run(int part, int parts)
     {
-        int items = _batch * _kvHeads;
-        int from = (int)((long)items * part / parts), to = (int)((long)items * (part + 1) / parts);
+        int items = _batch * _kvHeads, groups = _heads / _kvHeads, hd = _headDim, t = _tokens;
         float[] scores = t_scores is { } buffer && buffer.Length >= _maxLen ? buffer : t_scores = new float[_maxLen];
-        int groups = _heads / _kvHeads, hd = _headDim;
-        for (int item = from; item < to; item++)
+        for (int item = Interlocked.Increment(ref _next) - 1; item < items; item = Interlocked.Increment(ref _next) - 1)
         {
-            int b = item / _kvHeads, kvh = item % _kvHeads, position = _positions[b], length = position + 1;
-            long block = (long)item * _maxLen * hd;
+            int b = item / _kvHeads, kvh = item % _kvHeads, start = _starts[b], count = _counts[b];
+            long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
             float* kBlock = _kCache + block, vBlock = _vCache + block;
-            new ReadOnlySpan<float>(_kNew + (long)item * hd, hd).CopyTo(new Span<float>(kBlock + (long)position * hd, hd));
-            new ReadOnlySpan<float>(_vNew + (long)item * hd, hd).CopyTo(new Span<float>(vBlock + (long)position * hd, hd));
-            for (int g = 0; g < groups; g++)
+            for (int j = 0; j < count; j++)
             {
-                long head = ((long)b * _heads + kvh * groups + g) * hd;
-                Head(_q + head, kBlock, vBlock, _out + head, length, hd, scores);
+                long from = (((long)b * t + j) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
+                new ReadOnlySpan<float>(_kNew + from, hd).CopyTo(new Span<float>(kBlock + to, hd));
+                new ReadOnlySpan<float>(_vNew + from, hd).CopyTo(new Span<float>(vBlock + to, hd));
+            }
+            for (int j = 0; j < t; j++)
+            {
+                for (int g = 0; g < groups; g++)
+                {
+                    long head = (((long)b * t + j) * _heads + kvh * groups + g) * hd;
+                    if (j < count)
+                    {
+                        Head(_q + head, kBlock, vBlock, _out + head, start + j + 1, hd, scores);
+                    }
+                    else
+                    {
+                        new Span<float>(_out + head, hd).Clear();
+                    }
+                }
             }
         }
     }

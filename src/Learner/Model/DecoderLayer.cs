@@ -24,6 +24,6 @@ public sealed class DecoderLayer : nn.Module
     {
         using var scope = NewDisposeScope();
         Tensor h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        return (h + mlp.ForwardWith(post_attention_layernorm.forward(h), cache)).MoveToOuterDisposeScope();
     }
 }

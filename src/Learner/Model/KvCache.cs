@@ -70,6 +70,9 @@ public abstract class KvCacheAccess
     /// access has none (then the layer calls <see cref="Update"/> and attends over what it returns).
     /// </summary>
     public virtual Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) => null;
+
+    /// <summary>The outputs of <paramref name="layers"/>, all applied to <paramref name="x"/>; by default each layer's own forward.</summary>
+    public virtual Tensor[] Project(Tensor x, params TorchSharp.Modules.Linear[] layers) => Array.ConvertAll(layers, layer => layer.forward(x));
 }
 
 /// <summary>Prefill: prompts (right-padded to one length T) written at positions 0..T-1 of the given slots; attention stays within the prompt.</summary>
@@ -102,15 +105,44 @@ public sealed class DecodeAccess(KvCache cache, Tensor writeIndex, int attendLen
     }
 }
 
-/// <summary>
-/// Decode through <see cref="DecodeAttention"/>: one new token for each of the first <c>batch</c> slots, written at
-/// <paramref name="positions"/>[i] and attending to positions 0..positions[i] of its own slot; no mask is needed.
-/// </summary>
-public sealed class KernelDecodeAccess(KvCache cache, int[] positions, DecodeAttention kernel) : KvCacheAccess
+/// <summary>The C# decode kernels an engine keeps between steps (see <see cref="KernelDecodeAccess"/>).</summary>
+public sealed class DecodeKernels : IDisposable
 {
+    /// <param name="projections">false: attention only, the layers' projections stay torch's (for comparisons)</param>
+    public DecodeKernels(bool projections = true)
+    {
+        Linear = projections && DecodeLinear.Supported ? new DecodeLinear() : null;
+    }
+
+    public DecodeAttention Attention { get; } = new();
+    /// <summary>Null where <see cref="DecodeLinear.Supported"/> is false: the layers then run torch's product.</summary>
+    public DecodeLinear? Linear { get; }
+
+    /// <summary>Drops what the kernels derived from the weights (call after the weights changed).</summary>
+    public void Invalidate() => Linear?.Invalidate();
+
+    public void Dispose() => Linear?.Dispose();
+}
+
+/// <summary>
+/// A forward pass through the C# kernels: sequence i (cache slot firstSlot + i) brings counts[i] tokens (null: all T) at
+/// positions starts[i].., whose keys/values <see cref="DecodeAttention"/> writes and attends causally within the slot
+/// (no mask is needed); the layers' projections go through <see cref="DecodeLinear"/> where it handles them. Serves
+/// decode steps (one token each, slots 0..B-1) and prompt prefill (right-padded prompts from position 0).
+/// </summary>
+public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] starts, int[]? counts, DecodeKernels kernels) : KvCacheAccess
+{
+    /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>.</summary>
+    public KernelDecodeAccess(KvCache cache, int[] positions, DecodeKernels kernels) : this(cache, 0, positions, null, kernels)
+    {
+    }
+
     public override (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values) =>
         throw new InvalidOperationException("KernelDecodeAccess stores keys and values in Attend; Update is never called on it.");
 
     public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) =>
-        kernel.Attend(cache, layer, positions, queries, keys, values);
+        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values);
+
+    public override Tensor[] Project(Tensor x, params TorchSharp.Modules.Linear[] layers) =>
+        kernels.Linear is DecodeLinear linear && Array.TrueForAll(layers, DecodeLinear.Handles) ? linear.Forward(x, layers) : base.Project(x, layers);
 }

@@ -19,10 +19,18 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => ForwardWith(x, null);
+
+    /// <summary>The forward with the projections computed by <paramref name="access"/> when given (the decode kernels).</summary>
+    public Tensor ForwardWith(Tensor x, KvCacheAccess? access)
     {
         using var scope = NewDisposeScope();
-        Tensor h = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x);
-        return down_proj.forward(h).MoveToOuterDisposeScope();
+        if (access is null)
+        {
+            Tensor h = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x);
+            return down_proj.forward(h).MoveToOuterDisposeScope();
+        }
+        Tensor[] gateUp = access.Project(x, gate_proj, up_proj);
+        return access.Project(nn.functional.silu(gateUp[0]).mul_(gateUp[1]), down_proj)[0].MoveToOuterDisposeScope();
     }
 }
