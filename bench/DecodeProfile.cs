@@ -120,6 +120,15 @@ public static unsafe class DecodeProfile
             Time("C# linear 288->768 [B, 288]", () => linear.Forward(a, l768)[0].Dispose(), 500);
             Time("C# linear 768->288 [B, 768]", () => linear.Forward(a768, l768t)[0].Dispose(), 500);
             Time("C# linear q, k, v together [B, 288]", () => linear.Forward(a, l288, l288, l288)[0].Dispose(), 500);
+            var bodyLayers = model.modules().OfType<TorchSharp.Modules.Linear>().Where(DecodeLinear.Handles).ToList();
+            Time($"pack {bodyLayers.Count} projections (W^T copies) + 1-row forward", () =>
+            {
+                linear.Invalidate();
+                foreach (var l in bodyLayers)
+                {
+                    linear.Forward(randn(1, l.weight!.shape[1]), l)[0].Dispose();
+                }
+            }, 5);
             int threads = get_num_threads();
             set_num_threads(1);
             Time("C# linear 288->288 [B, 288], 1 thread", () => linear.Forward(a, l288)[0].Dispose(), 500);

@@ -170,9 +170,13 @@ public class DecodeKernelTests
         cache.Keys(0).normal_();
         cache.Values(0).normal_();
         int[] starts = [0, 4, 2], counts = [5, 3, 1];   // a full prompt, a continuation after 4 cached tokens, a short one
-        Tensor q = randn(3, heads, t, hd), k = randn(3, kvHeads, t, hd), v = randn(3, kvHeads, t, hd);
+        Tensor rawQ = randn(3, heads, t, hd), rawK = randn(3, kvHeads, t, hd), v = randn(3, kvHeads, t, hd);
+        // Unrotated q/k with their angles: the kernel rotates them as RotaryEmbedding.Apply does.
+        Tensor positions = tensor(starts.Select(p => (long)p).ToArray()).unsqueeze(1) + arange(t).unsqueeze(0);
+        (Tensor cos, Tensor sin) = RotaryEmbedding.Angles(positions, hd, 10000, ScalarType.Float32);
+        Tensor q = RotaryEmbedding.Apply(rawQ, cos, sin), k = RotaryEmbedding.Apply(rawK, cos, sin);
 
-        Tensor actual = new DecodeAttention().Attend(cache, 0, firstSlot, starts, counts, q, k, v);
+        Tensor actual = new DecodeAttention().Attend(cache, 0, firstSlot, starts, counts, rawQ, rawK, v, cos, sin);
 
         Assert.Equal(new long[] { 3, heads, t, hd }, actual.shape);
         float scale = 1f / MathF.Sqrt(hd);
@@ -190,7 +194,7 @@ public class DecodeKernelTests
                         continue;
                     }
                     int kvh = h / groups, length = starts[i] + j + 1;
-                    // The token's own key and value are in the cache at its position.
+                    // The token's own key (rotated exactly as torch rotates it) and value are in the cache at its position.
                     Assert.Equal(0f, (keys[kvh, starts[i] + j] - k[i, kvh, j]).abs().max().item<float>());
                     Assert.Equal(0f, (values[kvh, starts[i] + j] - v[i, kvh, j]).abs().max().item<float>());
                     Tensor weights = (keys[kvh].narrow(0, 0, length).matmul(q[i, h, j]) * scale).softmax(0);
@@ -314,5 +318,36 @@ public class DecodeKernelTests
             Assert.Equal(expected[i].TokenIds, after[i].TokenIds);
             Assert.Equal(expected[i].LogProbs, after[i].LogProbs);
         }
+    }
+
+    [Theory]
+    [InlineData(1, 128)]
+    [InlineData(7, 40)]     // a width with a scalar tail
+    [InlineData(64, 288)]
+    public void DecodeElementwise_MatchesRmsNormAndTheSwiGluGate(int rows, int width)
+    {
+        if (!TorchThreads.Available)
+        {
+            Assert.False(OperatingSystem.IsLinux(), TorchThreads.UnavailableReason);
+            return;
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(rows * width);
+        var norm = new RmsNorm(width, 1e-5, CPU, ScalarType.Float32);
+        using (no_grad())
+        {
+            norm.Weight.uniform_(0.5, 1.5);
+        }
+        Tensor x = randn(rows, 1, width) * 3;
+        var kernel = new DecodeElementwise();
+        Tensor normed = kernel.RmsNorm(x, norm.Weight, norm.Epsilon);
+        Assert.Equal(x.shape, normed.shape);
+        Assert.True((normed - norm.forward(x)).abs().max().item<float>() < 1e-5f);
+
+        Tensor gate = randn(rows, width) * 4, up = randn(rows, width);
+        Tensor expected = nn.functional.silu(gate) * up;
+        Tensor result = kernel.SiluGate(gate, up);
+        Assert.True((result - expected).abs().max().item<float>() < 1e-5f);
+        Assert.True(ReferenceEquals(gate, result));   // written in place
     }
 }

@@ -46,13 +46,13 @@ public sealed class Attention : nn.Module
         Tensor q = qkv[0].view(b, t, _heads, _headDim).transpose(1, 2);     // [B, H, T, hd]
         Tensor k = qkv[1].view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, T, hd]
         Tensor v = qkv[2].view(b, t, _kvHeads, _headDim).transpose(1, 2);   // [B, KV, T, hd]
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
-        if (cache?.Attend(_layer, q, k, v) is Tensor attended)
+        if (cache?.Attend(_layer, q, k, v, cos, sin) is Tensor attended)
         {
-            // The cache's own kernel stored k/v and attended (decode on the CPU): [B, H, T, hd].
+            // The cache's own kernel rotated q/k, stored k/v and attended (the C# kernels on the CPU): [B, H, T, hd].
             return cache.Project(attended.transpose(1, 2).reshape(b, t, _heads * _headDim), o_proj)[0].MoveToOuterDisposeScope();
         }
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null)
         {
             (k, v) = cache.Update(_layer, k, v);                                      // [B, KV, Tk, hd]

@@ -19,21 +19,28 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     [ThreadStatic]
     private static float[]? t_scores;
 
-    private float* _q, _kNew, _vNew, _kCache, _vCache, _out;
+    [ThreadStatic]
+    private static float[]? t_query;
+
+    private float* _q, _kNew, _vNew, _kCache, _vCache, _out, _cos, _sin;
     private int[] _starts = [], _counts = [];
     private int _batch, _tokens, _heads, _kvHeads, _maxLen, _headDim, _firstSlot, _next;
     private float _scale;
 
-    /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>.</summary>
+    /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>; q and k already rotated.</summary>
     public Tensor Attend(KvCache cache, int layer, int[] positions, Tensor queries, Tensor keys, Tensor values) =>
-        Attend(cache, layer, 0, positions, null, queries, keys, values);
+        Attend(cache, layer, 0, positions, null, queries, keys, values, null, null);
 
     /// <summary>
     /// Writes <paramref name="keys"/>/<paramref name="values"/> ([B, KV, T, hd]) into the cache of <paramref name="layer"/>
     /// and returns the attention of <paramref name="queries"/> ([B, H, T, hd]) as [B, H, T, hd] (a view of [B, T, H, hd]
-    /// memory). <paramref name="counts"/> null means every sequence brings T tokens.
+    /// memory). <paramref name="counts"/> null means every sequence brings T tokens. With <paramref name="cos"/> and
+    /// <paramref name="sin"/> ([B, 1, T, hd], <see cref="RotaryEmbedding.Angles"/>) the queries and keys are given
+    /// unrotated and the kernel applies the rotary embedding itself (as <see cref="RotaryEmbedding.Apply"/> computes it);
+    /// without them they are taken as already rotated.
     /// </summary>
-    public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, Tensor queries, Tensor keys, Tensor values)
+    public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, Tensor queries, Tensor keys, Tensor values,
+        Tensor? cos, Tensor? sin)
     {
         // [B, T, heads, hd] memory: what the projections produced, so these are usually views, not copies.
         using Tensor q = queries.transpose(1, 2).contiguous(), k = keys.transpose(1, 2).contiguous(), v = values.transpose(1, 2).contiguous();
@@ -70,6 +77,13 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         _kCache = NativeTensor.Float32(cache.Keys(layer));
         _vCache = NativeTensor.Float32(cache.Values(layer));
         _out = NativeTensor.Float32(output);
+        using Tensor? c = cos?.contiguous(), sn = sin?.contiguous();
+        if (c is not null && (c.NumberOfElements != (long)_batch * _tokens * _headDim || sn is null || sn.NumberOfElements != c.NumberOfElements))
+        {
+            throw new ArgumentException($"attention kernel: cos/sin must hold [{_batch}, 1, {_tokens}, {_headDim}] angles.");
+        }
+        _cos = c is null ? null : NativeTensor.Float32(c);
+        _sin = sn is null ? null : NativeTensor.Float32(sn!);
         _next = 0;
         TorchThreads.Run(this, get_num_threads());
         return output.transpose(1, 2);
@@ -77,34 +91,73 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
 
     public override void Run(int part, int parts)
     {
-        int items = _batch * _kvHeads, groups = _heads / _kvHeads, hd = _headDim, t = _tokens;
         float[] scores = t_scores is { } buffer && buffer.Length >= _maxLen ? buffer : t_scores = new float[_maxLen];
-        for (int item = Interlocked.Increment(ref _next) - 1; item < items; item = Interlocked.Increment(ref _next) - 1)
+        float[] rotated = t_query is { } r && r.Length >= _headDim ? r : t_query = new float[_headDim];
+        fixed (float* query = rotated)
         {
-            int b = item / _kvHeads, kvh = item % _kvHeads, start = _starts[b], count = _counts[b];
-            long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
-            float* kBlock = _kCache + block, vBlock = _vCache + block;
-            for (int j = 0; j < count; j++)
+            for (int item = Interlocked.Increment(ref _next) - 1; item < _batch * _kvHeads; item = Interlocked.Increment(ref _next) - 1)
             {
-                long from = (((long)b * t + j) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
+                Item(item, scores, query);
+            }
+        }
+    }
+
+    /// <summary>One (sequence, key/value head): store the new keys/values, then every query head of the group, token by token.</summary>
+    private void Item(int item, float[] scores, float* query)
+    {
+        int groups = _heads / _kvHeads, hd = _headDim, t = _tokens;
+        int b = item / _kvHeads, kvh = item % _kvHeads, start = _starts[b], count = _counts[b];
+        long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
+        float* kBlock = _kCache + block, vBlock = _vCache + block;
+        for (int j = 0; j < count; j++)
+        {
+            long from = (((long)b * t + j) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
+            if (_cos != null)
+            {
+                long angle = ((long)b * t + j) * hd;
+                Rotate(_kNew + from, _cos + angle, _sin + angle, kBlock + to, hd);
+            }
+            else
+            {
                 new ReadOnlySpan<float>(_kNew + from, hd).CopyTo(new Span<float>(kBlock + to, hd));
-                new ReadOnlySpan<float>(_vNew + from, hd).CopyTo(new Span<float>(vBlock + to, hd));
             }
-            for (int j = 0; j < t; j++)
+            new ReadOnlySpan<float>(_vNew + from, hd).CopyTo(new Span<float>(vBlock + to, hd));
+        }
+        for (int j = 0; j < t; j++)
+        {
+            for (int g = 0; g < groups; g++)
             {
-                for (int g = 0; g < groups; g++)
+                long head = (((long)b * t + j) * _heads + kvh * groups + g) * hd;
+                if (j >= count)
                 {
-                    long head = (((long)b * t + j) * _heads + kvh * groups + g) * hd;
-                    if (j < count)
-                    {
-                        Head(_q + head, kBlock, vBlock, _out + head, start + j + 1, hd, scores);
-                    }
-                    else
-                    {
-                        new Span<float>(_out + head, hd).Clear();
-                    }
+                    new Span<float>(_out + head, hd).Clear();   // padding of a shorter prompt
+                    continue;
                 }
+                float* q = _q + head;
+                if (_cos != null)
+                {
+                    long angle = ((long)b * t + j) * hd;
+                    Rotate(q, _cos + angle, _sin + angle, query, hd);
+                    q = query;
+                }
+                Head(q, kBlock, vBlock, _out + head, start + j + 1, hd, scores);
             }
+        }
+    }
+
+    /// <summary>
+    /// The rotary embedding of one head vector, as <see cref="RotaryEmbedding.Apply"/> computes it: x * cos +
+    /// rotate_half(x) * sin with rotate_half(x) = [-x2, x1] (the same float operations, so the same values).
+    /// </summary>
+    private static void Rotate(float* x, float* cos, float* sin, float* output, int hd)
+    {
+        int half = hd / 2;
+        for (int i = 0; i < half; i++)
+        {
+            float a = x[i], b = x[i + half];
+            float first = a * cos[i], second = b * cos[i + half];
+            output[i] = first + -b * sin[i];
+            output[i + half] = second + a * sin[i + half];
         }
     }
 

@@ -130,11 +130,19 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
         int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
         packed = new Packed { Transposed = (float*)NativeMemory.AlignedAlloc((nuint)outFeatures * (nuint)inFeatures * sizeof(float), 64) };
         float* w = NativeTensor.Float32(weight);
-        for (int o = 0; o < outFeatures; o++)
+        const int block = 32;   // transposed block by block, so that reads and writes both stay within a few cache lines
+        for (int o0 = 0; o0 < outFeatures; o0 += block)
         {
-            for (int i = 0; i < inFeatures; i++)
+            for (int i0 = 0; i0 < inFeatures; i0 += block)
             {
-                packed.Transposed[(long)i * outFeatures + o] = w[(long)o * inFeatures + i];
+                int oEnd = Math.Min(outFeatures, o0 + block), iEnd = Math.Min(inFeatures, i0 + block);
+                for (int o = o0; o < oEnd; o++)
+                {
+                    for (int i = i0; i < iEnd; i++)
+                    {
+                        packed.Transposed[(long)i * outFeatures + o] = w[(long)o * inFeatures + i];
+                    }
+                }
             }
         }
         if (layer.bias is Tensor bias)

@@ -23,7 +23,10 @@ public sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCacheAccess? cache)
     {
         using var scope = NewDisposeScope();
-        Tensor h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache);
-        return (h + mlp.ForwardWith(post_attention_layernorm.forward(h), cache)).MoveToOuterDisposeScope();
+        Tensor h = x + self_attn.Forward(Norm(input_layernorm, x, cache), cos, sin, mask, cache);
+        return (h + mlp.ForwardWith(Norm(post_attention_layernorm, h, cache), cache)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The norm's own forward, or the cache access's kernel for it (decode on the CPU).</summary>
+    internal static Tensor Norm(RmsNorm norm, Tensor x, KvCacheAccess? cache) => cache is null ? norm.forward(x) : cache.Normalize(norm, x);
 }

@@ -33,6 +33,6 @@ public sealed class DecoderModel : nn.Module
         {
             h = layer.Forward(h, cos, sin, mask, cache);
         }
-        return norm.forward(h).MoveToOuterDisposeScope();
+        return DecoderLayer.Norm(norm, h, cache).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using ReMA.Learner.Runtime;
 using static TorchSharp.torch;
 
 namespace ReMA.Learner.Model;
@@ -66,10 +67,17 @@ public abstract class KvCacheAccess
     public abstract (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values);
 
     /// <summary>
-    /// Stores the layer's new keys/values and returns the attention output [B, H, T, hd] in one kernel, or null when this
-    /// access has none (then the layer calls <see cref="Update"/> and attends over what it returns).
+    /// Applies the rotary embedding (<paramref name="cos"/>, <paramref name="sin"/>) to the unrotated queries and keys,
+    /// stores the layer's new keys/values and returns the attention output [B, H, T, hd] in one kernel; or null when
+    /// this access has none (then the layer rotates, calls <see cref="Update"/> and attends over what it returns).
     /// </summary>
-    public virtual Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) => null;
+    public virtual Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values, Tensor cos, Tensor sin) => null;
+
+    /// <summary><paramref name="norm"/> applied to <paramref name="x"/>; by default the module's own forward.</summary>
+    public virtual Tensor Normalize(RmsNorm norm, Tensor x) => norm.forward(x);
+
+    /// <summary>silu(<paramref name="gate"/>) * <paramref name="up"/> (the SwiGLU gate; may reuse gate's memory).</summary>
+    public virtual Tensor Gate(Tensor gate, Tensor up) => nn.functional.silu(gate).mul_(up);
 
     /// <summary>The outputs of <paramref name="layers"/>, all applied to <paramref name="x"/>; by default each layer's own forward.</summary>
     public virtual Tensor[] Project(Tensor x, params TorchSharp.Modules.Linear[] layers) => Array.ConvertAll(layers, layer => layer.forward(x));
@@ -115,6 +123,7 @@ public sealed class DecodeKernels : IDisposable
     }
 
     public DecodeAttention Attention { get; } = new();
+    public DecodeElementwise Elementwise { get; } = new();
     /// <summary>Null where <see cref="DecodeLinear.Supported"/> is false: the layers then run torch's product.</summary>
     public DecodeLinear? Linear { get; }
 
@@ -140,8 +149,14 @@ public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] start
     public override (Tensor Keys, Tensor Values) Update(int layer, Tensor keys, Tensor values) =>
         throw new InvalidOperationException("KernelDecodeAccess stores keys and values in Attend; Update is never called on it.");
 
-    public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values) =>
-        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values);
+    public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values, Tensor cos, Tensor sin) =>
+        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values, cos, sin);
+
+    public override Tensor Normalize(RmsNorm norm, Tensor x) =>
+        NativeTensor.IsHostFloat32(x) && NativeTensor.IsHostFloat32(norm.Weight) ? kernels.Elementwise.RmsNorm(x, norm.Weight, norm.Epsilon) : base.Normalize(norm, x);
+
+    public override Tensor Gate(Tensor gate, Tensor up) =>
+        NativeTensor.IsHostFloat32(gate) && gate.is_contiguous() && up.is_contiguous() ? kernels.Elementwise.SiluGate(gate, up) : base.Gate(gate, up);
 
     public override Tensor[] Project(Tensor x, params TorchSharp.Modules.Linear[] layers) =>
         kernels.Linear is DecodeLinear linear && Array.TrueForAll(layers, DecodeLinear.Handles) ? linear.Forward(x, layers) : base.Project(x, layers);

@@ -31,6 +31,6 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             return down_proj.forward(h).MoveToOuterDisposeScope();
         }
         Tensor[] gateUp = access.Project(x, gate_proj, up_proj);
-        return access.Project(nn.functional.silu(gateUp[0]).mul_(gateUp[1]), down_proj)[0].MoveToOuterDisposeScope();
+        return access.Project(access.Gate(gateUp[0], gateUp[1]), down_proj)[0].MoveToOuterDisposeScope();
     }
 }

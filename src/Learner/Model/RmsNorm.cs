@@ -17,6 +17,11 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The scale vector (Hugging Face "weight").</summary>
+    public Tensor Weight => weight;
+
+    public double Epsilon => _eps;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
