@@ -8,7 +8,7 @@ namespace ReMA.Learner.Model;
 
 /// <summary>
 /// y = x W^T + b for the decode step's few rows (one per sequence), in C# on libtorch's OpenMP threads. Each layer's
-/// weight is kept as a packed copy of W^T ([in, out], made on first use and dropped by <see cref="Invalidate"/>, which
+/// weight is kept as a packed copy of W^T (panels of 32 output features, each a contiguous [in, 32] block; made on first use and dropped by <see cref="Invalidate"/>, which
 /// the engine calls whenever the weights change), so that x is read in place as the broadcast operand and y is written
 /// in place, 32 output features per pair of AVX-512 vectors, by <see cref="TiledGemm.Columns32"/>; work items (a block of
 /// 32 features for up to 24 rows) are handed out dynamically across layers that share an input (q/k/v, gate/up).
@@ -22,7 +22,7 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
 
     private sealed class Packed
     {
-        public float* Transposed;   // [in, out]
+        public float* Transposed;   // W^T in panels of 32 output features: [out / 32][in][32]
         public float* Bias;         // [out] or null
     }
 
@@ -105,7 +105,7 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
             int local = item - job.FirstItem, block = local % job.ColumnBlocks, group = local / job.ColumnBlocks;
             int firstRow = group * RowsPerItem, rows = Math.Min(RowsPerItem, _n - firstRow), column = block * 32;
             float* y = job.Output + (long)firstRow * job.Out + column;
-            TiledGemm.Columns32(_x + (long)firstRow * _in, _in, rows, job.Transposed + column, job.Out, y, job.Out);
+            TiledGemm.Columns32(_x + (long)firstRow * _in, _in, rows, job.Transposed + (long)column * _in, 32, y, job.Out);
             if (job.Bias != null)
             {
                 Vector512<float> b0 = Vector512.Load(job.Bias + column), b1 = Vector512.Load(job.Bias + column + 16);
@@ -130,17 +130,18 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
         int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
         packed = new Packed { Transposed = (float*)NativeMemory.AlignedAlloc((nuint)outFeatures * (nuint)inFeatures * sizeof(float), 64) };
         float* w = NativeTensor.Float32(weight);
-        const int block = 32;   // transposed block by block, so that reads and writes both stay within a few cache lines
-        for (int o0 = 0; o0 < outFeatures; o0 += block)
+        // Panel j holds W^T[:, 32j..32j+32) as one contiguous [in, 32] block: a work item streams through memory in order.
+        for (int o0 = 0; o0 < outFeatures; o0 += 32)
         {
-            for (int i0 = 0; i0 < inFeatures; i0 += block)
+            float* panel = packed.Transposed + (long)o0 * inFeatures;
+            for (int i0 = 0; i0 < inFeatures; i0 += 32)
             {
-                int oEnd = Math.Min(outFeatures, o0 + block), iEnd = Math.Min(inFeatures, i0 + block);
-                for (int o = o0; o < oEnd; o++)
+                int iEnd = Math.Min(inFeatures, i0 + 32);
+                for (int o = o0; o < o0 + 32; o++)
                 {
                     for (int i = i0; i < iEnd; i++)
                     {
-                        packed.Transposed[(long)i * outFeatures + o] = w[(long)o * inFeatures + i];
+                        panel[(long)i * 32 + (o - o0)] = w[(long)o * inFeatures + i];
                     }
                 }
             }
