@@ -88,9 +88,10 @@ public sealed class ContinuousBatcher : IDisposable
     public long WeightsVersion { get; private set; }
 
     /// <summary>
-    /// Rebuilds what the engine derives from the weights (a contiguous transposed copy of the output projection, which
-    /// makes the vocabulary matmul 1.4-3x faster on CPU). Call after changing the model's weights in place;
-    /// <see cref="GenerationEngine.RunBetweenStepsAsync"/> does so itself.
+    /// Rebuilds what the engine derives from the weights: the decode kernels' packed copies of the projections
+    /// (<see cref="DecodeLinear"/>, repacked on the next step) and, on the torch path, a contiguous transposed copy of
+    /// the output projection (1.4-3x faster vocabulary matmul on CPU). Call after changing the model's weights in
+    /// place, or decoding keeps using the old ones; <see cref="GenerationEngine.RunBetweenStepsAsync"/> does so itself.
     /// </summary>
     public void RefreshWeights(long? version = null)
     {

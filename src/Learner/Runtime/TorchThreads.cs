@@ -27,7 +27,6 @@ public static unsafe class TorchThreads
     private static readonly delegate* unmanaged<delegate* unmanaged<nint, void>, nint, uint, uint, void> Parallel;
     private static readonly delegate* unmanaged<int> ThreadNumber;
     private static readonly delegate* unmanaged<int> TeamSize;
-    private static readonly delegate* unmanaged<void> TeamBarrier;
 
     static TorchThreads()
     {
@@ -41,16 +40,14 @@ public static unsafe class TorchThreads
         }
         if (!NativeLibrary.TryGetExport(handle, "GOMP_parallel", out nint parallel)
             || !NativeLibrary.TryGetExport(handle, "omp_get_thread_num", out nint threadNumber)
-            || !NativeLibrary.TryGetExport(handle, "omp_get_num_threads", out nint teamSize)
-            || !NativeLibrary.TryGetExport(handle, "GOMP_barrier", out nint barrier))
+            || !NativeLibrary.TryGetExport(handle, "omp_get_num_threads", out nint teamSize))
         {
-            UnavailableReason = $"{path} lacks GOMP_parallel, GOMP_barrier, omp_get_thread_num or omp_get_num_threads";
+            UnavailableReason = $"{path} lacks GOMP_parallel, omp_get_thread_num or omp_get_num_threads";
             return;
         }
         Parallel = (delegate* unmanaged<delegate* unmanaged<nint, void>, nint, uint, uint, void>)parallel;
         ThreadNumber = (delegate* unmanaged<int>)threadNumber;
         TeamSize = (delegate* unmanaged<int>)teamSize;
-        TeamBarrier = (delegate* unmanaged<void>)barrier;
         RuntimePath = path;
     }
 
@@ -89,12 +86,6 @@ public static unsafe class TorchThreads
             ExceptionDispatchInfoThrow(error);
         }
     }
-
-    /// <summary>
-    /// Inside <see cref="Body.Run"/> only: waits until every thread of the team has reached this call. Every part must
-    /// call it the same number of times (an OpenMP barrier), and a part must not throw before its barriers.
-    /// </summary>
-    public static void Barrier() => TeamBarrier();
 
     [UnmanagedCallersOnly]
     private static void Enter(nint state)
