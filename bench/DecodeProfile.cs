@@ -6,10 +6,12 @@ using static TorchSharp.torch;
 namespace ReMA.Bench;
 
 /// <summary>
-/// Where one decode step of the 15M preset spends its time (`generate --profile [--batch N]`): the transformer body
-/// with and without attention over a cache; the vocabulary projection both ways round; torch and host sampling;
-/// attention alone with each layer's cache in turn (cold, as in a real step); a single-threaded read of the same
-/// cache blocks as a bandwidth yardstick; and the cost of one small tensor op.
+/// Where one decode step of the 15M preset spends its time (`generate --profile [--batch N]`): the benchmark's batch run
+/// step by step on both engine paths; the transformer body with the torch operators, with the C# decode kernels and
+/// with C# attention only; the vocabulary projection both ways round and fused with sampling; torch and host
+/// sampling; attention alone with each layer's cache in turn (cold, as in a real step), by SDPA and by the C# kernel;
+/// a single-threaded read of the same cache blocks as a bandwidth yardstick; one small tensor op; torch's and the C#
+/// projections at the body's shapes, packing included; and the row-wise ops.
 /// Each line is the best of three rounds of repeated calls.
 /// </summary>
 public static unsafe class DecodeProfile
@@ -101,10 +103,6 @@ public static unsafe class DecodeProfile
         {
             Console.WriteLine($"C# attention on libtorch's threads: unavailable ({ReMA.Learner.Runtime.TorchThreads.UnavailableReason})");
         }
-        if (Environment.GetEnvironmentVariable("REMA_KERNEL_LIB") is string lib)
-        {
-            NativeAttention(lib, q, cache, pos, config, () => turn++ % config.NumLayers, Sdpa, SdpaLayersInTurn);
-        }
         Time("one small op (add [B, 288])", () => (a + b).Dispose(), 2000);
         Tensor w288 = randn(288, 288) * 0.05f, w768 = randn(768, 288) * 0.05f, w768t = randn(288, 768) * 0.05f, a768 = randn(batch, 768);
         Time("linear 288->288 [B, 288]", () => nn.functional.linear(a, w288).Dispose(), 500);
@@ -142,49 +140,6 @@ public static unsafe class DecodeProfile
         Time("rope [B, 6, 1, 48]", () => RotaryEmbedding.Apply(qr, cos, sin).Dispose(), 500);
         Time("silu(g) * u [B, 768]", () => (nn.functional.silu(a768) * a768).Dispose(), 500);
         return 0;
-    }
-
-    /// <summary>
-    /// The experiment of bench/native/decode_attention.c (built by hand, named by REMA_KERNEL_LIB): its agreement with
-    /// SDPA (<paramref name="sdpa"/> of a layer), then its time and SDPA's for the layers in turn.
-    /// </summary>
-    private static void NativeAttention(string lib, Tensor q, KvCache cache, long[] pos, ModelConfig config, Func<int> nextLayer,
-        Func<int, Tensor> sdpa, Action sdpaLayersInTurn)
-    {
-        nint handle = System.Runtime.InteropServices.NativeLibrary.Load(lib);
-        var init = (delegate* unmanaged<byte*, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_kernels_init");
-        var attention = (delegate* unmanaged<float*, float*, float*, float*, long*, int, int, int, int, float, int>)
-            System.Runtime.InteropServices.NativeLibrary.GetExport(handle, "rema_decode_attention");
-        byte[] gomp = System.Text.Encoding.ASCII.GetBytes("libgomp-98b21ff3.so.1\0");   // the OpenMP runtime libtorch 2.10 ships
-        fixed (byte* name = gomp)
-        {
-            if (init(name) != 0)
-            {
-                Console.WriteLine("native attention: libtorch's libgomp was not found in the process; skipped");
-                return;
-            }
-        }
-        int batch = (int)q.shape[0], hd = config.HeadDim, maxLen = (int)cache.Keys(0).shape[2];
-        long[] lengths = pos.Select(p => p + 1).ToArray();
-        Tensor output = zeros(batch, config.NumHeads, 1, hd);
-        void Run(int layer)
-        {
-            fixed (long* length = lengths)
-            {
-                int status = attention(ReMA.Learner.Runtime.NativeTensor.Float32(q), ReMA.Learner.Runtime.NativeTensor.Float32(cache.Keys(layer)),
-                    ReMA.Learner.Runtime.NativeTensor.Float32(cache.Values(layer)), ReMA.Learner.Runtime.NativeTensor.Float32(output), length,
-                    batch, config.NumHeads, maxLen, hd, (float)(1.0 / Math.Sqrt(hd)));
-                if (status != 0)
-                {
-                    throw new InvalidOperationException($"native attention returned {status} (see bench/native/decode_attention.c)");
-                }
-            }
-        }
-        Run(0);
-        Tensor reference = sdpa(0);
-        Console.WriteLine($"native attention vs SDPA, largest |difference|: {(output - reference).abs().max().item<float>():E2}");
-        Time("attention, C kernel on libtorch's threads", () => Run(nextLayer()), 300);
-        Time("attention SDPA (again, for comparison)", sdpaLayersInTurn, 300);
     }
 
     /// <summary>
