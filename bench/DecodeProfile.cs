@@ -53,10 +53,10 @@ public static unsafe class DecodeProfile
         Time("body with attention over the cache", () => model.Hidden(input, position, mask, new DecodeAccess(cache, writeIndex, attend)).Dispose());
         if (ReMA.Learner.Runtime.TorchThreads.Available)
         {
-            using var kernels = new DecodeKernels();
+            using var kernels = new DecodeKernels(config, cache.MaxLength);
             int[] at = pos.Select(p => (int)p).ToArray();
             Time("body with the C# decode kernels", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, kernels)).Dispose());
-            using var attentionOnly = new DecodeKernels(projections: false);
+            using var attentionOnly = new DecodeKernels(config, cache.MaxLength, projections: false);
             Time("body with C# attention, torch projections", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, attentionOnly)).Dispose());
             Time("body with the C# decode kernels (again)", () => model.Hidden(input, position, noMask, new KernelDecodeAccess(cache, at, kernels)).Dispose());
         }

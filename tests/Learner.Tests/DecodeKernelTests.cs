@@ -171,12 +171,15 @@ public class DecodeKernelTests
         cache.Values(0).normal_();
         int[] starts = [0, 4, 2], counts = [5, 3, 1];   // a full prompt, a continuation after 4 cached tokens, a short one
         Tensor rawQ = randn(3, heads, t, hd), rawK = randn(3, kvHeads, t, hd), v = randn(3, kvHeads, t, hd);
-        // Unrotated q/k with their angles: the kernel rotates them as RotaryEmbedding.Apply does.
-        Tensor positions = tensor(starts.Select(p => (long)p).ToArray()).unsqueeze(1) + arange(t).unsqueeze(0);
-        (Tensor cos, Tensor sin) = RotaryEmbedding.Angles(positions, hd, 10000, ScalarType.Float32);
+        // Unrotated q/k and a table of angles: the kernel rotates them as RotaryEmbedding.Apply does with those angles.
+        var table = new RotaryTable(hd, 10000, 32);
+        var positions = Enumerable.Range(0, 3).SelectMany(i => Enumerable.Range(starts[i], t)).ToList();
+        (Tensor cos, Tensor sin) = table.Rows(positions);
+        cos = cos.view(3, t, 1, hd).transpose(1, 2);   // [B, 1, T, hd]
+        sin = sin.view(3, t, 1, hd).transpose(1, 2);
         Tensor q = RotaryEmbedding.Apply(rawQ, cos, sin), k = RotaryEmbedding.Apply(rawK, cos, sin);
 
-        Tensor actual = new DecodeAttention().Attend(cache, 0, firstSlot, starts, counts, rawQ, rawK, v, cos, sin);
+        Tensor actual = new DecodeAttention().Attend(cache, 0, firstSlot, starts, counts, rawQ, rawK, v, table);
 
         Assert.Equal(new long[] { 3, heads, t, hd }, actual.shape);
         float scale = 1f / MathF.Sqrt(hd);
@@ -349,5 +352,69 @@ public class DecodeKernelTests
         Tensor result = kernel.SiluGate(gate, up);
         Assert.True((result - expected).abs().max().item<float>() < 1e-5f);
         Assert.True(ReferenceEquals(gate, result));   // written in place
+    }
+
+    [Fact]
+    public void RotaryTable_AgreesWithTorchsAngles()
+    {
+        using var scope = NewDisposeScope();
+        var table = new RotaryTable(48, 1_000_000, 300);
+        int[] positions = [0, 1, 17, 255, 299];
+        (Tensor expectedCos, Tensor expectedSin) = RotaryEmbedding.Angles(tensor(positions.Select(p => (long)p).ToArray()).unsqueeze(1), 48, 1_000_000, ScalarType.Float32);
+        (Tensor cos, Tensor sin) = table.Rows(positions);
+        Assert.True((cos - expectedCos).abs().max().item<float>() < 1e-5f);
+        Assert.True((sin - expectedSin).abs().max().item<float>() < 1e-5f);
+        Assert.Throws<ArgumentException>(() => new RotaryTable(7, 10000, 4));
+    }
+
+    [Fact]
+    public void VocabSampler_GivesASequenceTheSameBitsWhateverItsBatch()
+    {
+        if (!VocabSampler.Supported)
+        {
+            return;
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        Tensor weight = randn(1000, 40), hidden = randn(70, 40);
+        var sampling = Enumerable.Range(0, 70).Select(i => new SamplingParams { Temperature = i % 3 == 0 ? 0 : 0.8f }).ToList();
+        using var sampler = new VocabSampler();
+        TokenSampler.Choice[] all = sampler.Sample(weight, hidden, sampling, Enumerable.Range(0, 70).Select(i => new SplitMix64((ulong)i)).ToList());
+        // Alone (the narrow path, one column), in threes (narrow, four columns) and 20 at a time (the wide path).
+        foreach (int size in new[] { 1, 3, 20 })
+        {
+            for (int start = 0; start + size <= 70; start += 17)
+            {
+                var rows = Enumerable.Range(start, size).ToList();
+                TokenSampler.Choice[] part = sampler.Sample(weight, hidden.narrow(0, start, size), rows.Select(i => sampling[i]).ToList(),
+                    rows.Select(i => new SplitMix64((ulong)i)).ToList());
+                for (int j = 0; j < size; j++)
+                {
+                    Assert.Equal(all[start + j].Token, part[j].Token);
+                    Assert.Equal(all[start + j].LogProb, part[j].LogProb);   // bit for bit
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Engine_OnTheKernels_GivesEachSeededRequestTheSameBitsAloneOrInABatch()
+    {
+        using CausalLM model = TestModels.Tiny(preset: "nano-qwen2", vocab: 1000);   // vocabulary over two 480-row chunks
+        CharTokenizer tok = TestModels.Chars;
+        var requests = Enumerable.Range(0, 20).Select(i => new GenerationRequest(tok.Encode($"{i}+{i * 7 % 10}*3=" + new string('x', i % 5)),
+            new SamplingParams
+            {
+                Temperature = i % 4 == 0 ? 0 : 1f, TopK = i % 5 == 1 ? 7 : 0, TopP = i % 7 == 2 ? 0.8f : 1f,
+                MaxNewTokens = 10 + i % 6, Seed = (ulong)i, IgnoreEos = true,
+            })).ToList();
+        using var engine = new ContinuousBatcher(model, tok, new EngineOptions { MaxBatch = 16 });   // 16 at once, the rest join as others finish
+        GenerationResult[] batched = engine.Generate(requests);
+        for (int i = 0; i < requests.Count; i += 3)
+        {
+            GenerationResult alone = engine.Generate([requests[i]])[0];
+            Assert.Equal(alone.TokenIds, batched[i].TokenIds);
+            Assert.Equal(alone.LogProbs, batched[i].LogProbs);   // bit for bit
+        }
     }
 }

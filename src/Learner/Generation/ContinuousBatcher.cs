@@ -23,12 +23,14 @@ public sealed record EngineOptions
     /// </summary>
     public bool SampleOnHost { get; init; } = true;
     /// <summary>
-    /// Decoding steps run the C# kernels on libtorch's OpenMP threads where the model and cache are float32 in host
-    /// memory: attention by <see cref="DecodeAttention"/> (each sequence reads only its own cached positions), the
-    /// layers' projections by <see cref="DecodeLinear"/> and, for batches of at least <see cref="VocabSampler.MinBatch"/>
-    /// with <see cref="SampleOnHost"/>, the vocabulary projection and sampling in one pass by <see cref="VocabSampler"/>
-    /// (the last two need AVX-512). Off, or elsewhere: torch's operators (SDPA over the cache with a mask, nn.Linear,
-    /// W h^T and <see cref="HostSampler"/>). Both paths give the same tokens; log-probs agree within float rounding.
+    /// Decode steps and prompt prefill run the C# kernels on libtorch's OpenMP threads where the model and cache are
+    /// float32 in host memory: attention by <see cref="DecodeAttention"/> (each sequence reads only its own cached
+    /// positions), the layers' projections by <see cref="DecodeLinear"/> (packed copies of the weights: as much memory
+    /// again as the layers) and, with <see cref="SampleOnHost"/>, the vocabulary projection and sampling in one pass by
+    /// <see cref="VocabSampler"/> (the last two need AVX-512). Every kernel computes each sequence's values with the
+    /// same float operations whatever shares the batch, so a seed fixes tokens and log-probs bit for bit. Off, or
+    /// elsewhere: torch's operators (SDPA over the cache with a mask, nn.Linear, W h^T and <see cref="HostSampler"/>).
+    /// The two paths agree within float rounding (tests: the same tokens, log-probs within 1e-4, on the test models).
     /// </summary>
     public bool DecodeKernels { get; init; } = true;
 }
@@ -102,6 +104,7 @@ public sealed class ContinuousBatcher : IDisposable
         _outputTransposed?.Dispose();
         _outputTransposed = null;
         _decodeKernels?.Invalidate();
+        _vocabSampler?.Invalidate();
         if (_options.TransposedOutputWeight && !SamplesOnHost)
         {
             using var noGrad = no_grad();
@@ -120,7 +123,7 @@ public sealed class ContinuousBatcher : IDisposable
     private VocabSampler? _vocabSampler;
 
     /// <summary>The projection and sampling by <see cref="VocabSampler"/> (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
-    private bool UsesVocabKernel(int batch) => _options.DecodeKernels && batch >= VocabSampler.MinBatch && SamplesOnHost && VocabSampler.Supported;
+    private bool UsesVocabKernel => _options.DecodeKernels && SamplesOnHost && VocabSampler.Supported;
 
     /// <summary>float32 logits [n, V] for hidden states [n, D].</summary>
     private Tensor Logits(Tensor hidden) =>
@@ -259,7 +262,7 @@ public sealed class ContinuousBatcher : IDisposable
         Tensor hidden;   // [n, T, D]
         if (UsesAttentionKernel)
         {
-            _decodeKernels ??= new DecodeKernels();
+            _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
             int[] counts = Array.ConvertAll(lengths, l => (int)l);
             Tensor unused = zeros([n, 1, 1, 1], dtype: ScalarType.Float32, device: device);
             hidden = _model.Hidden(input, positions, unused, new KernelDecodeAccess(_cache!, firstSlot, new int[n], counts, _decodeKernels));
@@ -290,12 +293,11 @@ public sealed class ContinuousBatcher : IDisposable
             ids[i] = _active[i].Tokens[^1];
             pos[i] = _active[i].CachedLength;
         }
-        int attend = (int)pos.Max() + 1;
         Tensor input = tensor(ids, [b, 1], device: device);
         Tensor position = tensor(pos, [b, 1], device: device);
         if (UsesAttentionKernel)
         {
-            _decodeKernels ??= new DecodeKernels();
+            _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
             int[] positions = Array.ConvertAll(pos, p => (int)p);
             Tensor unused = zeros([b, 1, 1, 1], dtype: ScalarType.Float32, device: device);
             Tensor fused = _model.Hidden(input, position, unused, new KernelDecodeAccess(_cache!, positions, _decodeKernels));
@@ -306,6 +308,7 @@ public sealed class ContinuousBatcher : IDisposable
             SampleInto(_active, fused.squeeze(1));
             return;
         }
+        int attend = (int)pos.Max() + 1;
         Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
         Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
         Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)
@@ -357,7 +360,7 @@ public sealed class ContinuousBatcher : IDisposable
         List<SamplingParams> sampling = sequences.Select(s => s.Request.Sampling).ToList();
         List<SplitMix64> rngs = sequences.Select(s => s.Rng).ToList();
         // On the host, logits are computed as W h^T ([V, n], faster here than h W^T) and sampled by column.
-        TokenSampler.Choice[] choices = UsesVocabKernel(sequences.Count)
+        TokenSampler.Choice[] choices = UsesVocabKernel
             ? (_vocabSampler ??= new VocabSampler()).Sample(_model.OutputWeight, hidden, sampling, rngs)
             : SamplesOnHost
                 ? HostSampler.Sample(ColumnLogits(hidden), sampling, rngs)

@@ -22,25 +22,25 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     [ThreadStatic]
     private static float[]? t_query;
 
-    private float* _q, _kNew, _vNew, _kCache, _vCache, _out, _cos, _sin;
+    private float* _q, _kNew, _vNew, _kCache, _vCache, _out;
+    private RotaryTable? _rotary;
     private int[] _starts = [], _counts = [];
     private int _batch, _tokens, _heads, _kvHeads, _maxLen, _headDim, _firstSlot, _next;
     private float _scale;
 
     /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>; q and k already rotated.</summary>
     public Tensor Attend(KvCache cache, int layer, int[] positions, Tensor queries, Tensor keys, Tensor values) =>
-        Attend(cache, layer, 0, positions, null, queries, keys, values, null, null);
+        Attend(cache, layer, 0, positions, null, queries, keys, values, null);
 
     /// <summary>
     /// Writes <paramref name="keys"/>/<paramref name="values"/> ([B, KV, T, hd]) into the cache of <paramref name="layer"/>
     /// and returns the attention of <paramref name="queries"/> ([B, H, T, hd]) as [B, H, T, hd] (a view of [B, T, H, hd]
-    /// memory). <paramref name="counts"/> null means every sequence brings T tokens. With <paramref name="cos"/> and
-    /// <paramref name="sin"/> ([B, 1, T, hd], <see cref="RotaryEmbedding.Angles"/>) the queries and keys are given
-    /// unrotated and the kernel applies the rotary embedding itself (as <see cref="RotaryEmbedding.Apply"/> computes it);
-    /// without them they are taken as already rotated.
+    /// memory). <paramref name="counts"/> null means every sequence brings T tokens. With <paramref name="rotary"/> the
+    /// queries and keys are given unrotated and the kernel rotates them by the table's rows for their positions (as
+    /// <see cref="RotaryEmbedding.Apply"/> computes it); without it they are taken as already rotated.
     /// </summary>
     public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, Tensor queries, Tensor keys, Tensor values,
-        Tensor? cos, Tensor? sin)
+        RotaryTable? rotary)
     {
         // [B, T, heads, hd] memory: what the projections produced, so these are usually views, not copies.
         using Tensor q = queries.transpose(1, 2).contiguous(), k = keys.transpose(1, 2).contiguous(), v = values.transpose(1, 2).contiguous();
@@ -53,7 +53,14 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         _firstSlot = firstSlot;
         if (starts.Length < _batch || (counts is not null && counts.Length < _batch))
         {
-            throw new ArgumentException($"attention kernel: {_batch} sequences but {starts.Length} start positions.");
+            throw new ArgumentException($"attention kernel: {_batch} sequences but {starts.Length} start positions and {counts?.Length ?? _batch} counts.");
+        }
+        Tensor keysOfLayer = cache.Keys(layer);
+        if (keysOfLayer.shape[1] != _kvHeads || keysOfLayer.shape[3] != _headDim || k.shape[3] != _headDim || v.shape[2] != _kvHeads
+            || k.shape[1] != _tokens || _kvHeads == 0 || _heads % _kvHeads != 0)
+        {
+            throw new ArgumentException($"attention kernel: queries [{string.Join(", ", queries.shape)}], keys [{string.Join(", ", keys.shape)}] " +
+                $"and values [{string.Join(", ", values.shape)}] do not fit a cache of [{string.Join(", ", keysOfLayer.shape)}].");
         }
         if (firstSlot < 0 || firstSlot + _batch > cache.Slots)
         {
@@ -77,15 +84,15 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         _kCache = NativeTensor.Float32(cache.Keys(layer));
         _vCache = NativeTensor.Float32(cache.Values(layer));
         _out = NativeTensor.Float32(output);
-        using Tensor? c = cos?.contiguous(), sn = sin?.contiguous();
-        if (c is not null && (c.NumberOfElements != (long)_batch * _tokens * _headDim || sn is null || sn.NumberOfElements != c.NumberOfElements))
+        if (rotary is not null && (rotary.HeadDim != _headDim || rotary.MaxPositions < _maxLen))
         {
-            throw new ArgumentException($"attention kernel: cos/sin must hold [{_batch}, 1, {_tokens}, {_headDim}] angles.");
+            throw new ArgumentException($"attention kernel: the rotary table covers head size {rotary.HeadDim} and {rotary.MaxPositions} positions; the cache needs {_headDim} and {_maxLen}.");
         }
-        _cos = c is null ? null : NativeTensor.Float32(c);
-        _sin = sn is null ? null : NativeTensor.Float32(sn!);
+        _rotary = rotary;
         _next = 0;
         TorchThreads.Run(this, get_num_threads());
+        GC.KeepAlive(cache);
+        GC.KeepAlive(rotary);
         return output.transpose(1, 2);
     }
 
@@ -112,10 +119,9 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         for (int j = 0; j < count; j++)
         {
             long from = (((long)b * t + j) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
-            if (_cos != null)
+            if (_rotary is not null)
             {
-                long angle = ((long)b * t + j) * hd;
-                Rotate(_kNew + from, _cos + angle, _sin + angle, kBlock + to, hd);
+                Rotate(_kNew + from, _rotary.Cos(start + j), _rotary.Sin(start + j), kBlock + to, hd);
             }
             else
             {
@@ -134,10 +140,9 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
                     continue;
                 }
                 float* q = _q + head;
-                if (_cos != null)
+                if (_rotary is not null)
                 {
-                    long angle = ((long)b * t + j) * hd;
-                    Rotate(q, _cos + angle, _sin + angle, query, hd);
+                    Rotate(q, _rotary.Cos(start + j), _rotary.Sin(start + j), query, hd);
                     q = query;
                 }
                 Head(q, kBlock, vBlock, _out + head, start + j + 1, hd, scores);

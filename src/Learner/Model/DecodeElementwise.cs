@@ -35,6 +35,7 @@ public sealed unsafe class DecodeElementwise : TorchThreads.Body
         _weight = NativeTensor.Float32(weight);
         _eps = (float)eps;
         Go();
+        GC.KeepAlive(weight);
         return output;
     }
 
@@ -51,6 +52,7 @@ public sealed unsafe class DecodeElementwise : TorchThreads.Body
         _x = NativeTensor.Float32(up);
         _y = NativeTensor.Float32(gate);
         Go();
+        GC.KeepAlive(up);
         return gate;
     }
 

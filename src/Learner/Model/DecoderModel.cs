@@ -28,7 +28,10 @@ public sealed class DecoderModel : nn.Module
     {
         using var scope = NewDisposeScope();
         Tensor h = embed_tokens.forward(inputIds);
-        (Tensor cos, Tensor sin) = RotaryEmbedding.Angles(positions, _config.HeadDim, _config.RopeTheta, h.dtype);
+        // The decode kernels rotate with their own table of angles: no cos/sin tensors for them.
+        (Tensor cos, Tensor sin) = cache is { RotatesItself: true }
+            ? (empty(0, dtype: h.dtype, device: h.device), empty(0, dtype: h.dtype, device: h.device))
+            : RotaryEmbedding.Angles(positions, _config.HeadDim, _config.RopeTheta, h.dtype);
         foreach (DecoderLayer layer in layers)
         {
             h = layer.Forward(h, cos, sin, mask, cache);

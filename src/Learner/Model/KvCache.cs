@@ -73,6 +73,9 @@ public abstract class KvCacheAccess
     /// </summary>
     public virtual Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values, Tensor cos, Tensor sin) => null;
 
+    /// <summary>True when <see cref="Attend"/> rotates with its own angles: the model then skips computing cos/sin.</summary>
+    public virtual bool RotatesItself => false;
+
     /// <summary><paramref name="norm"/> applied to <paramref name="x"/>; by default the module's own forward.</summary>
     public virtual Tensor Normalize(RmsNorm norm, Tensor x) => norm.forward(x);
 
@@ -116,11 +119,17 @@ public sealed class DecodeAccess(KvCache cache, Tensor writeIndex, int attendLen
 /// <summary>The C# decode kernels an engine keeps between steps (see <see cref="KernelDecodeAccess"/>).</summary>
 public sealed class DecodeKernels : IDisposable
 {
+    /// <param name="config">the model (head size and rope theta of the rotary table)</param>
+    /// <param name="maxPositions">the longest sequence the cache holds</param>
     /// <param name="projections">false: attention only, the layers' projections stay torch's (for comparisons)</param>
-    public DecodeKernels(bool projections = true)
+    public DecodeKernels(ModelConfig config, int maxPositions, bool projections = true)
     {
+        Rotary = new RotaryTable(config.HeadDim, config.RopeTheta, maxPositions);
         Linear = projections && DecodeLinear.Supported ? new DecodeLinear() : null;
     }
+
+    /// <summary>The rotary angles of every position the cache can hold.</summary>
+    public RotaryTable Rotary { get; }
 
     public DecodeAttention Attention { get; } = new();
     public DecodeElementwise Elementwise { get; } = new();
@@ -150,7 +159,9 @@ public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] start
         throw new InvalidOperationException("KernelDecodeAccess stores keys and values in Attend; Update is never called on it.");
 
     public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values, Tensor cos, Tensor sin) =>
-        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values, cos, sin);
+        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values, kernels.Rotary);
+
+    public override bool RotatesItself => true;
 
     public override Tensor Normalize(RmsNorm norm, Tensor x) =>
         NativeTensor.IsHostFloat32(x) && NativeTensor.IsHostFloat32(norm.Weight) ? kernels.Elementwise.RmsNorm(x, norm.Weight, norm.Epsilon) : base.Normalize(norm, x);

@@ -29,6 +29,12 @@ public static unsafe class NativeTensor
         {
             return null;
         }
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+        if (t.NumberOfElements * sizeof(float) <= int.MaxValue)
+        {
+            return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+        }
+        // TorchSharp's byte span stops at int.MaxValue bytes: take the address from the first element's one instead.
+        using Tensor first = t.view(-1).narrow(0, 0, 1);
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));
     }
 }

@@ -105,13 +105,18 @@ public static unsafe class TorchThreads
     private static void ExceptionDispatchInfoThrow(Exception e) =>
         System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
 
-    /// <summary>The path of the libgomp mapped in this process (libtorch's copy carries a hash in its name), or null.</summary>
+    /// <summary>
+    /// The path of the libgomp libtorch uses: among the libgomp files mapped in this process, the one in the folder of
+    /// libtorch_cpu (libtorch ships its own copy, with a hash in its name), else the first one; null when none is mapped.
+    /// </summary>
     private static string? MappedOpenMpRuntime()
     {
         if (!OperatingSystem.IsLinux())
         {
             return null;
         }
+        var runtimes = new List<string>();
+        string? torchFolder = null;
         try
         {
             foreach (string line in File.ReadLines("/proc/self/maps"))
@@ -122,15 +127,20 @@ public static unsafe class TorchThreads
                     continue;
                 }
                 string path = line[slash..];
-                if (Path.GetFileName(path).StartsWith("libgomp", StringComparison.Ordinal))
+                string name = Path.GetFileName(path);
+                if (name.StartsWith("libgomp", StringComparison.Ordinal) && !runtimes.Contains(path))
                 {
-                    return path;
+                    runtimes.Add(path);
+                }
+                else if (name.StartsWith("libtorch_cpu", StringComparison.Ordinal))
+                {
+                    torchFolder = Path.GetDirectoryName(path);
                 }
             }
         }
         catch (IOException)
         {
         }
-        return null;
+        return runtimes.FirstOrDefault(r => Path.GetDirectoryName(r) == torchFolder) ?? runtimes.FirstOrDefault();
     }
 }
