@@ -159,7 +159,7 @@ public class DecodeKernelTests
         }
         using var scope = NewDisposeScope();
         manual_seed(9);
-        int heads = 4, kvHeads = 2, hd = 16, t = 5, firstSlot = 2, groups = heads / kvHeads;
+        int heads = 4, kvHeads = 2, hd = 16, t = 11, firstSlot = 2, groups = heads / kvHeads;   // two blocks of query tokens
         var config = new ModelConfig
         {
             Architecture = ModelConfig.LlamaArchitecture, VocabSize = 16, HiddenSize = heads * hd, IntermediateSize = 8,
@@ -169,7 +169,7 @@ public class DecodeKernelTests
         using var cache = new KvCache(config, 6, 32, CPU, ScalarType.Float32);
         cache.Keys(0).normal_();
         cache.Values(0).normal_();
-        int[] starts = [0, 4, 2], counts = [5, 3, 1];   // a full prompt, a continuation after 4 cached tokens, a short one
+        int[] starts = [0, 4, 2], counts = [11, 6, 1];   // a full prompt, a continuation after 4 cached tokens, a short one
         Tensor rawQ = randn(3, heads, t, hd), rawK = randn(3, kvHeads, t, hd), v = randn(3, kvHeads, t, hd);
         // Unrotated q/k and a table of angles: the kernel rotates them as RotaryEmbedding.Apply does with those angles.
         var table = new RotaryTable(hd, 10000, 32);

@@ -89,8 +89,7 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
             throw new ArgumentException($"attention kernel: the rotary table covers head size {rotary.HeadDim} and {rotary.MaxPositions} positions; the cache needs {_headDim} and {_maxLen}.");
         }
         _rotary = rotary;
-        _next = 0;
-        TorchThreads.Run(this, get_num_threads());
+        RunTeam();
         GC.KeepAlive(cache);
         GC.KeepAlive(rotary);
         return output.transpose(1, 2);
@@ -102,18 +101,57 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         float[] rotated = t_query is { } r && r.Length >= _headDim ? r : t_query = new float[_headDim];
         fixed (float* query = rotated)
         {
-            for (int item = Interlocked.Increment(ref _next) - 1; item < _batch * _kvHeads; item = Interlocked.Increment(ref _next) - 1)
+            for (int item = Interlocked.Increment(ref _next) - 1; item < _items; item = Interlocked.Increment(ref _next) - 1)
             {
-                Item(item, scores, query);
+                int pair = item / _blocks, block = item % _blocks;   // (sequence, key/value head) and a block of its tokens
+                if (_phase != Phase.Attend)
+                {
+                    Store(pair);
+                }
+                if (_phase != Phase.Store)
+                {
+                    Attend(pair, block * QueryBlock, Math.Min(_tokens, (block + 1) * QueryBlock), scores, query);
+                }
             }
         }
     }
 
-    /// <summary>One (sequence, key/value head): store the new keys/values, then every query head of the group, token by token.</summary>
-    private void Item(int item, float[] scores, float* query)
+    /// <summary>Tokens per work item when a prefill's attention is split (after all keys/values are stored).</summary>
+    private const int QueryBlock = 8;
+
+    private enum Phase { Both, Store, Attend }
+
+    private Phase _phase;
+    private int _items, _blocks;
+
+    /// <summary>
+    /// Runs the team: a decode step stores and attends per (sequence, key/value head) in one region; a prefill stores
+    /// every key/value first and then splits attention into blocks of tokens, so one long prompt still uses every thread.
+    /// </summary>
+    private void RunTeam()
     {
-        int groups = _heads / _kvHeads, hd = _headDim, t = _tokens;
-        int b = item / _kvHeads, kvh = item % _kvHeads, start = _starts[b], count = _counts[b];
+        int pairs = _batch * _kvHeads, threads = get_num_threads();
+        if (_tokens == 1)
+        {
+            (_phase, _items, _blocks) = (Phase.Both, pairs, 1);
+            _next = 0;
+            TorchThreads.Run(this, threads);
+            return;
+        }
+        (_phase, _items, _blocks) = (Phase.Store, pairs, 1);
+        _next = 0;
+        TorchThreads.Run(this, threads);
+        _blocks = (_tokens + QueryBlock - 1) / QueryBlock;
+        (_phase, _items) = (Phase.Attend, pairs * _blocks);
+        _next = 0;
+        TorchThreads.Run(this, threads);
+    }
+
+    /// <summary>Stores (rotated) keys and values of one (sequence, key/value head) at the sequence's positions.</summary>
+    private void Store(int pair)
+    {
+        int hd = _headDim, t = _tokens;
+        int b = pair / _kvHeads, kvh = pair % _kvHeads, start = _starts[b], count = _counts[b];
         long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
         float* kBlock = _kCache + block, vBlock = _vCache + block;
         for (int j = 0; j < count; j++)
@@ -129,7 +167,16 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
             }
             new ReadOnlySpan<float>(_vNew + from, hd).CopyTo(new Span<float>(vBlock + to, hd));
         }
-        for (int j = 0; j < t; j++)
+    }
+
+    /// <summary>Every query head of one (sequence, key/value head) group for tokens [from, to).</summary>
+    private void Attend(int pair, int from, int to, float[] scores, float* query)
+    {
+        int groups = _heads / _kvHeads, hd = _headDim, t = _tokens;
+        int b = pair / _kvHeads, kvh = pair % _kvHeads, start = _starts[b], count = _counts[b];
+        long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
+        float* kBlock = _kCache + block, vBlock = _vCache + block;
+        for (int j = from; j < to; j++)
         {
             for (int g = 0; g < groups; g++)
             {
