@@ -18,6 +18,9 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:shared:Preset"] = "nano-qwen2",
         ["ReMA:Policies:shared:Seed"] = "3",
         ["ReMA:Policies:shared:MaxBatch"] = "8",
+        ["ReMA:Policies:torchops:Preset"] = "nano-qwen2",
+        ["ReMA:Policies:torchops:Seed"] = "3",
+        ["ReMA:Policies:torchops:DecodeKernels"] = "false",
         ["ReMA:Policies:swap:Preset"] = "nano",
         ["ReMA:Policies:swap:Seed"] = "4",
         ["ReMA:Policies:episodes:Preset"] = "nano",
@@ -79,6 +82,33 @@ public class PolicyGrainTests(PolicyClusterFixture fixture) : IClassFixture<Poli
         PolicyInfo info = await policy.GetInfo();
         Assert.Equal(ModelConfig.Qwen2Architecture, info.Architecture);
         Assert.True(info.GeneratedTokens >= responses.Sum(r => r.TokenIds.Length));
+    }
+
+    [Fact]
+    public async Task DecodeKernelsSetting_False_ServesThroughTheTorchOperators()
+    {
+        IPolicyGrain policy = fixture.Cluster.Client.GetGrain<IPolicyGrain>("torchops/0");
+        var prompts = new[] { "1+1=", "What is 7*8?", "plan", "3-2*4 = ?", "(9+1)/2", "a longer prompt here" };
+        int[][] ids = await Task.WhenAll(prompts.Select(p => policy.RenderChat([new ChatTurn("user", p)], true)));
+        GenerateResponse[] responses = await Task.WhenAll(ids.Select((p, i) => policy.Generate(new GenerateRequest($"t{i}", p, Sampling((ulong)i, 12)))));
+        (CausalLM model, ITokenizer tokenizer) = Direct("nano-qwen2", 3);
+        using (model)
+        {
+            using var torchOperators = new ContinuousBatcher(model, tokenizer, new EngineOptions { DecodeKernels = false });
+            Assert.False(torchOperators.DecodesWithKernels);
+            GenerationResult[] expected = torchOperators.Generate(ids.Select((p, i) =>
+                new GenerationRequest(p, new SamplingParams { MaxNewTokens = 12, Seed = (ulong)i, IgnoreEos = true })).ToList());
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                Assert.Equal(expected[i].TokenIds, responses[i].TokenIds);
+                for (int j = 0; j < expected[i].LogProbs.Length; j++)
+                {
+                    Assert.InRange(responses[i].LogProbs[j] - expected[i].LogProbs[j], -1e-4f, 1e-4f);
+                }
+            }
+        }
+        Assert.False((await policy.GetInfo()).DecodeKernels);
+        Assert.Equal(OperatingSystem.IsLinux(), (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("shared/0").GetInfo()).DecodeKernels);
     }
 
     [Fact]

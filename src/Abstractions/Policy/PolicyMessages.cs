@@ -33,7 +33,7 @@ public sealed record GenerateResponse(
     long PolicyVersion,
     long LastPolicyVersion);
 
-/// <summary>What a policy replica holds.</summary>
+/// <summary>What a policy replica holds (DecodeKernels: whether its engine decodes with the C# kernels on the CPU).</summary>
 [GenerateSerializer, Immutable, Alias("rema.PolicyInfo")]
 public sealed record PolicyInfo(
     string PolicyId,
@@ -45,4 +45,5 @@ public sealed record PolicyInfo(
     string SiloAddress,
     long GeneratedTokens,
     int PeakBatch,
-    double MeanBatch);
+    double MeanBatch,
+    bool DecodeKernels = false);

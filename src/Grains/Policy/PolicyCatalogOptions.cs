@@ -22,6 +22,11 @@ public sealed class PolicySource
     public int Seed { get; set; } = 1;
     public int MaxBatch { get; set; } = 64;
     public int? MaxSequenceLength { get; set; }
+    /// <summary>
+    /// The engine's C# decode kernels on the CPU (<c>EngineOptions.DecodeKernels</c>; on by default). They keep packed
+    /// copies of the projections: false saves that memory for large models, at about half the decode speed.
+    /// </summary>
+    public bool DecodeKernels { get; set; } = true;
 }
 
 /// <summary>

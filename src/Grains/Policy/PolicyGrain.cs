@@ -39,6 +39,7 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, R
         {
             MaxBatch = source.MaxBatch,
             MaxSequenceLength = source.MaxSequenceLength,
+            DecodeKernels = source.DecodeKernels,
         }, name: key);
         var learner = GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key));
         if (PolicyKey.PinnedVersion(key) is long pinned)
@@ -98,5 +99,5 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, R
     Task<PolicyInfo> IPolicyGrain.GetInfo() => Task.FromResult(new PolicyInfo(
         this.GetPrimaryKeyString(), _model!.Config.Architecture, _model.ParameterCount(), _tokenizer!.VocabSize,
         _source!.Device, _engine!.WeightsVersion, silo.SiloAddress.ToString(), _engine!.GeneratedTokens,
-        _engine.PeakBatch, _engine.MeanBatch));
+        _engine.PeakBatch, _engine.MeanBatch, _engine.DecodesWithKernels));
 }

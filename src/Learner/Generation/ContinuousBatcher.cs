@@ -115,15 +115,20 @@ public sealed class ContinuousBatcher : IDisposable
     /// <summary>Logits by column and <see cref="HostSampler"/> (float32 weights in host memory, <see cref="EngineOptions.SampleOnHost"/>).</summary>
     private bool SamplesOnHost => _options.SampleOnHost && Runtime.NativeTensor.IsHostFloat32(_model.OutputWeight);
 
-    /// <summary>Decode steps through <see cref="KernelDecodeAccess"/> (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
-    private bool UsesAttentionKernel => _options.DecodeKernels && _cache is not null
-        && Runtime.NativeTensor.IsHostFloat32(_cache.Keys(0)) && Runtime.TorchThreads.Available;
+    /// <summary>
+    /// Whether decode steps and prefill run the C# kernels: <see cref="EngineOptions.DecodeKernels"/> on, a float32
+    /// model in host memory, and libtorch's OpenMP runtime found (see <see cref="KernelDecodeAccess"/>).
+    /// </summary>
+    public bool DecodesWithKernels => _options.DecodeKernels && _model.DType == ScalarType.Float32
+        && _model.Device.type == TorchSharp.DeviceType.CPU && Runtime.TorchThreads.Available;
+
+    private bool UsesAttentionKernel => DecodesWithKernels && _cache is not null;
 
     private DecodeKernels? _decodeKernels;
     private VocabSampler? _vocabSampler;
 
     /// <summary>The projection and sampling by <see cref="VocabSampler"/> (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
-    private bool UsesVocabKernel => _options.DecodeKernels && SamplesOnHost && VocabSampler.Supported;
+    private bool UsesVocabKernel => DecodesWithKernels && SamplesOnHost && VocabSampler.Supported;
 
     /// <summary>float32 logits [n, V] for hidden states [n, D].</summary>
     private Tensor Logits(Tensor hidden) =>

@@ -31,6 +31,8 @@ public sealed class GenerationEngine : IDisposable
     public long WeightsVersion => _batcher.WeightsVersion;
     public int PeakBatch => _batcher.PeakBatch;
     public double MeanBatch => _batcher.MeanBatch;
+    /// <summary>Whether decoding runs the C# kernels (see <see cref="EngineOptions.DecodeKernels"/>).</summary>
+    public bool DecodesWithKernels => _batcher.DecodesWithKernels;
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request)
     {
