@@ -17,6 +17,20 @@ internal static class TestModels
         return model;
     }
 
+    /// <summary>The same tokens for every request and log-probs within <paramref name="tolerance"/>.</summary>
+    public static void AssertSameGenerations(Generation.GenerationResult[] expected, Generation.GenerationResult[] actual, float tolerance = 1e-4f)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].TokenIds, actual[i].TokenIds);
+            for (int j = 0; j < expected[i].LogProbs.Length; j++)
+            {
+                Assert.InRange(actual[i].LogProbs[j] - expected[i].LogProbs[j], -tolerance, tolerance);
+            }
+        }
+    }
+
     public static string TempDir()
     {
         string dir = Path.Combine(Path.GetTempPath(), "rema-tests", Guid.NewGuid().ToString("N"));
