@@ -122,8 +122,6 @@ public sealed class ContinuousBatcher : IDisposable
     public bool DecodesWithKernels => _options.DecodeKernels && _model.DType == ScalarType.Float32
         && _model.Device.type == TorchSharp.DeviceType.CPU && Runtime.TorchThreads.Available;
 
-    private bool UsesAttentionKernel => DecodesWithKernels && _cache is not null;
-
     private DecodeKernels? _decodeKernels;
     private VocabSampler? _vocabSampler;
 
@@ -265,12 +263,9 @@ public sealed class ContinuousBatcher : IDisposable
         Tensor lengthTensor = tensor(lengths, device: device);
         Tensor positions = arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(n, t);
         Tensor hidden;   // [n, T, D]
-        if (UsesAttentionKernel)
+        if (DecodesWithKernels)
         {
-            _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
-            int[] counts = Array.ConvertAll(lengths, l => (int)l);
-            Tensor unused = zeros([n, 1, 1, 1], dtype: ScalarType.Float32, device: device);
-            hidden = _model.Hidden(input, positions, unused, new KernelDecodeAccess(_cache!, firstSlot, new int[n], counts, _decodeKernels));
+            hidden = KernelHidden(input, positions, firstSlot, new int[n], Array.ConvertAll(lengths, l => (int)l));
         }
         else
         {
@@ -300,33 +295,41 @@ public sealed class ContinuousBatcher : IDisposable
         }
         Tensor input = tensor(ids, [b, 1], device: device);
         Tensor position = tensor(pos, [b, 1], device: device);
-        if (UsesAttentionKernel)
+        Tensor hidden;
+        if (DecodesWithKernels)
         {
-            _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
-            int[] positions = Array.ConvertAll(pos, p => (int)p);
-            Tensor unused = zeros([b, 1, 1, 1], dtype: ScalarType.Float32, device: device);
-            Tensor fused = _model.Hidden(input, position, unused, new KernelDecodeAccess(_cache!, positions, _decodeKernels));
-            foreach (SequenceState s in _active)
-            {
-                s.CachedLength++;
-            }
-            SampleInto(_active, fused.squeeze(1));
-            return;
+            hidden = KernelHidden(input, position, 0, Array.ConvertAll(pos, p => (int)p), null);
         }
-        int attend = (int)pos.Max() + 1;
-        Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
-        Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
-        Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)
-            .masked_fill(blocked.view(b, 1, 1, attend), CausalLM.BlockedScalar);
-        Tensor writeIndex = position.view(b, 1, 1, 1)
-            .expand(b, _model.Config.NumKeyValueHeads, 1, _model.Config.HeadDim).contiguous();
-        Tensor hidden = _model.Hidden(input, position, mask, new DecodeAccess(_cache!, writeIndex, attend));
+        else
+        {
+            int attend = (int)pos.Max() + 1;
+            Tensor keyIndex = arange(attend, dtype: ScalarType.Int64, device: device);
+            Tensor blocked = keyIndex.unsqueeze(0) > position;                                      // [B, Tk]
+            Tensor mask = zeros([b, 1, 1, attend], dtype: ScalarType.Float32, device: device)
+                .masked_fill(blocked.view(b, 1, 1, attend), CausalLM.BlockedScalar);
+            Tensor writeIndex = position.view(b, 1, 1, 1)
+                .expand(b, _model.Config.NumKeyValueHeads, 1, _model.Config.HeadDim).contiguous();
+            hidden = _model.Hidden(input, position, mask, new DecodeAccess(_cache!, writeIndex, attend));
+        }
         foreach (SequenceState s in _active)
         {
             s.CachedLength++;
         }
         SampleInto(_active, hidden.squeeze(1));
     }
+
+    /// <summary>
+    /// Hidden states through the C# kernels (<see cref="KernelDecodeAccess"/>): sequence i in slot firstSlot + i brings
+    /// counts[i] tokens (null: all) at positions starts[i]..; no mask is built, the kernels attend by position.
+    /// </summary>
+    private Tensor KernelHidden(Tensor input, Tensor positions, int firstSlot, int[] starts, int[]? counts)
+    {
+        _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
+        _noMask ??= empty(0, dtype: ScalarType.Float32, device: _model.Device).DetachFromDisposeScope();
+        return _model.Hidden(input, positions, _noMask, new KernelDecodeAccess(_cache!, firstSlot, starts, counts, _decodeKernels));
+    }
+
+    private Tensor? _noMask;
 
     /// <summary>Baseline without a cache: a full forward over every sequence each step.</summary>
     private void DecodeRecompute()
@@ -416,5 +419,6 @@ public sealed class ContinuousBatcher : IDisposable
         _outputTransposed?.Dispose();
         _vocabSampler?.Dispose();
         _decodeKernels?.Dispose();
+        _noMask?.Dispose();
     }
 }

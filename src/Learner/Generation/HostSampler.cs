@@ -35,7 +35,7 @@ public static unsafe class HostSampler
         for (int i = 0; i < n; i++)
         {
             SamplingParams s = sampling[i];
-            if (!s.Greedy && s.TopK <= 0 && s.TopP >= 1f)
+            if (s.PlainSampled)
             {
                 uniforms[i] = (float)rngs[i].NextDouble();
             }
@@ -135,7 +135,7 @@ public static unsafe class HostSampler
             {
                 token = FirstMaximum(data, vocab, n, column, max[column]);
             }
-            else if (s.TopK > 0 || s.TopP < 1f)
+            else if (s.Truncated)
             {
                 float[] logp = new float[vocab];
                 for (int v = 0; v < vocab; v++)

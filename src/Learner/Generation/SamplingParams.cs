@@ -19,6 +19,10 @@ public sealed record SamplingParams
     public bool IgnoreEos { get; init; }
 
     public bool Greedy => Temperature <= 0f;
+    /// <summary>Sampled from a top-k/top-p truncated distribution (by the samplers' host routine, with its own draw).</summary>
+    public bool Truncated => !Greedy && (TopK > 0 || TopP < 1f);
+    /// <summary>Sampled from the whole distribution with one uniform draw per token (inverse CDF).</summary>
+    public bool PlainSampled => !Greedy && !Truncated;
 
     public void Validate()
     {

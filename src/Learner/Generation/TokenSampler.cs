@@ -26,7 +26,7 @@ public static class TokenSampler
             SamplingParams s = sampling[i];
             greedy[i] = s.Greedy;
             temps[i] = s.Greedy ? 1f : s.Temperature;
-            if (!s.Greedy && (s.TopK > 0 || s.TopP < 1f))
+            if (s.Truncated)
             {
                 truncated.Add(i);
             }

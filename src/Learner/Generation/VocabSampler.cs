@@ -64,7 +64,6 @@ public sealed unsafe class VocabSampler : TorchThreads.Body, IDisposable
         _width = TiledGemm.PackedWidth(n);
         _chunks = (_vocab + ChunkRows - 1) / ChunkRows;
         Reserve(ref _logits, ref _logitsCapacity, (nuint)_vocab * (nuint)_width);
-        Reserve(ref _packed, ref _packedCapacity, (nuint)_dim * (nuint)_width);
         Reserve(ref _chunkMax, ref _statsCapacity, (nuint)_chunks * (nuint)_width * 2);
         _chunkSum = _chunkMax + (nuint)_chunks * (nuint)_width;
         _weight = NativeTensor.Float32(weight);
@@ -76,6 +75,7 @@ public sealed unsafe class VocabSampler : TorchThreads.Body, IDisposable
         }
         else
         {
+            Reserve(ref _packed, ref _packedCapacity, (nuint)_dim * (nuint)_width);
             Pack(_hidden);
         }
         if (_temperature.Length < _width)
@@ -88,7 +88,7 @@ public sealed unsafe class VocabSampler : TorchThreads.Body, IDisposable
         {
             SamplingParams s = sampling[i];
             _temperature[i] = s.Greedy ? 1f : s.Temperature;
-            if (!s.Greedy && s.TopK <= 0 && s.TopP >= 1f)
+            if (s.PlainSampled)
             {
                 _uniforms[i] = (float)rngs[i].NextDouble();   // in sequence order, as the other samplers draw
             }
@@ -104,7 +104,7 @@ public sealed unsafe class VocabSampler : TorchThreads.Body, IDisposable
         for (int i = 0; i < n; i++)
         {
             SamplingParams s = sampling[i];
-            if (!s.Greedy && (s.TopK > 0 || s.TopP < 1f))
+            if (s.Truncated)
             {
                 _choices[i] = Truncated(i);
             }
@@ -122,7 +122,7 @@ public sealed unsafe class VocabSampler : TorchThreads.Body, IDisposable
             for (int column = part; column < _n; column += parts)
             {
                 SamplingParams s = _sampling[column];
-                if (s.Greedy || (s.TopK <= 0 && s.TopP >= 1f))
+                if (!s.Truncated)
                 {
                     _choices[column] = Choose(column);
                 }

@@ -81,7 +81,7 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         _q = NativeTensor.Float32(q);
         _kNew = NativeTensor.Float32(k);
         _vNew = NativeTensor.Float32(v);
-        _kCache = NativeTensor.Float32(cache.Keys(layer));
+        _kCache = NativeTensor.Float32(keysOfLayer);
         _vCache = NativeTensor.Float32(cache.Values(layer));
         _out = NativeTensor.Float32(output);
         if (rotary is not null && (rotary.HeadDim != _headDim || rotary.MaxPositions < _maxLen))

@@ -24,7 +24,11 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
     {
         public float* Transposed;   // W^T in panels of 32 output features: [out / 32][in][32]
         public float* Bias;         // [out] or null
+        public int In, Out;
     }
+
+    /// <summary>Stands in the cache for a layer <see cref="Handles"/> refused, so the check runs once per weight version.</summary>
+    private static readonly Packed Refused = new();
 
     private struct Job
     {
@@ -47,7 +51,14 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
     public long PackedBytes { get; private set; }
 
     /// <summary>The outputs [.., out] of <paramref name="layers"/>, all applied to <paramref name="x"/> [.., in]; shaped like x.</summary>
-    public Tensor[] Forward(Tensor x, params Linear[] layers)
+    public Tensor[] Forward(Tensor x, params Linear[] layers) =>
+        TryForward(x, layers, out int refused) ?? throw new ArgumentException(
+            $"decode linear: layer {refused} ([{string.Join(", ", layers[refused].weight!.shape)}], {layers[refused].weight!.dtype}) cannot run here on input [.., {x.shape[^1]}].");
+
+    /// <summary>As <see cref="Forward"/>, or null when some layer cannot run here (then nothing was computed).</summary>
+    public Tensor[]? TryForward(Tensor x, params Linear[] layers) => TryForward(x, layers, out _);
+
+    private Tensor[]? TryForward(Tensor x, Linear[] layers, out int refused)
     {
         using Tensor input = x.contiguous();
         if (!NativeTensor.IsHostFloat32(input))
@@ -55,34 +66,35 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
             throw new ArgumentException($"decode linear: expected float32 input in host memory, got {input.dtype} on {input.device}.");
         }
         _in = (int)input.shape[^1];
-        _n = (int)(input.NumberOfElements / _in);
-        _x = NativeTensor.Float32(input);
-        _rowGroups = (_n + RowsPerItem - 1) / RowsPerItem;
         if (_jobs.Length < layers.Length)
         {
             _jobs = new Job[layers.Length];
         }
+        for (int i = 0; i < layers.Length; i++)
+        {
+            Packed packed = Pack(layers[i]);
+            if (packed == Refused || packed.In != _in)
+            {
+                refused = i;
+                return null;
+            }
+            _jobs[i] = new Job { Transposed = packed.Transposed, Bias = packed.Bias, Out = packed.Out, ColumnBlocks = packed.Out / 32 };
+        }
+        refused = -1;
+        _n = (int)(input.NumberOfElements / _in);
+        _x = NativeTensor.Float32(input);
+        _rowGroups = (_n + RowsPerItem - 1) / RowsPerItem;
         _jobCount = layers.Length;
         _items = 0;
         var outputs = new Tensor[layers.Length];
         long[] shape = input.shape.ToArray();
         for (int i = 0; i < layers.Length; i++)
         {
-            Linear layer = layers[i];
-            if (!Handles(layer) || layer.weight!.shape[1] != _in)
-            {
-                throw new ArgumentException($"decode linear: layer {i} ([{string.Join(", ", layer.weight!.shape)}], {layer.weight.dtype}) cannot run here on input [.., {_in}].");
-            }
-            int outFeatures = (int)layer.weight.shape[0];
-            shape[^1] = outFeatures;
+            shape[^1] = _jobs[i].Out;
             outputs[i] = empty(shape, dtype: ScalarType.Float32, device: input.device);
-            Packed packed = Pack(layer);
-            _jobs[i] = new Job
-            {
-                Transposed = packed.Transposed, Bias = packed.Bias, Output = NativeTensor.Float32(outputs[i]),
-                Out = outFeatures, FirstItem = _items, ColumnBlocks = outFeatures / 32,
-            };
-            _items += outFeatures / 32 * _rowGroups;
+            _jobs[i].Output = NativeTensor.Float32(outputs[i]);
+            _jobs[i].FirstItem = _items;
+            _items += _jobs[i].ColumnBlocks * _rowGroups;
         }
         if (_n > 0)
         {
@@ -118,17 +130,26 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
         }
     }
 
-    /// <summary>The packed copy of a layer's weight (and bias), made on first use.</summary>
+    /// <summary>The packed copy of a layer's weight (and bias), made on first use; <see cref="Refused"/> when it cannot run here.</summary>
     private Packed Pack(Linear layer)
     {
         if (_packed.TryGetValue(layer, out Packed? packed))
         {
             return packed;
         }
+        if (!Handles(layer))
+        {
+            _packed[layer] = Refused;
+            return Refused;
+        }
         using var noGrad = no_grad();
-        Tensor weight = layer.weight!.detach();
+        using Tensor weight = layer.weight!.detach();
         int outFeatures = (int)weight.shape[0], inFeatures = (int)weight.shape[1];
-        packed = new Packed { Transposed = (float*)NativeMemory.AlignedAlloc((nuint)outFeatures * (nuint)inFeatures * sizeof(float), 64) };
+        packed = new Packed
+        {
+            Transposed = (float*)NativeMemory.AlignedAlloc((nuint)outFeatures * (nuint)inFeatures * sizeof(float), 64),
+            In = inFeatures, Out = outFeatures,
+        };
         float* w = NativeTensor.Float32(weight);
         // Panel j holds W^T[:, 32j..32j+32) as one contiguous [in, 32] block: a work item streams through memory in order.
         for (int o0 = 0; o0 < outFeatures; o0 += 32)
@@ -149,7 +170,8 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
         if (layer.bias is Tensor bias)
         {
             packed.Bias = (float*)NativeMemory.AlignedAlloc((nuint)outFeatures * sizeof(float), 64);
-            new ReadOnlySpan<float>(NativeTensor.Float32(bias.detach().contiguous()), outFeatures).CopyTo(new Span<float>(packed.Bias, outFeatures));
+            using Tensor values = bias.detach().contiguous();
+            new ReadOnlySpan<float>(NativeTensor.Float32(values), outFeatures).CopyTo(new Span<float>(packed.Bias, outFeatures));
         }
         PackedBytes += (long)outFeatures * (inFeatures + (layer.bias is null ? 0 : 1)) * sizeof(float);
         _packed[layer] = packed;
@@ -159,7 +181,7 @@ public sealed unsafe class DecodeLinear : TorchThreads.Body, IDisposable
     /// <summary>Drops the packed copies; the next forward packs the current weights again. Call after any weight change.</summary>
     public void Invalidate()
     {
-        foreach (Packed packed in _packed.Values)
+        foreach (Packed packed in _packed.Values.Where(p => p != Refused))
         {
             NativeMemory.AlignedFree(packed.Transposed);
             NativeMemory.AlignedFree(packed.Bias);

@@ -1,4 +1,3 @@
-using ReMA.Learner.Runtime;
 using static TorchSharp.torch;
 
 namespace ReMA.Learner.Model;
@@ -163,12 +162,11 @@ public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] start
 
     public override bool RotatesItself => true;
 
-    public override Tensor Normalize(RmsNorm norm, Tensor x) =>
-        NativeTensor.IsHostFloat32(x) && NativeTensor.IsHostFloat32(norm.Weight) ? kernels.Elementwise.RmsNorm(x, norm.Weight, norm.Epsilon) : base.Normalize(norm, x);
+    // The engine builds this access only for a float32 model in host memory, which is all these kernels need.
+    public override Tensor Normalize(RmsNorm norm, Tensor x) => kernels.Elementwise.RmsNorm(x, norm.Weight, norm.Epsilon);
 
-    public override Tensor Gate(Tensor gate, Tensor up) =>
-        NativeTensor.IsHostFloat32(gate) && gate.is_contiguous() && up.is_contiguous() ? kernels.Elementwise.SiluGate(gate, up) : base.Gate(gate, up);
+    public override Tensor Gate(Tensor gate, Tensor up) => kernels.Elementwise.SiluGate(gate, up);
 
     public override Tensor[] Project(Tensor x, params TorchSharp.Modules.Linear[] layers) =>
-        kernels.Linear is DecodeLinear linear && Array.TrueForAll(layers, DecodeLinear.Handles) ? linear.Forward(x, layers) : base.Project(x, layers);
+        kernels.Linear?.TryForward(x, layers) ?? base.Project(x, layers);
 }
