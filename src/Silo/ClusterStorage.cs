@@ -191,6 +191,13 @@ public static class ClusterStorageExtensions
             o.BlobServiceClient = azure.Blobs();
             o.ContainerName = "rema-campaigns";
         });
+        // Grain state through Orleans' binary serialiser (StateSerializer says why the default JSON one is not used).
+        silo.Services.AddSingleton(sp => new ReMA.Silo.Storage.StateSerializer(
+            sp.GetRequiredService<Orleans.Serialization.Serializer>(), sp.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>()));
+        silo.Services.AddOptions<Orleans.Configuration.AzureTableStorageOptions>(Orleans.Providers.ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME)
+            .Configure<ReMA.Silo.Storage.StateSerializer>((o, serializer) => o.GrainStorageSerializer = serializer);
+        silo.Services.AddOptions<Orleans.Configuration.AzureBlobStorageOptions>(ReMAStorage.Campaigns)
+            .Configure<ReMA.Silo.Storage.StateSerializer>((o, serializer) => o.GrainStorageSerializer = serializer);
         silo.UseAzureTableReminderService(o =>
         {
             o.TableServiceClient = azure.Tables();

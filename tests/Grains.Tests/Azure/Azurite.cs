@@ -15,6 +15,7 @@ public sealed class Azurite : IAsyncDisposable
 {
     // The emulator's well-known development account (public, documented by Microsoft; not a secret).
     private const string Account = "devstoreaccount1";
+    public const string AccountKey = Key;
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private Process? _process;

@@ -13,7 +13,7 @@ namespace ReMA.Grains.Tests.Processes;
 [Collection("processes")]
 public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
-    private static string CampaignFile(string folder, string name, int steps)
+    private static string CampaignFile(string folder, string name, int steps, int evalInterval = 100)
     {
         string path = Path.Combine(folder, name + ".json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -25,7 +25,7 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
             steps,
             limits = new { max_turns = 2, max_tokens_per_turn = 8, max_context_tokens = 1000 },
             sft = new { enabled = false },
-            eval = new { sets = new[] { "test" }, interval = 100, max_problems = 2 },
+            eval = new { sets = new[] { "test" }, interval = evalInterval, max_problems = 2 },
             model = new { preset = "nano" },
             episode_timeout_seconds = 20,
         }));
@@ -111,7 +111,7 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
         await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(azurite.Emulator, "all", "all", "rollout");
         IClusterClient client = await cluster.ClientAsync();
         string name = "killcamp-" + Guid.NewGuid().ToString("N")[..8];
-        string file = CampaignFile(cluster.Folder, name, 5);
+        string file = CampaignFile(cluster.Folder, name, 5, evalInterval: 2);
         (int submitted, string submitText) = await cluster.RunClientAsync(TimeSpan.FromMinutes(2), "train", "--file", file, "--detach");
         Assert.True(submitted == 0, submitText);
         ICampaignGrain campaign = client.GetGrain<ICampaignGrain>(name);
@@ -134,5 +134,10 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
         Assert.True(done.Activations >= 2);
         Assert.Equal([0L, 1L, 2L, 3L, 4L], (await campaign.History()).Select(h => h.Step));
         Assert.Equal(5, await client.GetGrain<ILearnerGrain>($"{name}.shared").Version());
+        // The configuration read back from storage after the failover is the one submitted, member by member (the JSON
+        // storage serialiser used to append the default evaluation sets to the configured ones and turn sft.enabled
+        // false into true), and every evaluation ran exactly once: at the start, every 2 steps and at the end.
+        StateSerializerTests.AssertDeepEqual(ReMA.Abstractions.Campaigns.CampaignFile.Load(file), await campaign.Config(), "config");
+        Assert.Equal(["0:test", "2:test", "4:test", "5:test"], done.Evaluations.Select(e => $"{e.AfterStep}:{e.Set}"));
     }
 }
