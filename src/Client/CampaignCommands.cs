@@ -23,9 +23,10 @@ internal static class CampaignCommands
         var gateway = ClusterOptions.Gateway();
         var json = ClusterOptions.Json();
         var command = new Command("status", "Show a campaign's status, last step and evaluations") { name, gateway, json };
-        command.SetAction(async parse => await Guard(async () =>
+        command.SetAction(async parse => await Guard(parse.GetValue(json), async () =>
         {
             string campaign = parse.GetValue(name)!;
+            bool asJson = parse.GetValue(json);
             if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
                 return await ClusterOptions.WithClientAsync(g, async grains =>
@@ -33,21 +34,21 @@ internal static class CampaignCommands
                     CampaignStatus status = await grains.GetGrain<ICampaignGrain>(campaign).Status();
                     if (status.Status == "created")
                     {
-                        Console.Error.WriteLine($"error: the cluster has no campaign '{campaign}'.");
+                        CliError.Write(asJson, TrainCommand.NoCampaign(campaign));
                         return 1;
                     }
-                    Print(status, parse.GetValue(json));
-                    return 0;
-                });
+                    Print(status, asJson);
+                    return StatusCode(status);
+                }, asJson);
             }
             CampaignRecord? record = LocalRecord(campaign);
             if (record is null)
             {
-                Console.Error.WriteLine($"error: no campaign '{campaign}' under runs/ ({Path.Combine("runs", campaign, "history.json")} not found); pass --gateway PORT for a cluster.");
+                CliError.Write(asJson, $"no campaign '{campaign}' under runs/ ({Path.Combine("runs", campaign, "history.json")} not found); pass --gateway PORT for a cluster.");
                 return 1;
             }
-            Print(record.Status, parse.GetValue(json));
-            return 0;
+            Print(record.Status, asJson);
+            return StatusCode(record.Status);
         }));
         return command;
     }
@@ -57,7 +58,7 @@ internal static class CampaignCommands
         var gateway = ClusterOptions.Gateway();
         var json = ClusterOptions.Json();
         var command = new Command("list", "List campaigns (of the cluster, or under runs/)") { gateway, json };
-        command.SetAction(async parse => await Guard(async () =>
+        command.SetAction(async parse => await Guard(parse.GetValue(json), async () =>
         {
             List<CampaignStatus> statuses = [];
             if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
@@ -69,7 +70,7 @@ internal static class CampaignCommands
                         statuses.Add(await grains.GetGrain<ICampaignGrain>(n).Status());
                     }
                     return 0;
-                });
+                }, parse.GetValue(json));
                 if (code != 0)
                 {
                     return code;
@@ -88,7 +89,8 @@ internal static class CampaignCommands
             {
                 foreach (CampaignStatus s in statuses)
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name,-28} {s.Status,-10} {s.Stage,-5} step {s.NextStep}/{s.Steps}"));
+                    string trouble = s.Warning is string w ? "  warning: " + w : s.Error is string err ? "  error: " + err : "";
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name,-28} {s.Status,-10} {s.Stage,-5} step {s.NextStep}/{s.Steps}{trouble}"));
                 }
             }
             return 0;
@@ -114,7 +116,7 @@ internal static class CampaignCommands
                 ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(parse.GetValue(name)!);
                 if ((await campaign.Status()).Status == "created")
                 {
-                    Console.Error.WriteLine($"error: the cluster has no campaign '{parse.GetValue(name)}'.");
+                    Console.Error.WriteLine($"error: {TrainCommand.NoCampaign(parse.GetValue(name)!)}");
                     return 1;
                 }
                 CampaignStatus status = verb switch
@@ -232,6 +234,10 @@ internal static class CampaignCommands
             return;
         }
         Console.WriteLine($"{s.Name}: {s.Status}, stage {s.Stage}, step {s.NextStep}/{s.Steps}{(s.Error is null ? "" : ", error: " + s.Error)}");
+        if (s.Warning is string warning)
+        {
+            Console.WriteLine($"  warning: {warning}");
+        }
         if (s.Sft is { } sft)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  sft: {sft.Rows} rows, {sft.OptimizerSteps} steps, loss {sft.LossBefore:F3} -> {sft.LossAfter:F3}"));
@@ -246,7 +252,12 @@ internal static class CampaignCommands
         }
     }
 
-    private static async Task<int> Guard(Func<Task<int>> action)
+    /// <summary>Exit code of <c>status</c>: 1 for a failed campaign (0 otherwise), so scripts can test it.</summary>
+    private static int StatusCode(CampaignStatus s) => s.Status == "failed" ? 1 : 0;
+
+    private static Task<int> Guard(Func<Task<int>> action) => Guard(false, action);
+
+    private static async Task<int> Guard(bool json, Func<Task<int>> action)
     {
         try
         {
@@ -254,7 +265,7 @@ internal static class CampaignCommands
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliError.Write(json, e.Message);
             return 2;
         }
     }

@@ -55,10 +55,12 @@ internal static class ClusterOptions
     }
 
     /// <summary>Connects an Orleans client to the gateway, runs <paramref name="action"/>, disconnects.</summary>
-    public static async Task<int> WithClientAsync(ClusterTarget target, Func<IGrainFactory, Task<int>> action)
+    /// <param name="json">Errors as a JSON object on standard output (<c>--json</c>) instead of a line on standard error.</param>
+    public static async Task<int> WithClientAsync(ClusterTarget target, Func<IGrainFactory, Task<int>> action, bool json = false)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The Orleans client's own warnings (connection attempts, a gateway gone during a failover) go to the log file only.
+        builder.AddReMALogging(LogConsole.ErrorsOnly, "client");
         int attempts = 0;
         builder.UseOrleansClient(client => (target.Tls is TlsSettings tls ? client.UseReMATls(tls) : client)
             .UseReMAClustering(target).UseConnectionRetryFilter(async (_, cancel) =>
@@ -78,7 +80,7 @@ internal static class ClusterOptions
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine($"error: no cluster answers at {target} ({e.Message})");
+            CliError.Write(json, $"no cluster answers at {target} ({e.Message.Split('\n')[0].Trim()}; details in {SiloHosting.LogFolder(builder.Configuration)}/)");
             return 3;
         }
         try
@@ -99,5 +101,21 @@ internal static class ClusterOptions
     {
         var certificate = tls.Load();
         return client.UseTls(certificate, o => TlsSettings.Configure(o, certificate));
+    }
+}
+
+/// <summary>How a command reports an error: "error: ..." on standard error, or with --json {"error": "..."} on standard output.</summary>
+internal static class CliError
+{
+    public static void Write(bool json, string message)
+    {
+        if (json)
+        {
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { error = message }));
+        }
+        else
+        {
+            Console.Error.WriteLine($"error: {message}");
+        }
     }
 }

@@ -165,7 +165,7 @@ internal static class ReplayCommand
                         ICampaignGrain grain = grains.GetGrain<ICampaignGrain>(campaign);
                         if (await grain.Config() is null)
                         {
-                            Console.Error.WriteLine($"error: campaign '{campaign}' was never started on this cluster.");
+                            Console.Error.WriteLine($"error: {TrainCommand.NoCampaign(campaign)}");
                             return 1;
                         }
                         return await Run(grain.DecodeTokens, grain.Fork);

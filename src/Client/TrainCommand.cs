@@ -119,7 +119,7 @@ internal static class TrainCommand
             ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(name);
             if (await campaign.Config() is not CampaignConfig config)
             {
-                Console.Error.WriteLine($"error: campaign '{name}' was never started on this cluster.");
+                Console.Error.WriteLine($"error: {NoCampaign(name)}");
                 return 1;
             }
             return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => FollowAsync(campaign, config, view, null, cancel));
@@ -145,11 +145,10 @@ internal static class TrainCommand
         {
             builder.Configuration["ReMA:Web:Port"] = wp.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        if (view is LiveFollowView)
-        {
-            builder.Configuration["ReMA:Logging:Folder"] ??= Path.Combine("runs", config.Name, "logs");
-            builder.AddReMALogging(toConsole: false);
-        }
+        // The silo logs to runs/<name>/logs/; the console carries progress, and errors of ReMA's code one line each
+        // (nothing under a live panel).
+        builder.Configuration["ReMA:Logging:Folder"] ??= Path.Combine("runs", config.Name, "logs");
+        builder.AddReMALogging(view is LiveFollowView ? LogConsole.None : LogConsole.ErrorsOnly);
         builder.AddReMAEmbeddedSilo(siloPort, gatewayPort);
         IHost host;
         if (webBuilder is not null)
@@ -228,6 +227,11 @@ internal static class TrainCommand
         async Task<bool> PollAsync()
         {
             status = await campaign.Status();
+            if (status.Status == "created")
+            {
+                // The campaign's grain came back without state: it is gone from the cluster (its storage lost it).
+                throw new CampaignGoneException(NoCampaign(config.Name));
+            }
             if (status.Stage != stage)
             {
                 ClosePhase(status.Stage);
@@ -288,6 +292,11 @@ internal static class TrainCommand
                     troubleSince = null;
                 }
             }
+            catch (CampaignGoneException gone)
+            {
+                Console.Error.WriteLine($"error: {gone.Message}");
+                return 1;
+            }
             catch (Exception e) when (ReMA.Grains.Services.Transient.Is(e))
             {
                 // The gateway this client used went away (its silo died) or the cluster is busy: the Orleans client
@@ -317,6 +326,12 @@ internal static class TrainCommand
         view.Line($"campaign {config.Name} {status.Status}{(status.Error is null ? "" : ": " + status.Error)}; history in {Path.Combine(folder, "history.json")}");
         return status.Status == "completed" ? 0 : 1;
     }
+
+    /// <summary>What every command says of a campaign the cluster does not hold (a grain without state).</summary>
+    public static string NoCampaign(string name) =>
+        $"the cluster has no campaign '{name}' (never started there, or its stored state is gone).";
+
+    private sealed class CampaignGoneException(string message) : Exception(message);
 
     /// <summary>How long a follower keeps asking a cluster that does not answer.</summary>
     public static readonly TimeSpan FollowPatience = TimeSpan.FromMinutes(5);

@@ -40,6 +40,9 @@ public static class ReMASiloExtensions
         // replaces both with Blob storage in a cluster.
         silo.Services.AddSingleton<ITrajectoryStore>(_ => new LocalTrajectoryStore(RunsFolder(configuration)));
         silo.Services.AddSingleton<ICheckpointStore>(new LocalCheckpointStore());
+        silo.Services.AddOptions<ReMA.Grains.Campaigns.CampaignLoopOptions>()
+            .Bind(configuration.GetSection(ReMA.Grains.Campaigns.CampaignLoopOptions.Section))
+            .Validate(o => o.StorageLossSeconds > 0, "ReMA:Campaigns:StorageLossSeconds must be a positive number of seconds.");
         silo.Services.AddSingleton<TaskCache>();
         silo.Services.AddSingleton<PolicyTemplates>();
         silo.Services.AddSingleton<PolicySources>();

@@ -9,38 +9,91 @@ using Serilog.Events;
 
 namespace ReMA.Silo;
 
+/// <summary>What a process's log writes to its console besides the file.</summary>
+public enum LogConsole
+{
+    /// <summary>Every line (a standalone silo).</summary>
+    Full,
+    /// <summary>Errors of ReMA's own code, one line each (a CLI command or an embedded silo beside progress output).</summary>
+    ErrorsOnly,
+    /// <summary>Nothing (a live terminal panel owns the console).</summary>
+    None,
+}
+
+/// <summary>Writes an error as one line ("error: message (details in FOLDER/NAME-DATE.log)"), its exception left to the file.</summary>
+internal sealed class OneLineErrorSink(TextWriter writer, string folder, string fileName) : Serilog.Core.ILogEventSink
+{
+    public void Emit(LogEvent e)
+    {
+        string message = e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture).Split('\n')[0].Trim();
+        string file = Path.Combine(folder, $"{fileName}-{DateTime.Now:yyyyMMdd}.log");
+        lock (writer)
+        {
+            writer.WriteLine($"error: {message} (details in {file})");
+        }
+    }
+}
+
 /// <summary>Logging and health for a standalone silo process.</summary>
 public static class SiloHosting
 {
     /// <summary>
-    /// Serilog to the console and a daily rolling file (ReMA:Logging:Folder, default logs/), Orleans, Microsoft and
-    /// Polly held to warnings; a "Serilog" configuration section, when present, overrides these settings.
-    /// With <paramref name="toConsole"/> false (a client showing a live panel) the console is left alone.
+    /// Serilog to a daily rolling file (ReMA:Logging:Folder, default logs/; <paramref name="fileName"/>-DATE.log) and to
+    /// the console as <paramref name="console"/> says; Orleans, Microsoft, Polly and Azure held to warnings. A "Serilog"
+    /// configuration section, when present, overrides these settings. Orleans 10's watchdog reports a "participant check
+    /// thread has not completed" stall at start-up whose duration is the machine's uptime (its timestamp starts at zero):
+    /// a stall longer than the process has lived is dropped.
     /// </summary>
-    public static IHostApplicationBuilder AddReMALogging(this IHostApplicationBuilder builder, bool toConsole = true)
+    public static IHostApplicationBuilder AddReMALogging(this IHostApplicationBuilder builder, LogConsole console = LogConsole.Full, string fileName = "silo")
     {
-        string folder = builder.Configuration["ReMA:Logging:Folder"] ?? "logs";
+        string folder = LogFolder(builder.Configuration);
         var logger = new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+            .MinimumLevel.Override("Azure", LogEventLevel.Warning)
             .Enrich.FromLogContext()
-            .WriteTo.File(Path.Combine(folder, "silo-.log"), rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
+            .Filter.ByExcluding(ImpossibleStall)
+            .WriteTo.File(Path.Combine(folder, fileName + "-.log"), rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
                 outputTemplate: "{Timestamp:O} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-        if (toConsole)
+        switch (console)
         {
-            logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            case LogConsole.Full:
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+                break;
+            case LogConsole.ErrorsOnly:
+                // One line per error of ReMA's own code on standard error; the framework's details stay in the file.
+                logger.WriteTo.Logger(l => l
+                    .Filter.ByExcluding(e => e.Properties.TryGetValue("SourceContext", out var source) && source.ToString().Trim('"') is string c
+                        && !c.StartsWith("ReMA.", StringComparison.Ordinal))
+                    .WriteTo.Sink(new OneLineErrorSink(Console.Error, folder, fileName), LogEventLevel.Error));
+                break;
         }
         if (builder.Configuration.GetSection("Serilog").Exists())
         {
             logger.ReadFrom.Configuration(builder.Configuration);
         }
-        Log.Logger = logger.CreateLogger();
+        // This host's own logger (another host in the same process, say a CLI client beside an embedded silo, keeps its own).
+        Serilog.Core.Logger created = logger.CreateLogger();
+        Log.Logger = created;
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(dispose: true);
+        builder.Services.AddSerilog(created, dispose: true);
         return builder;
     }
+
+    /// <summary>Where the log files go: ReMA:Logging:Folder, default logs/.</summary>
+    public static string LogFolder(IConfiguration configuration) => configuration["ReMA:Logging:Folder"] ?? "logs";
+
+    private static readonly DateTime ProcessStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    /// <summary>The watchdog's start-up false positive: a stall longer than this process has existed.</summary>
+    internal static bool ImpossibleStall(LogEvent e) =>
+        e.MessageTemplate.Text.StartsWith("Participant check thread has not completed", StringComparison.Ordinal)
+        && e.Properties.TryGetValue("TimeSinceLastTick", out LogEventPropertyValue? value)
+        && value is ScalarValue { Value: var raw }
+        && (raw is TimeSpan t ? t : TimeSpan.TryParse(raw?.ToString(), System.Globalization.CultureInfo.InvariantCulture, out TimeSpan parsed) ? parsed : TimeSpan.Zero)
+            > DateTime.UtcNow - ProcessStart;
 
     /// <summary>
     /// GET http://127.0.0.1:&lt;ReMA:Health:Port&gt;/health (loopback unless ReMA:Health:Host says otherwise; port 0 turns

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Silo;
@@ -104,7 +105,7 @@ public class ClusterCommandTests
 
             (int missing, string notFound) = await CliRunner.RunAsync("train", "--follow", "nobody-" + name, "--gateway", "36111");
             Assert.Equal(1, missing);
-            Assert.Contains("was never started on this cluster", notFound);
+            Assert.Contains("the cluster has no campaign", notFound);
         }
         finally
         {
@@ -113,11 +114,107 @@ public class ClusterCommandTests
     }
 
     [Fact]
-    public async Task Commands_ReportANonAnsweringGatewayWithExitCode3()
+    public async Task Commands_ReportANonAnsweringGatewayWithExitCode3_InOneLine_OrAsJson()
     {
         (int code, string output) = await CliRunner.RunAsync("status", "x", "--gateway", "39999");
         Assert.Equal(3, code);
         Assert.Contains("no cluster answers at gateway port 39999", output);
+        // One line: the Orleans client's warnings and stack traces go to the log file, not the console.
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        (int jsonCode, string jsonOutput) = await CliRunner.RunAsync("status", "x", "--gateway", "39999", "--json");
+        Assert.Equal(3, jsonCode);
+        using var error = System.Text.Json.JsonDocument.Parse(jsonOutput);
+        Assert.Contains("no cluster answers at gateway port 39999", error.RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Status_OfAFailedCampaign_ExitsWith1_AndShowsItsWarningOrError()
+    {
+        string name = "failed-" + Guid.NewGuid().ToString("N")[..8];
+        string folder = Path.Combine("runs", name);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var failed = new CampaignStatus(name, "failed", "rl", 3, 10, null, [], null, "storage lost the campaign's data", 1);
+            File.WriteAllText(Path.Combine(folder, "history.json"), System.Text.Json.JsonSerializer.Serialize(new CampaignRecord(failed, [], [])));
+            (int code, string output) = await CliRunner.RunAsync("status", name);
+            Assert.Equal(1, code);
+            Assert.Contains($"{name}: failed", output);
+            Assert.Contains("error: storage lost the campaign's data", output);
+            (int listCode, string listed) = await CliRunner.RunAsync("list");
+            Assert.Equal(0, listCode);
+            Assert.Contains(listed.Split('\n'), l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains("error: storage lost", StringComparison.Ordinal));
+
+            var warned = failed with { Status = "running", Error = null, Warning = "storage lost its data: RequestFailedException: The specified container does not exist." };
+            File.WriteAllText(Path.Combine(folder, "history.json"), System.Text.Json.JsonSerializer.Serialize(new CampaignRecord(warned, [], [])));
+            (int runningCode, string running) = await CliRunner.RunAsync("status", name);
+            Assert.Equal(0, runningCode);
+            Assert.Contains("warning: storage lost its data", running);
+            (_, listed) = await CliRunner.RunAsync("list");
+            Assert.Contains(listed.Split('\n'), l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains("warning: storage lost its data", StringComparison.Ordinal));
+
+            (int missing, string missingJson) = await CliRunner.RunAsync("status", "nobody-" + name, "--json");
+            Assert.Equal(1, missing);
+            using var error = System.Text.Json.JsonDocument.Parse(missingJson);
+            Assert.Contains("no campaign", error.RootElement.GetProperty("error").GetString());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Follower_ExitsWith1_WhenItsCampaignDisappearsFromTheCluster()
+    {
+        string state = Path.Combine(Path.GetTempPath(), "rema-gone-" + Guid.NewGuid().ToString("N")[..8]);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration["ReMA:Storage:Folder"] = state;
+        builder.AddReMAEmbeddedSilo(27111, 37111);
+        using IHost silo = builder.Build();
+        await silo.StartAsync();
+        try
+        {
+            string name = "gone-" + Guid.NewGuid().ToString("N")[..8];
+            var config = new CampaignConfig
+            {
+                Name = name,
+                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
+                GroupSize = 2,
+                PromptsPerStep = 2,
+                Steps = 1000,
+                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
+                Sft = new SftSpec { Enabled = false },
+                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
+            };
+            string file = Path.Combine(Path.GetTempPath(), name + ".json");
+            File.WriteAllText(file, CampaignFile.Write(config));
+            (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "37111", "--detach");
+            Assert.True(submit == 0, submitted);
+            Task<(int Code, string Output)> follower = CliRunner.RunAsync("train", "--follow", name, "--gateway", "37111", "--plain");
+            var grains = silo.Services.GetRequiredService<IGrainFactory>();
+            ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(name);
+            for (int i = 0; i < 600 && (await campaign.Status()).NextStep < 2; i++)
+            {
+                await Task.Delay(100);
+            }
+            // The campaign's stored state goes away (as when storage loses its data): its next write is refused, the
+            // activation reloads, and the grain comes back without a campaign.
+            foreach (string f in Directory.GetFiles(state, "*.bin", SearchOption.AllDirectories).Where(f => f.Contains(name, StringComparison.Ordinal) && f.Contains("campaign", StringComparison.Ordinal)))
+            {
+                File.Delete(f);
+            }
+            Task finished = await Task.WhenAny(follower, Task.Delay(TimeSpan.FromSeconds(120)));
+            Assert.True(finished == follower, "the follower did not notice that its campaign is gone");
+            (int code, string output) = await follower;
+            Assert.Equal(1, code);
+            Assert.Contains($"error: the cluster has no campaign '{name}'", output);
+        }
+        finally
+        {
+            await silo.StopAsync();
+            Directory.Delete(state, recursive: true);
+        }
     }
 
     [Fact]

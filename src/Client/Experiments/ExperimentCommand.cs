@@ -82,7 +82,7 @@ internal static class ExperimentCommand
         Directory.CreateDirectory(folder);
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
         builder.Configuration["ReMA:Logging:Folder"] = Path.Combine(folder, "logs");
-        builder.AddReMALogging(toConsole: false);
+        builder.AddReMALogging(LogConsole.ErrorsOnly);
         builder.AddReMAEmbeddedSilo(siloPort, siloPort + 18889);
         using IHost host = builder.Build();
         await host.StartAsync(cancel);

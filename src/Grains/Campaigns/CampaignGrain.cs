@@ -25,6 +25,7 @@ public sealed class CampaignGrain(
     PolicyTemplates templates,
     ReMA.Grains.Storage.ITrajectoryStore trajectories,
     ILocalSiloDetails silo,
+    Microsoft.Extensions.Options.IOptions<CampaignLoopOptions> loopOptions,
     ILogger<CampaignGrain> logger) : Grain, ICampaignGrain, IRemindable
 {
     private const string Reminder = "campaign-loop";
@@ -38,6 +39,7 @@ public sealed class CampaignGrain(
     private int _transientFailures;
     private DateTime _retryAt = DateTime.MinValue;
     private string? _warning;
+    private DateTime? _storageLostSince;  // first of an unbroken run of "your data is gone" answers from storage
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -174,9 +176,34 @@ public sealed class CampaignGrain(
             _dirty = false;
             _transientFailures = 0;
             _warning = null;
+            _storageLostSince = null;
+        }
+        catch (Exception e) when (Transient.IsStorageLoss(e))
+        {
+            // Storage answers, but the container or table the campaign writes to is gone: retrying cannot restore it.
+            DateTime now = DateTime.UtcNow;
+            _storageLostSince ??= now;
+            double limit = loopOptions.Value.StorageLossSeconds, lost = (now - _storageLostSince.Value).TotalSeconds;
+            if (lost >= limit)
+            {
+                state.State.Status = "failed";
+                state.State.Error = $"storage lost the campaign's data ({Transient.Describe(e)}) and did not get it back within {limit:F0} s "
+                    + $"({CampaignLoopOptions.Section}:StorageLossSeconds); the campaign cannot continue";
+                _warning = null;
+                _dirty = true;   // written if storage comes back (FlushAsync); the failure is kept in memory meanwhile
+                logger.LogError("Campaign {Campaign} failed: {Error}", this.GetPrimaryKeyString(), state.State.Error);
+            }
+            else
+            {
+                _transientFailures++;
+                _retryAt = now + TimeSpan.FromSeconds(Math.Min(5, limit - lost));
+                _warning = $"storage lost its data: {Transient.Describe(e)}; the campaign fails in {limit - lost:F0} s unless it comes back (attempt {_transientFailures})";
+                logger.LogWarning("Campaign {Campaign}: {Warning}", this.GetPrimaryKeyString(), _warning);
+            }
         }
         catch (Exception e) when (Transient.Is(e))
         {
+            _storageLostSince = null;
             // Units are safe to repeat (learner steps are idempotent by step number), so the loop waits and tries again.
             _transientFailures++;
             TimeSpan wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_transientFailures, 5)) / 2));

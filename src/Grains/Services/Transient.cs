@@ -16,6 +16,16 @@ public static class Transient
         _ => x.GetType().FullName == "Azure.RequestFailedException",   // Azure Storage (no compile-time reference here)
     });
 
+    /// <summary>
+    /// Storage that answers but no longer holds what the cluster wrote: a container or table that does not exist (an
+    /// in-memory emulator restarted, an account wiped). Retrying cannot bring the data back, so the campaign loop gives
+    /// up after a bounded time (<see cref="Campaigns.CampaignLoopOptions.StorageLossSeconds"/>) instead of looping forever.
+    /// </summary>
+    public static bool IsStorageLoss(Exception e) => Chain(e).Any(x =>
+        x.GetType().FullName == "Azure.RequestFailedException"
+        && x.GetType().GetProperty("Status")?.GetValue(x) is 404
+        && x.GetType().GetProperty("ErrorCode")?.GetValue(x) is "ContainerNotFound" or "TableNotFound");
+
     /// <summary>A one-line description for logs and the campaign status (type and message of the innermost cause).</summary>
     public static string Describe(Exception e)
     {

@@ -152,6 +152,41 @@ public class AzureStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFi
     }
 
     [Fact]
+    public async Task StorageThatLosesItsData_FailsTheCampaignWithTheReason_AfterTheBoundedTime()
+    {
+        // An in-memory emulator of its own: restarting it loses every container and table, as an operator saw.
+        await using Azurite storage = await Azurite.StartAsync();
+        string name = "camp-lost-" + Guid.NewGuid().ToString("N")[..8];
+        var settings = new Dictionary<string, string?>(PolicyClusterFixture.Settings) { ["ReMA:Campaigns:StorageLossSeconds"] = "6" };
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ServiceId = "svc" + Guid.NewGuid().ToString("N")[..8];
+        builder.ConfigureSilo((_, silo) => silo.AddReMA(configuration).AddReMAAzureStorage(storage.Settings));
+        InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        try
+        {
+            ICampaignGrain campaign = cluster.Client.GetGrain<ICampaignGrain>(name);
+            await campaign.Start(Campaign(name, 40));
+            await CampaignWaits.WaitAsync(campaign, s => s.NextStep >= 1);
+            await storage.StopAsync();
+            await storage.StartAgainAsync();   // answers again, with none of the data
+            CampaignStatus warned = await CampaignWaits.WaitAsync(campaign, s => s.Warning?.Contains("storage lost its data", StringComparison.Ordinal) == true, seconds: 60);
+            Assert.Equal("running", warned.Status);
+            Assert.Contains("does not exist", warned.Warning, StringComparison.Ordinal);
+            CampaignStatus failed = await CampaignWaits.WaitAsync(campaign, s => s.Status == "failed", seconds: 60);
+            Assert.True(failed.Status == "failed", $"status {failed.Status}, warning {failed.Warning}");
+            Assert.Contains("storage lost the campaign's data", failed.Error, StringComparison.Ordinal);
+            Assert.Contains("StorageLossSeconds", failed.Error, StringComparison.Ordinal);
+            Assert.True(failed.NextStep < 40);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task ServiceUriSettings_WithSasTokens_ReachTablesAndBlobs()
     {
         // An account SAS for each service, as an operator would put in ReMA:Azure:TableServiceUri / BlobServiceUri.
