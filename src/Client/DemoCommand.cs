@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
+using ReMA.Grains.Campaigns;
 using ReMA.Tasks.Core;
 
 namespace ReMA.Client;
@@ -33,7 +34,7 @@ internal static class DemoCommand
                     Steps = parse.GetValue(steps) ?? config.Steps,
                     Sft = config.Sft with { Steps = parse.GetValue(sftSteps) ?? config.Sft.Steps },
                 };
-                CampaignConfigValidation.ThrowIfInvalid(config);
+                CampaignChecks.ThrowIfInvalid(config);
             }
             catch (ArgumentException e)
             {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Learning;
+using ReMA.Grains.Campaigns;
 using ReMA.Silo;
 
 namespace ReMA.Client;
@@ -52,24 +53,7 @@ internal static class TrainCommand
             CampaignConfig config;
             try
             {
-                if (parse.GetValue(file) is not null && parse.GetValue(preset) is not null)
-                {
-                    throw new ArgumentException("give --file or --preset, not both.");
-                }
-                config = parse.GetValue(file) is string path ? CampaignFile.Load(path)
-                    : parse.GetValue(preset) is string p ? CampaignPresets.Get(p)
-                    : CampaignPresets.Get(CampaignPresets.ArithmeticDemo);
-                config = config with
-                {
-                    Name = parse.GetValue(name) ?? config.Name,
-                    Steps = parse.GetValue(steps) ?? config.Steps,
-                    Model = parse.GetValue(modelPath) is string m ? config.Model with { Path = m, Preset = null } : config.Model,
-                };
-                CampaignConfigValidation.ThrowIfInvalid(config);
-                if (config.Model.Path is string folder && !Directory.Exists(folder))
-                {
-                    throw new ArgumentException($"model.path: checkpoint folder '{folder}' does not exist; download the model there (config.json, *.safetensors, tokenizer.json) or pass --model-path.");
-                }
+                config = ReadConfig(parse.GetValue(file), parse.GetValue(preset), parse.GetValue(name), parse.GetValue(steps), parse.GetValue(modelPath));
             }
             catch (Exception e) when (e is ArgumentException or IOException)
             {
@@ -104,6 +88,33 @@ internal static class TrainCommand
             return await Follow.InTerminal(config.Name, parse.GetValue(plain), view => RunAsync(config, silo, silo + 18889, view, cancel, webPort: parse.GetValue(web)));
         });
         return command;
+    }
+
+    /// <summary>
+    /// The campaign <c>rema train</c> submits: the file (or preset) with the command line's overrides, checked as a whole
+    /// before anything is submitted. A file's unknown fields, values of the wrong type, bad settings and the splits its
+    /// task lacks (<c>eval.sets</c>, <c>task.train_split</c>) come in one <see cref="ArgumentException"/>, a line each.
+    /// </summary>
+    internal static CampaignConfig ReadConfig(string? file, string? preset, string? name = null, int? steps = null, string? modelPath = null)
+    {
+        if (file is not null && preset is not null)
+        {
+            throw new ArgumentException("give --file or --preset, not both.");
+        }
+        CampaignConfig config = file is not null ? CampaignFile.Load(file, CampaignChecks.TaskErrors)
+            : CampaignPresets.Get(preset ?? CampaignPresets.ArithmeticDemo);
+        config = config with
+        {
+            Name = name ?? config.Name,
+            Steps = steps ?? config.Steps,
+            Model = modelPath is not null ? config.Model with { Path = modelPath, Preset = null } : config.Model,
+        };
+        CampaignChecks.ThrowIfInvalid(config);
+        if (config.Model.Path is string folder && !Directory.Exists(folder))
+        {
+            throw new ArgumentException($"model.path: checkpoint folder '{folder}' does not exist; download the model there (config.json, *.safetensors, tokenizer.json) or pass --model-path.");
+        }
+        return config;
     }
 
     /// <summary><c>rema train --follow NAME</c>: attaches to a campaign running on the cluster and follows it to the end.</summary>

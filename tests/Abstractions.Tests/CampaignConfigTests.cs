@@ -74,8 +74,40 @@ public class CampaignConfigTests
         Assert.Contains("c.json", unknown.Message);
         Assert.Contains("max_turn", unknown.Message);
         var type = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "group_size": "eight" }""", "c.json"));
-        Assert.Contains("c.json at group_size", type.Message);
+        Assert.Contains("c.json: 1 invalid field(s):\n  group_size: expected an integer, got string \"eight\"", type.Message);
         Assert.Throws<FileNotFoundException>(() => CampaignFile.Load("/no/such/campaign.json"));
+        Assert.StartsWith("c.json: not valid JSON (", Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "steps": 3 """, "c.json")).Message);
+        Assert.Equal("c.json: expected a JSON object with the campaign settings (got a list).",
+            Assert.Throws<ArgumentException>(() => CampaignFile.Parse("[1]", "c.json")).Message);
+    }
+
+    [Fact]
+    public void UnknownFieldsWrongTypesAndMeaningErrors_AreAllReportedTogether_WithTheirPaths()
+    {
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""
+            { "eval": { "setz": ["test"] }, "group_size": "eight", "limits": { "max_turn": 3 }, "protocol": "rema",
+              "sampling": { "top_p": true }, "task": { "options": { "anything": "goes", "seed": 3 } }, "model": null }
+            """, "all.json"));
+        Assert.StartsWith("all.json: 7 invalid field(s):\n  ", error.Message);
+        foreach (string expected in new[]
+        {
+            "\n  eval.setz: unknown field (did you mean 'sets'?)",
+            "\n  group_size: expected an integer, got string \"eight\"",
+            "\n  limits.max_turn: unknown field (did you mean 'max_turns'?)",
+            "\n  sampling.top_p: expected a number, got true",
+            "\n  task.options.seed: expected a string, got number 3",
+            "\n  model: expected an object, got null",
+            "\n  protocol: 'rema' is not one of",
+        })
+        {
+            Assert.Contains(expected, error.Message);
+        }
+        // The bad fields keep their defaults while the rest is checked: no second error about group_size's value.
+        Assert.DoesNotContain("group_size: must be", error.Message);
+
+        var list = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "eval": { "sets": ["test", 3] }, "bogus": 1 }""", "l.json"));
+        Assert.Contains("eval.sets[1]: expected a string, got number 3", list.Message);
+        Assert.Contains("bogus: unknown field (fields here: algorithm, checkpoint_interval,", list.Message);
     }
 
     [Fact]
@@ -102,9 +134,13 @@ public class CampaignConfigTests
         Assert.Equal(["test", "ood-operands"], c.Eval.Sets);
 
         string bad = Path.Combine(dir, "bad.yml");
-        File.WriteAllText(bad, "group_size: eight\nlimits:\n  max_turn: 3\n");
+        File.WriteAllText(bad, "limits:\n  max_turn: 3\ngroup_size: eight\neval:\n  setz: [test]\n  interval: 0\n");
         var e = Assert.Throws<ArgumentException>(() => CampaignFile.Load(bad));
-        Assert.Contains("bad.yml", e.Message);
+        Assert.StartsWith($"{bad}: 4 invalid field(s):\n  ", e.Message);
+        Assert.Contains("\n  limits.max_turn: unknown field (did you mean 'max_turns'?)", e.Message);
+        Assert.Contains("\n  group_size: expected an integer, got string \"eight\"", e.Message);
+        Assert.Contains("\n  eval.setz: unknown field (did you mean 'sets'?)", e.Message);
+        Assert.Contains("\n  eval.interval: must be positive (got 0)", e.Message);
         string broken = Path.Combine(dir, "broken.yaml");
         File.WriteAllText(broken, "name: [unclosed\n");
         var syntax = Assert.Throws<ArgumentException>(() => CampaignFile.Load(broken));

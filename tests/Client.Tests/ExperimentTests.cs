@@ -92,7 +92,7 @@ public class ExperimentPlanTests
         Assert.Contains("arms[2].kind: 'more' must be rl or sft", error.Message);
         Assert.Contains("arms[3].compute_of: 'nobody' is not an rl arm", error.Message);
         Assert.Contains("arms[4].campaign (e): 1 invalid field(s):\n  protocol: 'solo' is not one of", error.Message);
-        Assert.Contains("arms[5].campaign (f) at limits.max_turnz", error.Message);
+        Assert.Contains("arms[5].campaign (f): 1 invalid field(s):\n  limits.max_turnz: unknown field (did you mean 'max_turns'?)", error.Message);
         Assert.Contains("arms[6]: sft_steps, compute_of and sft_learning_rate belong to sft arms", error.Message);
 
         // Equal budgets are checked once every arm resolves.
@@ -107,6 +107,18 @@ public class ExperimentPlanTests
         var noQuick = new ExperimentConfig { Name = "q", Arms = [new ArmSpec { Name = "a" }] };
         Assert.Contains("quick: --quick needs a quick section", Assert.Throws<ArgumentException>(() => ExperimentPlan.Create(noQuick, "q.json", quick: true)).Message);
         Assert.Contains("base: preset 'nope' is not known", Assert.Throws<ArgumentException>(() => ExperimentPlan.Create(noQuick with { Base = "nope" }, "q.json")).Message);
+
+        // The arms' task must have the splits they use: reported once when every arm lacks it, else by arm.
+        var splits = new ExperimentConfig
+        {
+            Name = "splits",
+            Campaign = JsonNode.Parse("""{"eval": {"sets": ["test", "ood-operandz"]}}""")!.AsObject(),
+            Arms = [new ArmSpec { Name = "a" }, new ArmSpec { Name = "b", Campaign = JsonNode.Parse("""{"task": {"train_split": "nope"}}""")!.AsObject() }],
+        };
+        string refused = Assert.Throws<ArgumentException>(() => ExperimentPlan.Create(splits, "s.json")).Message;
+        Assert.StartsWith("s.json: 2 problem(s):", refused);
+        Assert.Contains("\n  campaign.eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", refused);
+        Assert.Contains("\n  arms[1].campaign.task.train_split: 'nope' is not a split of task 'arithmetic'", refused);
     }
 
     [Fact]
@@ -142,9 +154,9 @@ public class ExperimentPlanTests
 
         string json = Path.Combine(dir, "e.json");
         File.WriteAllText(json, """{ "name": "x", "arms": [], "sedes": [1] }""");
-        Assert.Contains($"{json} at sedes: ", Assert.Throws<ArgumentException>(() => ExperimentFile.Load(json)).Message);
+        Assert.Contains($"{json}: 1 invalid field(s):\n  sedes: unknown field (did you mean 'seeds'?)", Assert.Throws<ArgumentException>(() => ExperimentFile.Load(json)).Message);
         File.WriteAllText(json, """{ "name": "x", "seeds": "one" }""");
-        Assert.Contains($"{json} at seeds: ", Assert.Throws<ArgumentException>(() => ExperimentFile.Load(json)).Message);
+        Assert.Contains($"{json}: 1 invalid field(s):\n  seeds: expected a list, got string \"one\"", Assert.Throws<ArgumentException>(() => ExperimentFile.Load(json)).Message);
         string missing = Path.Combine(dir, "none.json");
         Assert.Contains($"{missing}: experiment file not found", Assert.Throws<FileNotFoundException>(() => ExperimentFile.Load(missing)).Message);
         Directory.Delete(dir, true);

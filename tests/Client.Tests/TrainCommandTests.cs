@@ -112,6 +112,41 @@ public class TrainCommandTests
 }
 
 /// <summary>Runs the rema command tree in this process with the console captured (tests in the "console" collection only).</summary>
+[Collection("console")]
+public class TrainFileErrorTests
+{
+    [Fact]
+    public async Task Train_ReportsEveryBadFieldOfTheFileAndTheSplitsItsTaskLacks_InOneErrorBeforeSubmitting()
+    {
+        string dir = Directory.CreateTempSubdirectory("rema-train-").FullName;
+        string file = Path.Combine(dir, "bad.yaml");
+        File.WriteAllText(file, "group_size: eight\nlimits:\n  max_turn: 3\neval:\n  sets: [test, ood-operandz]\n  intervall: 5\nsteps: -1\n");
+        (int code, string output) = await CliRunner.RunAsync("train", "--file", file);
+        Assert.Equal(2, code);
+        Assert.Contains($"error: {file}: 5 invalid field(s):\n  ", output);
+        foreach (string expected in new[]
+        {
+            "\n  group_size: expected an integer, got string \"eight\"",
+            "\n  limits.max_turn: unknown field (did you mean 'max_turns'?)",
+            "\n  eval.intervall: unknown field (did you mean 'interval'?)",
+            "\n  steps: must be >= 0 (got -1)",
+            "\n  eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)",
+        })
+        {
+            Assert.Contains(expected, output);
+        }
+
+        // A file that is otherwise fine: the unknown set alone is refused, before anything is submitted.
+        string json = Path.Combine(dir, "sets.json");
+        File.WriteAllText(json, """{ "name": "sets", "eval": { "sets": ["test", "ood-nestedd"] } }""");
+        var error = Assert.Throws<ArgumentException>(() => TrainCommand.ReadConfig(json, null));
+        Assert.Equal($"{json}: 1 invalid field(s):\n  eval.sets[1]: 'ood-nestedd' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", error.Message);
+        File.WriteAllText(json, """{ "name": "sets", "eval": { "sets": ["test", "ood-nested"] } }""");
+        Assert.Equal(["test", "ood-nested"], TrainCommand.ReadConfig(json, null, name: "other").Eval.Sets);
+        Directory.Delete(dir, true);
+    }
+}
+
 internal static class CliRunner
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);

@@ -161,4 +161,26 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.Contains("protocol", error.Message);
         Assert.Equal("created", (await campaign.Status()).Status);
     }
+
+    [Fact]
+    public async Task UnknownEvaluationSet_IsRefusedAtStart_InTheSameReportAsTheOtherBadFields()
+    {
+        string name = "camp-sets-" + Guid.NewGuid().ToString("N")[..8];
+        ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => campaign.Start(Small(name, steps: 1) with
+        {
+            GroupSize = 1,
+            Task = new TaskSpec { Options = new() { ["train_size"] = "40", ["eval_size"] = "8" }, TrainSplit = "training" },
+            Eval = new EvalSpec { Sets = ["test", "ood-operandz"], Interval = 1, MaxProblems = 4 },
+        }));
+        Assert.Contains($"campaign '{name}': 3 invalid field(s):", error.Message);
+        Assert.Contains("group_size: must be at least 2", error.Message);
+        Assert.Contains("eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", error.Message);
+        Assert.Contains("task.train_split: 'training' is not a split of task 'arithmetic'", error.Message);
+        Assert.Equal("created", (await campaign.Status()).Status);
+        Assert.Null(await campaign.Config());
+
+        var unknownTask = await Assert.ThrowsAsync<ArgumentException>(() => campaign.Start(Small(name, steps: 1) with { Task = new TaskSpec { Name = "chess" } }));
+        Assert.Contains("task.name: 'chess' is not a known task; tasks: arithmetic, arithmetic-judge, judge, math", unknownTask.Message);
+    }
 }

@@ -64,4 +64,31 @@ public class MathTaskTests
         Assert.Equal(20, judge.Load("test").Count);
         Assert.Contains("[[A]]", judge.SystemPrompt(Protocol.RemaSingleTurn, Roles.Reasoner));
     }
+
+    [Fact]
+    public void CatalogSplits_KnownFromTheOptionsAlone_AgreeWithTheBuiltTasks()
+    {
+        string dir = Directory.CreateTempSubdirectory("rema-splits-").FullName;
+        string problems = Path.Combine(dir, "p.jsonl"), rows = Path.Combine(dir, "j.jsonl");
+        File.WriteAllText(problems, string.Join("\n", Enumerable.Range(1, 10).Select(i => $$"""{"question": "{{i}}+1?", "answer": "{{i + 1}}"}""")));
+        File.WriteAllText(rows, """{"question": "q", "response_a": "a", "response_b": "b", "label": "A"}""");
+        var cases = new (string Task, Dictionary<string, string> Options)[]
+        {
+            ("arithmetic", new() { ["train_size"] = "20", ["eval_size"] = "5" }),
+            ("arithmetic-judge", new() { ["train_size"] = "20", ["eval_size"] = "5" }),
+            ("math", new() { ["test_path"] = problems }),
+            ("math", new() { ["train_path"] = problems }),
+            ("math", new() { ["train_path"] = problems, ["eval_count"] = "3", ["eval_sets"] = $"extra={problems}; other={problems}" }),
+            ("math", new() { ["eval_sets"] = $"only={problems}" }),
+            ("judge", new() { ["test_path"] = rows }),
+            ("judge", new() { ["train_path"] = rows, ["test_path"] = rows }),
+        };
+        foreach ((string task, Dictionary<string, string> options) in cases)
+        {
+            Assert.Equal(Catalog.Create(task, options).Splits.Order(), TaskCatalog.Splits(task, options)!.Order());
+        }
+        Assert.Equal(["train", "test", "ood-operands", "ood-large", "ood-nested"], TaskCatalog.Splits("arithmetic", null));
+        Assert.Null(TaskCatalog.Splits("no-such-task", null));
+        Directory.Delete(dir, true);
+    }
 }

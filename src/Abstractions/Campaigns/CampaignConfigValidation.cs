@@ -95,7 +95,11 @@ public static class CampaignConfigValidation
         var errors = Errors(c);
         if (errors.Count > 0)
         {
-            throw new ArgumentException($"{source}: {errors.Count} invalid field(s):\n  " + string.Join("\n  ", errors));
+            throw new ArgumentException(Report(source, errors));
         }
     }
+
+    /// <summary>The one error message for every bad field of <paramref name="source"/>: a line each, path first.</summary>
+    public static string Report(string source, IReadOnlyCollection<string> errors) =>
+        $"{source}: {errors.Count} invalid field(s):\n  " + string.Join("\n  ", errors);
 }

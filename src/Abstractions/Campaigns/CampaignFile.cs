@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 namespace ReMA.Abstractions.Campaigns;
 
 /// <summary>
-/// Reads and writes campaign files (JSON, snake_case names). Unknown fields and values of the wrong type are errors
-/// that name the file and the field; the configuration is then validated as a whole.
+/// Reads and writes campaign files (JSON, snake_case names). Every unknown field, every value of the wrong type and every
+/// meaningless setting is reported at once, by its path, in one error that names the file.
 /// </summary>
 public static class CampaignFile
 {
@@ -19,33 +19,81 @@ public static class CampaignFile
         WriteIndented = true,
     };
 
-    public static CampaignConfig Parse(string json, string source)
-    {
-        CampaignConfig config = Deserialize<CampaignConfig>(json, source, Options, "the campaign settings");
-        CampaignConfigValidation.ThrowIfInvalid(config, source);
-        return config;
-    }
+    /// <summary>
+    /// Reads and validates a campaign file's JSON. <paramref name="more"/> adds checks the configuration alone cannot make
+    /// (for example that the task has the evaluation sets named), reported in the same error as the file's own.
+    /// </summary>
+    public static CampaignConfig Parse(string json, string source, Func<CampaignConfig, IEnumerable<string>>? more = null) =>
+        Read<CampaignConfig>(json, source, Options, "the campaign settings",
+            c => more is null ? CampaignConfigValidation.Errors(c) : [.. CampaignConfigValidation.Errors(c), .. more(c)]);
 
     /// <summary>
-    /// Reads a settings file's JSON into <typeparamref name="T"/>; a syntax error, an unknown field or a value of the
-    /// wrong type becomes an <see cref="ArgumentException"/> naming <paramref name="source"/> and the field's path.
+    /// Reads a settings file's JSON into <typeparamref name="T"/>: a syntax error, or every unknown field and value of the
+    /// wrong type at once, becomes an <see cref="ArgumentException"/> naming <paramref name="source"/> and each field's path.
     /// </summary>
-    public static T Deserialize<T>(string json, string source, JsonSerializerOptions options, string what) where T : class
+    public static T Deserialize<T>(string json, string source, JsonSerializerOptions options, string what) where T : class =>
+        Read<T>(json, source, options, what, null);
+
+    /// <summary>
+    /// The shape of the document is checked first, every bad field by its path; the rest is then read (the bad fields keep
+    /// their defaults) and its meaning checked by <paramref name="meaning"/>, so that one error lists them all. A meaning
+    /// error about a field that was already reported (or one inside it) is left out: it would be about the default.
+    /// </summary>
+    private static T Read<T>(string json, string source, JsonSerializerOptions options, string what, Func<T, IEnumerable<string>>? meaning) where T : class
     {
-        T? value;
+        JsonDocument document;
         try
         {
-            value = JsonSerializer.Deserialize<T>(json, options);
+            document = JsonDocument.Parse(json, new JsonDocumentOptions
+            {
+                CommentHandling = options.ReadCommentHandling == JsonCommentHandling.Disallow ? JsonCommentHandling.Disallow : JsonCommentHandling.Skip,
+                AllowTrailingCommas = options.AllowTrailingCommas,
+                MaxDepth = options.MaxDepth,
+            });
         }
         catch (JsonException e)
         {
-            string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" at {e.Path.TrimStart('$', '.')}";
-            throw new ArgumentException($"{source}{field}: {Describe(e)}", e);
+            throw new ArgumentException($"{source}: not valid JSON ({Describe(e)})", e);
+        }
+        T? value;
+        var shape = new SettingsShape(options);
+        using (document)
+        {
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException($"{source}: expected a JSON object with {what}" + (root.ValueKind == JsonValueKind.Null ? "." : $" (got {SettingsShape.Got(root)})."));
+            }
+            System.Text.Json.Nodes.JsonObject kept = shape.Check(root, typeof(T));
+            try
+            {
+                value = kept.Deserialize<T>(options);
+            }
+            catch (JsonException e)
+            {
+                // The shape check should have caught it; report it like the others all the same.
+                string field = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "(document)" : e.Path.TrimStart('$', '.');
+                shape.Errors.Add($"{field}: {Describe(e)}");
+                value = null;
+            }
+        }
+        List<string> errors = shape.Errors;
+        if (value is not null && meaning is not null)
+        {
+            errors.AddRange(meaning(value).Where(m => !shape.Paths.Any(p => Within(m, p))));
+        }
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(CampaignConfigValidation.Report(source, errors));
         }
         return value ?? throw new ArgumentException($"{source}: expected a JSON object with {what}.");
     }
 
-    public static CampaignConfig Load(string path)
+    /// <summary>Whether the error <paramref name="error"/> ("path: message") is about <paramref name="path"/> or a field inside it.</summary>
+    private static bool Within(string error, string path) =>
+        error.StartsWith(path, StringComparison.Ordinal) && error.Length > path.Length && error[path.Length] is ':' or '.' or '[';
+
+    public static CampaignConfig Load(string path, Func<CampaignConfig, IEnumerable<string>>? more = null)
     {
         if (!File.Exists(path))
         {
@@ -53,15 +101,16 @@ public static class CampaignFile
         }
         string text = File.ReadAllText(path);
         return path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
-            ? ParseYaml(text, path)
-            : Parse(text, path);
+            ? ParseYaml(text, path, more)
+            : Parse(text, path, more);
     }
 
     /// <summary>
     /// A YAML campaign file: converted to the equivalent JSON (plain scalars that read as numbers, booleans or null
     /// become those; quoted scalars stay strings), then read exactly as a JSON file, with the same field-named errors.
     /// </summary>
-    public static CampaignConfig ParseYaml(string yaml, string source) => Parse(YamlToJson(yaml, source), source);
+    public static CampaignConfig ParseYaml(string yaml, string source, Func<CampaignConfig, IEnumerable<string>>? more = null) =>
+        Parse(YamlToJson(yaml, source), source, more);
 
     /// <summary>
     /// One YAML document as JSON text (plain scalars that read as numbers, booleans or null become those; quoted scalars
@@ -90,7 +139,7 @@ public static class CampaignFile
     /// <paramref name="config"/> with <paramref name="changes"/> (a partial campaign file) merged onto it: objects merge
     /// field by field, anything else replaces; the result is read and validated like a file, errors naming <paramref name="source"/>.
     /// </summary>
-    public static CampaignConfig Merge(CampaignConfig config, System.Text.Json.Nodes.JsonObject? changes, string source)
+    public static CampaignConfig Merge(CampaignConfig config, System.Text.Json.Nodes.JsonObject? changes, string source, Func<CampaignConfig, IEnumerable<string>>? more = null)
     {
         if (changes is null || changes.Count == 0)
         {
@@ -98,7 +147,7 @@ public static class CampaignFile
         }
         var merged = System.Text.Json.Nodes.JsonNode.Parse(Write(config))!.AsObject();
         MergeInto(merged, changes);
-        return Parse(merged.ToJsonString(), source);
+        return Parse(merged.ToJsonString(), source, more);
     }
 
     private static void MergeInto(System.Text.Json.Nodes.JsonObject target, System.Text.Json.Nodes.JsonObject changes)

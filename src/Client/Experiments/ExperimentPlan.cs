@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ReMA.Abstractions.Campaigns;
+using ReMA.Grains.Campaigns;
 
 namespace ReMA.Client.Experiments;
 
@@ -157,6 +158,11 @@ public sealed class ExperimentPlan
             var sets = planned.Select(p => string.Join(",", p.Config.Eval.Sets)).Distinct().ToList();
             Check(sets.Count == 1, "arms", $"every arm must evaluate the same sets (found: {string.Join(" | ", sets)})");
             Check(planned[0].Config.Eval.Sets.Count > 0, "campaign.eval.sets", "give at least one evaluation set");
+            // The splits each arm's task must have (eval.sets, task.train_split): once when every arm lacks it, else by arm.
+            var taskErrors = planned.Select(p => CampaignChecks.TaskErrors(p.Config).ToList()).ToList();
+            var shared = taskErrors[0].Where(x => taskErrors.All(t => t.Contains(x))).ToList();
+            errors.AddRange(shared.Select(x => $"campaign.{x}"));
+            errors.AddRange(taskErrors.SelectMany((t, i) => t.Except(shared).Select(x => $"arms[{i}].campaign.{x}")));
         }
         if (errors.Count > 0)
         {

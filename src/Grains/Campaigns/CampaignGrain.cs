@@ -53,7 +53,9 @@ public sealed class CampaignGrain(
 
     async Task<CampaignStatus> ICampaignGrain.Start(CampaignConfig config)
     {
-        CampaignConfigValidation.ThrowIfInvalid(config, $"campaign '{this.GetPrimaryKeyString()}'");
+        // Every bad field and every split the task lacks (eval.sets, task.train_split) in one error: an API submission
+        // is refused here as a client's is before it submits.
+        CampaignChecks.ThrowIfInvalid(config, $"campaign '{this.GetPrimaryKeyString()}'");
         if (config.Name != this.GetPrimaryKeyString())
         {
             throw new ArgumentException($"campaign name '{config.Name}' must equal the grain key '{this.GetPrimaryKeyString()}'.");
@@ -63,7 +65,12 @@ public sealed class CampaignGrain(
             return Snapshot();
         }
         var plan = new CampaignPlan(config);
-        tasks.Get(config.Task.Name, config.Task.Options);   // fail now, not in the loop, on a bad task
+        ITask task = tasks.Get(config.Task.Name, config.Task.Options);   // fail now, not in the loop, on a bad task
+        // The built task's splits are the final word (datasets read); the options-only check above should agree.
+        if (CampaignChecks.SplitErrors(config, task.Splits).ToList() is { Count: > 0 } missing)
+        {
+            throw new ArgumentException(CampaignConfigValidation.Report($"campaign '{this.GetPrimaryKeyString()}'", missing));
+        }
         foreach (string policy in plan.Policies)
         {
             await GrainFactory.GetGrain<IPolicyRegistryGrain>(policy).Register(plan.Model);

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
+using ReMA.Grains.Campaigns;
 using ReMA.Grains.Episodes;
 using ReMA.Grains.Storage;
 
@@ -94,7 +95,7 @@ public static partial class ReMAWeb
         {
             using var reader = new StreamReader(request.Body);
             string body = await reader.ReadToEndAsync();
-            CampaignConfig config = CampaignFile.Parse(body, "request body");
+            CampaignConfig config = CampaignFile.Parse(body, "request body", CampaignChecks.TaskErrors);
             CampaignStatus status = await grains.GetGrain<ICampaignGrain>(config.Name).Start(config);
             return Results.Created($"/api/campaigns/{config.Name}", status);
         }));

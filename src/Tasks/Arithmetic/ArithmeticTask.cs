@@ -75,7 +75,10 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     }
 
     public string Name => TaskName;
-    public IReadOnlyList<string> Splits { get; } = ["train", "test", "ood-operands", "ood-large", "ood-nested"];
+    public IReadOnlyList<string> Splits => SplitNames;
+
+    /// <summary>The splits, whatever the options.</summary>
+    public static IReadOnlyList<string> SplitNames { get; } = ["train", "test", "ood-operands", "ood-large", "ood-nested"];
 
     public IReadOnlyList<Problem> Load(string split) => split switch
     {

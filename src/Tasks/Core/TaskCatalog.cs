@@ -42,6 +42,24 @@ public static class TaskCatalog
             return new JudgeTask("judge", splits, ParseSwap(o));
         });
 
+    /// <summary>
+    /// The splits the built-in task <paramref name="name"/> has with these options, known without building it (no dataset
+    /// is read, so a client can check a campaign before submitting it); null for a name the catalog does not know. Must
+    /// agree with the factories above (a test builds each task and compares).
+    /// </summary>
+    public static IReadOnlyList<string>? Splits(string name, IReadOnlyDictionary<string, string>? options)
+    {
+        options ??= new Dictionary<string, string>();
+        return name switch
+        {
+            ArithmeticTask.TaskName => ArithmeticTask.SplitNames,
+            MathTask.TaskName => MathTask.SplitsOf(options),
+            "arithmetic-judge" => ["train", "test"],
+            "judge" => [.. new[] { "train", "test" }.Where(split => options.ContainsKey($"{split}_path"))],
+            _ => null,
+        };
+    }
+
     private static PositionSwap ParseSwap(TaskOptions o)
     {
         string value = o.String("swap", "none");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ReMA.Tasks.Core;
 using ReMA.Tasks.Datasets;
 using ReMA.Tasks.Verification;
@@ -88,6 +89,36 @@ public sealed class MathTask : ITask
             o.AddError("give at least one of train_path, test_path or eval_sets");
         }
         return new MathTask(splits, o.Bool("final_line_fallback", false), TimeSpan.FromMilliseconds(o.Int("timeout_ms", 2000)));
+    }
+
+    /// <summary>
+    /// The splits <see cref="FromOptions"/> builds from these options, read from the options alone: no dataset is opened
+    /// (the files may live on the silos, not where a campaign is submitted). Whether the files exist and hold problems
+    /// is not checked here; building the task does that.
+    /// </summary>
+    public static IReadOnlyList<string> SplitsOf(IReadOnlyDictionary<string, string> options)
+    {
+        var splits = new List<string>();
+        bool train = options.ContainsKey("train_path"), test = options.ContainsKey("test_path");
+        if (train)
+        {
+            splits.Add("train");
+        }
+        int evalCount = options.TryGetValue("eval_count", out string? count) && int.TryParse(count, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;
+        if (test || (train && evalCount > 0))
+        {
+            splits.Add("test");
+        }
+        string sets = options.TryGetValue("eval_sets", out string? value) ? value : "";
+        foreach (string pair in sets.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && !splits.Contains(pair[..eq]))
+            {
+                splits.Add(pair[..eq]);
+            }
+        }
+        return splits;
     }
 
     public string Name => TaskName;
