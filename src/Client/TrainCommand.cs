@@ -33,6 +33,8 @@ internal static class TrainCommand
         var preset = new Option<string?>("--preset") { Description = $"Named campaign ({string.Join(", ", CampaignPresets.Names)})" };
         var name = new Option<string?>("--name") { Description = "Campaign name (overrides the file's)" };
         var steps = new Option<int?>("--steps") { Description = "RL steps (overrides the file's)" };
+        var sftSteps = new Option<int?>("--sft-steps") { Description = "SFT optimizer steps (overrides the file's; 0 = as many as sft.epochs take)" };
+        var print = new Option<bool>("--print") { Description = "Write the campaign (the file or preset with the overrides) as a campaign file to standard output and exit: a file to start from" };
         var modelPath = new Option<string?>("--model-path") { Description = "Hugging Face style checkpoint folder (overrides the model)" };
         var port = new Option<int>("--silo-port") { DefaultValueFactory = _ => 11111, Description = "Embedded silo port (gateway = port + 18889)" };
         var gateway = ClusterOptions.Gateway();
@@ -42,7 +44,7 @@ internal static class TrainCommand
         var follow = new Option<string?>("--follow") { Description = "Follow a campaign already running on the cluster (after --detach, or when a follower lost its connection)" };
         var command = new Command("train", "Run a training campaign (embedded silo, or a cluster with --gateway) and follow it")
         {
-            file, preset, name, steps, modelPath, port, gateway, detach, web, plain, follow,
+            file, preset, name, steps, sftSteps, modelPath, port, gateway, detach, web, plain, follow, print,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -53,12 +55,18 @@ internal static class TrainCommand
             CampaignConfig config;
             try
             {
-                config = ReadConfig(parse.GetValue(file), parse.GetValue(preset), parse.GetValue(name), parse.GetValue(steps), parse.GetValue(modelPath));
+                config = ReadConfig(parse.GetValue(file), parse.GetValue(preset), parse.GetValue(name), parse.GetValue(steps), parse.GetValue(modelPath),
+                    parse.GetValue(sftSteps));
             }
             catch (Exception e) when (e is ArgumentException or IOException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
+            }
+            if (parse.GetValue(print))
+            {
+                Console.WriteLine(CampaignFile.Write(config));
+                return 0;
             }
             if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
@@ -95,8 +103,12 @@ internal static class TrainCommand
     /// before anything is submitted. A file's unknown fields, values of the wrong type, bad settings and the splits its
     /// task lacks (<c>eval.sets</c>, <c>task.train_split</c>) come in one <see cref="ArgumentException"/>, a line each.
     /// </summary>
-    internal static CampaignConfig ReadConfig(string? file, string? preset, string? name = null, int? steps = null, string? modelPath = null)
+    internal static CampaignConfig ReadConfig(string? file, string? preset, string? name = null, int? steps = null, string? modelPath = null, int? sftSteps = null)
     {
+        if (sftSteps is < 0)
+        {
+            throw new ArgumentException($"--sft-steps must be 0 or more (got {sftSteps}).");
+        }
         if (file is not null && preset is not null)
         {
             throw new ArgumentException("give --file or --preset, not both.");
@@ -107,6 +119,7 @@ internal static class TrainCommand
         {
             Name = name ?? config.Name,
             Steps = steps ?? config.Steps,
+            Sft = sftSteps is int n ? config.Sft with { Steps = n } : config.Sft,
             Model = modelPath is not null ? config.Model with { Path = modelPath, Preset = null } : config.Model,
         };
         CampaignChecks.ThrowIfInvalid(config);

@@ -111,7 +111,6 @@ public class TrainCommandTests
     }
 }
 
-/// <summary>Runs the rema command tree in this process with the console captured (tests in the "console" collection only).</summary>
 [Collection("console")]
 public class TrainFileErrorTests
 {
@@ -147,6 +146,31 @@ public class TrainFileErrorTests
     }
 }
 
+[Collection("console")]
+public class TrainPrintTests
+{
+    [Fact]
+    public async Task TrainPrint_WritesAPresetWithItsOverrides_AsACampaignFileThatReadsBackEqual()
+    {
+        (int code, string output) = await CliRunner.RunAsync("train", "--preset", CampaignPresets.ArithmeticDemo, "--steps", "7", "--sft-steps", "11", "--name", "printed", "--print");
+        Assert.True(code == 0, output);
+        string dir = Directory.CreateTempSubdirectory("rema-print-").FullName;
+        string file = Path.Combine(dir, "printed.json");
+        File.WriteAllText(file, output);
+        CampaignConfig read = TrainCommand.ReadConfig(file, null);
+        CampaignConfig expected = CampaignPresets.Get(CampaignPresets.ArithmeticDemo) with { Name = "printed", Steps = 7 };
+        expected = expected with { Sft = expected.Sft with { Steps = 11 } };
+        Assert.Equal(CampaignFile.Write(expected), CampaignFile.Write(read));
+        Assert.Equal((7, 11), (read.Steps, read.Sft.Steps));
+        Directory.Delete(dir, true);
+
+        (int bad, string said) = await CliRunner.RunAsync("train", "--preset", CampaignPresets.ArithmeticDemo, "--sft-steps", "-1", "--print");
+        Assert.Equal(2, bad);
+        Assert.Contains("--sft-steps must be 0 or more (got -1)", said);
+    }
+}
+
+/// <summary>Runs the rema command tree in this process with the console captured (tests in the "console" collection only).</summary>
 internal static class CliRunner
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
