@@ -14,6 +14,7 @@ if (!WebSettings.From(plain.Configuration, defaultPort: 8080).Enabled)
     plain.AddReMALogging();
     plain.AddReMAEmbeddedSilo();
     plain.AddReMAHealthEndpoint();
+    plain.AddReMAShutdownBound();
     await plain.Build().RunAsync();
     return;
 }
@@ -21,6 +22,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddReMALogging();
 builder.AddReMAEmbeddedSilo();
 builder.AddReMAHealthEndpoint();
+builder.AddReMAShutdownBound();
 builder.AddReMAWeb();
 WebApplication app = builder.Build();
 app.MapReMAWeb();

@@ -82,6 +82,25 @@ public static class SiloHosting
         return builder;
     }
 
+    /// <summary>
+    /// Bounds how long a standalone silo takes to stop (SIGTERM, Ctrl+C): the host's graceful stop gets
+    /// ReMA:Shutdown:TimeoutSeconds (default 20); if it has not finished 10 s after that (Azure Storage calls that do not
+    /// observe cancellation when storage is gone took ~2 minutes), the process exits with what it has. The cluster treats
+    /// it as a dead silo, which every campaign survives. Not for hosts inside another program (the CLI, tests).
+    /// </summary>
+    public static IHostApplicationBuilder AddReMAShutdownBound(this IHostApplicationBuilder builder)
+    {
+        int seconds = builder.Configuration.GetValue("ReMA:Shutdown:TimeoutSeconds", 20);
+        if (seconds is < 1 or > 3600)
+        {
+            throw new ArgumentException($"ReMA:Shutdown:TimeoutSeconds must be between 1 and 3600 (got {seconds}).");
+        }
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(seconds));
+        builder.Services.AddHostedService(sp => new ShutdownBound(sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILogger<ShutdownBound>>(), TimeSpan.FromSeconds(seconds + 10)));
+        return builder;
+    }
+
     /// <summary>Where the log files go: ReMA:Logging:Folder, default logs/.</summary>
     public static string LogFolder(IConfiguration configuration) => configuration["ReMA:Logging:Folder"] ?? "logs";
 
@@ -121,9 +140,25 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _listener = new HttpListener();
-        _listener.Prefixes.Add($"http://{host}:{port}/");
+        foreach (string name in HostNames(host))
+        {
+            _listener.Prefixes.Add($"http://{name}:{port}/");
+        }
         _listener.Start();
         return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The names the endpoint answers to. HttpListener matches a request's Host header against its prefixes, so the
+    /// loopback default also answers <c>localhost</c> (what curl and browsers send for http://localhost:8081/).
+    /// </summary>
+    internal static IEnumerable<string> HostNames(string host)
+    {
+        yield return host;
+        if (host is "127.0.0.1" or "localhost")
+        {
+            yield return host == "localhost" ? "127.0.0.1" : "localhost";
+        }
     }
 
     public override void Dispose()
@@ -201,5 +236,29 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
         byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(body);
         await context.Response.OutputStream.WriteAsync(bytes);
         context.Response.Close();
+    }
+}
+
+/// <summary>Ends the process when a requested stop outlives its bound (see <see cref="SiloHosting.AddReMAShutdownBound"/>).</summary>
+internal sealed class ShutdownBound(IHostApplicationLifetime lifetime, ILogger<ShutdownBound> logger, TimeSpan bound) : IHostedService
+{
+    private CancellationTokenRegistration _registration;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _registration = lifetime.ApplicationStopping.Register(() => _ = Task.Run(async () =>
+        {
+            await Task.Delay(bound);
+            logger.LogWarning("Stopping took longer than {Seconds} s (storage or peers not answering); exiting without a graceful stop", bound.TotalSeconds);
+            await Serilog.Log.CloseAndFlushAsync();
+            Environment.Exit(0);
+        }));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _registration.Dispose();   // the registration only; a timer already started keeps running until the process ends
+        return Task.CompletedTask;
     }
 }

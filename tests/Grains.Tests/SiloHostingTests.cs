@@ -35,6 +35,9 @@ public class SiloHostingTests
             Assert.Equal("ok", json.RootElement.GetProperty("status").GetString());
             Assert.Equal(1, json.RootElement.GetProperty("active_silos").GetArrayLength());
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("http://127.0.0.1:28081/other")).StatusCode);
+            // Both loopback names answer (curl localhost:8081/health used to get 404: the Host header did not match).
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://localhost:28081/health")).StatusCode);
+
             host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ReMA.Test").LogInformation("hello from the test");
         }
         finally

@@ -76,6 +76,25 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task SigtermWithStorageGone_StopsTheSiloWithinItsBound()
+    {
+        // An emulator of its own: this test takes it away.
+        await using Azurite storage = await Azurite.StartAsync();
+        await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(storage, "all");
+        string name = "term-" + Guid.NewGuid().ToString("N")[..8];
+        (int submitted, string text) = await cluster.RunClientAsync(TimeSpan.FromMinutes(2), "train", "--file", CampaignFile(cluster.Folder, name, 50), "--detach");
+        Assert.True(submitted == 0, text);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await storage.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        // ReMA:Shutdown:TimeoutSeconds defaults to 20: a graceful stop within it, or the process exits 10 s later.
+        TimeSpan? took = await cluster.Silos[0].TerminateAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine($"SIGTERM with storage gone: exited after {took?.TotalSeconds:F1} s");
+        Assert.True(took is not null, $"the silo was still running 60 s after SIGTERM:\n{cluster.Silos[0].Output}");
+        Assert.True(took < TimeSpan.FromSeconds(40), $"exit took {took}");
+    }
+
+    [Fact]
     public async Task KillingARolloutSilo_MidCampaign_LosesNoStep()
     {
         await using ClusterProcesses cluster = await ClusterProcesses.StartAsync(azurite.Emulator, "learner,rollout", "rollout", "rollout");

@@ -241,6 +241,26 @@ public sealed class SiloProcess
     /// <summary>The silo address string (as CampaignStatus.Silo shows it) belongs to this process.</summary>
     public bool Hosts(string siloAddress) => siloAddress.Contains($":{SiloPort}:", StringComparison.Ordinal);
 
+    /// <summary>SIGTERM (what docker stop and systemd send): a graceful stop. Returns how long the process took to exit (null: still running after <paramref name="patience"/>).</summary>
+    public async Task<TimeSpan?> TerminateAsync(TimeSpan patience)
+    {
+        var clock = Stopwatch.StartNew();
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var wait = new CancellationTokenSource(patience);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return clock.Elapsed;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>kill -9: no shutdown, no goodbye to the cluster.</summary>
     public void Kill()
     {
