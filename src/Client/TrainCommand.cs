@@ -219,23 +219,27 @@ internal static class TrainCommand
         string episodesFile = Path.Combine(folder, "episodes.jsonl");
         view.Line($"campaign {config.Name}: {config.Protocol}, {config.Roles.Parameters} parameters, {config.Steps} steps of {config.PromptsPerStep} x {config.GroupSize} episodes");
         var phases = new List<PhaseUsage>();
-        var process = System.Diagnostics.Process.GetCurrentProcess();
         var started = DateTime.UtcNow;
         string stage = "";
         DateTime stageWall = DateTime.UtcNow;
-        TimeSpan stageCpu = process.TotalProcessorTime;
+        // CPU use per stage is the campaign silo's (from its status), not this client's: the same process when the silo
+        // is embedded, another machine in a cluster. After a failover the stage counts the new silo's CPU since its start.
+        double stageCpu = 0;
+        string stageSilo = "";
+        CampaignStatus status = null!;
         void ClosePhase(string next)
         {
-            process.Refresh();
             if (stage.Length > 0)
             {
                 double wall = (DateTime.UtcNow - stageWall).TotalSeconds;
-                double cpu = (process.TotalProcessorTime - stageCpu).TotalSeconds;
-                phases.Add(new PhaseUsage(stage, wall, cpu, cpu / Math.Max(1e-9, wall) / Environment.ProcessorCount));
+                double cpu = status.Silo == stageSilo ? status.SiloCpuSeconds - stageCpu : status.SiloCpuSeconds;
+                int processors = status.SiloProcessors > 0 ? status.SiloProcessors : Environment.ProcessorCount;
+                phases.Add(new PhaseUsage(stage, wall, cpu, cpu / Math.Max(1e-9, wall) / processors));
             }
             stage = next;
             stageWall = DateTime.UtcNow;
-            stageCpu = process.TotalProcessorTime;
+            stageCpu = status.SiloCpuSeconds;
+            stageSilo = status.Silo;
         }
         TimeSpan? eta = null;
         string? lastWarning = null;
@@ -247,7 +251,6 @@ internal static class TrainCommand
         var seen = new List<(DateTime At, long Step)>();   // per poll that brought new steps: when, and the latest step
         int printedEvals = 0;
         bool printedSft = false;
-        CampaignStatus status = null!;
         async Task<bool> PollAsync()
         {
             status = await campaign.Status();

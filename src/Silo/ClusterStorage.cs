@@ -179,7 +179,8 @@ public static class ClusterStorageExtensions
     /// <c>remareminders</c>; episodes in the container <c>rema-trajectories</c>, checkpoints in <c>rema-checkpoints</c>. Rows and blobs are keyed by the cluster's ServiceId, so a later cluster with the same
     /// ServiceId continues the same campaigns.
     /// </summary>
-    public static ISiloBuilder AddReMAAzureStorage(this ISiloBuilder silo, AzureStorageSettings azure, string? checkpointCache = null)
+    public static ISiloBuilder AddReMAAzureStorage(this ISiloBuilder silo, AzureStorageSettings azure, string? checkpointCache = null,
+        ReMA.Silo.Storage.CheckpointCachePolicy? cachePolicy = null)
     {
         silo.AddAzureTableGrainStorageAsDefault(o =>
         {
@@ -206,7 +207,7 @@ public static class ClusterStorageExtensions
         // Episodes as blobs too (the last registration of a service wins).
         silo.Services.AddSingleton<ReMA.Grains.Storage.ITrajectoryStore>(_ => new ReMA.Silo.Storage.BlobTrajectoryStore(azure.Blobs()));
         silo.Services.AddSingleton<ReMA.Grains.Storage.ICheckpointStore>(_ => new ReMA.Silo.Storage.BlobCheckpointStore(azure.Blobs(),
-            checkpointCache ?? ReMASiloExtensions.DefaultCheckpointCache));
+            checkpointCache ?? ReMASiloExtensions.DefaultCheckpointCache, cachePolicy));
         return silo;
     }
 

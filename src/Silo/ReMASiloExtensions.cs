@@ -55,6 +55,14 @@ public static class ReMASiloExtensions
     /// <summary>Where a silo keeps checkpoints fetched from Blob storage (ReMA:Checkpoints:Cache).</summary>
     public static string CheckpointCache(IConfiguration configuration) => configuration["ReMA:Checkpoints:Cache"] ?? DefaultCheckpointCache;
 
+    /// <summary>How long a cached campaign may go unused before it is pruned: ReMA:Checkpoints:CacheUnusedHours (default 6).</summary>
+    public static CheckpointCachePolicy CachePolicy(IConfiguration configuration)
+    {
+        double hours = configuration.GetValue("ReMA:Checkpoints:CacheUnusedHours", 6.0);
+        return hours > 0 ? new CheckpointCachePolicy { DropUnusedAfter = TimeSpan.FromHours(hours) }
+            : throw new ArgumentException($"ReMA:Checkpoints:CacheUnusedHours must be a positive number of hours (got {hours}).");
+    }
+
     public static string DefaultCheckpointCache => Path.Combine(Path.GetTempPath(), "rema-checkpoints");
 
     /// <summary>
@@ -85,7 +93,7 @@ public static class ReMASiloExtensions
             }
             if (azure is not null)
             {
-                silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure, CheckpointCache(builder.Configuration));
+                silo.UseReMAAzureClustering(azure, cluster).AddReMAAzureStorage(azure, CheckpointCache(builder.Configuration), CachePolicy(builder.Configuration));
                 return;
             }
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId)

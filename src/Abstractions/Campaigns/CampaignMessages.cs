@@ -47,7 +47,9 @@ public sealed record CampaignStatus(
     string? Error,
     int Activations,
     string Silo = "",
-    string? Warning = null);
+    string? Warning = null,
+    double SiloCpuSeconds = 0,
+    int SiloProcessors = 0);
 
 /// <summary>
 /// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,

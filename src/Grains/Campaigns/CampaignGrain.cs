@@ -500,5 +500,12 @@ public sealed class CampaignGrain(
     private CampaignStatus Snapshot() => new(
         this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
         state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations,
-        silo.SiloAddress.ToString(), _warning);
+        silo.SiloAddress.ToString(), _warning, SiloCpuSeconds(), Environment.ProcessorCount);
+
+    /// <summary>CPU time of this silo's process so far (a follower elsewhere measures the stages' CPU use from it).</summary>
+    private static double SiloCpuSeconds()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime.TotalSeconds;
+    }
 }

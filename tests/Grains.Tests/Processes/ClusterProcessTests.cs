@@ -62,8 +62,18 @@ public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper outpu
             string cache = Path.Combine(cluster.Folder, "cache", $"silo{silo.Index}");
             Assert.True(Directory.GetFiles(cache, "_COMPLETE", SearchOption.AllDirectories).Length > 0, $"silo {silo.Index} fetched nothing into {cache}");
         }
-        // The client process's follower wrote the run's files where it ran.
-        Assert.True(File.Exists(Path.Combine(cluster.Folder, "runs", name, "history.json")));
+        // The client process's follower wrote the run's files where it ran, with CPU use per stage measured on the
+        // campaign's silo (its status carries the silo process's CPU time), not on the client.
+        string historyFile = Path.Combine(cluster.Folder, "runs", name, "history.json");
+        Assert.True(File.Exists(historyFile));
+        using (JsonDocument history = JsonDocument.Parse(File.ReadAllText(historyFile)))
+        {
+            JsonElement status = history.RootElement.GetProperty("Status");
+            Assert.True(status.GetProperty("SiloCpuSeconds").GetDouble() > 0);
+            Assert.Equal(Environment.ProcessorCount, status.GetProperty("SiloProcessors").GetInt32());
+            JsonElement rl = history.RootElement.GetProperty("Phases").EnumerateArray().Single(p => p.GetProperty("Stage").GetString() == "rl");
+            Assert.True(rl.GetProperty("CpuSeconds").GetDouble() > 0);
+        }
         // Nothing the processes logged (console or rolling files) carries the storage key or the connection string.
         string key = azurite.Emulator.ConnectionString.Split(';').Single(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..];
         var logs = Directory.GetFiles(Path.Combine(cluster.Folder, "logs"), "*.log", SearchOption.AllDirectories);
