@@ -1,15 +1,19 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using ReMA.Abstractions.Campaigns;
+using ReMA.Grains.Episodes;
+using ReMA.Grains.Storage;
 
 namespace ReMA.Client;
 
 /// <summary>
 /// <c>rema status|list|pause|resume|cancel|episodes</c>. Against a cluster (--gateway or REMA_GATEWAY) they ask the
-/// campaign grains; without one, status, list and episodes read what <c>rema train</c> wrote under runs/ (pause, resume
-/// and cancel need a cluster: an embedded campaign lives in its own process). Exit codes: 0 ok, 1 not found, 2 bad input,
-/// 3 no cluster at the gateway.
+/// campaign grains; without one, status and list read what <c>rema train</c> wrote under runs/, and episodes reads the
+/// trajectory store as <c>rema search</c> does (pause, resume and cancel need a cluster: an embedded campaign lives in
+/// its own process). Steps are numbered from 0 everywhere (episode ids, history, search, the web API). Exit codes: 0 ok,
+/// 1 not found (a step without stored episodes included), 2 bad input, 3 no cluster at the gateway.
 /// </summary>
 internal static class CampaignCommands
 {
@@ -90,7 +94,7 @@ internal static class CampaignCommands
                 foreach (CampaignStatus s in statuses)
                 {
                     string trouble = s.Warning is string w ? "  warning: " + w : s.Error is string err ? "  error: " + err : "";
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name,-28} {s.Status,-10} {s.Stage,-5} step {s.NextStep}/{s.Steps}{trouble}"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name,-28} {s.Status,-10} {s.Stage,-5} {s.NextStep}/{s.Steps} steps done{trouble}"));
                 }
             }
             return 0;
@@ -135,26 +139,43 @@ internal static class CampaignCommands
     private static Command Episodes()
     {
         var name = new Argument<string>("name") { Description = "Campaign name" };
-        var step = new Option<long?>("--step") { Description = "RL step (1-based as printed; default: the latest)" };
+        var step = new Option<long?>("--step") { Description = "RL step, 0-based as in episode ids, `rema search --step` and the web API's step= (default: the latest; with --show, the episode's own)" };
         var show = new Option<string?>("--show") { Description = "Episode id: print its turns" };
         var gateway = ClusterOptions.Gateway();
         var json = ClusterOptions.Json();
-        var command = new Command("episodes", "List a step's episodes, or show one episode's turns; `episodes search NAME` searches every stored one") { name, step, show, gateway, json };
+        var command = new Command("episodes", "List a step's stored episodes (steps are 0-based), or show one episode's turns; `episodes search NAME` searches every stored one") { name, step, show, gateway, json };
         // `rema episodes search NAME [filters]` is `rema search NAME [filters]`.
         command.Subcommands.Add(SearchCommand.Create());
-        command.SetAction(async parse => await Guard(async () =>
+        command.SetAction(async (parse, cancel) => await Guard(async () =>
         {
             string campaign = parse.GetValue(name)!;
-            List<EpisodeSummary> episodes = [];
+            long? wanted = parse.GetValue(step);
+            if (wanted < 0)
+            {
+                Console.Error.WriteLine($"error: --step counts from 0 (got {wanted}).");
+                return 2;
+            }
+            if (wanted is null && parse.GetValue(show) is string shown && TrainingStep(shown) is long own)
+            {
+                wanted = own;
+            }
+            EpisodeSummary[] episodes = [];
             if (ClusterOptions.Resolve(parse, gateway) is ClusterTarget g)
             {
+                // The campaign grain reads the store its silos write (whichever silo holds it now).
                 int code = await ClusterOptions.WithClientAsync(g, async grains =>
                 {
                     ICampaignGrain grain = grains.GetGrain<ICampaignGrain>(campaign);
-                    long latest = (await grain.Status()).NextStep;
-                    long wanted = parse.GetValue(step) is long s ? s - 1 : latest - 1;
-                    episodes.AddRange(await grain.Episodes(wanted));
-                    return 0;
+                    CampaignStatus status = await grain.Status();
+                    if (status.Status == "created")
+                    {
+                        Console.Error.WriteLine($"error: the cluster has no campaign '{campaign}'.");
+                        return 1;
+                    }
+                    string range = status.NextStep == 0 ? "no RL step has completed yet" : $"its completed steps are 0-{status.NextStep - 1}";
+                    wanted ??= Math.Max(0, status.NextStep - 1);
+                    episodes = await grain.Episodes(wanted.Value);
+                    return episodes.Length > 0 ? 0 : NoEpisodes(campaign, wanted.Value, range);
                 });
                 if (code != 0)
                 {
@@ -163,23 +184,34 @@ internal static class CampaignCommands
             }
             else
             {
-                string file = Path.Combine("runs", campaign, "episodes.jsonl");
-                if (!File.Exists(file))
+                ITrajectoryStore store = ExportCommand.Store(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+                long[] steps = await store.StepsAsync(campaign, cancel);
+                if (steps.Length == 0)
                 {
-                    Console.Error.WriteLine($"error: {file} not found (rema train writes it); pass --gateway PORT for a cluster.");
+                    Console.Error.WriteLine($"error: no stored episodes of campaign '{campaign}' ({store.Describe}); pass --gateway PORT for a cluster.");
                     return 1;
                 }
-                var all = File.ReadLines(file).Select((line, i) => JsonSerializer.Deserialize<EpisodeSummary>(line)
-                    ?? throw new InvalidDataException($"{file}: line {i + 1} is not an episode record.")).ToList();
-                long wanted = parse.GetValue(step) is long s ? s - 1 : all.Count == 0 ? 0 : all.Max(e => e.Step);
-                episodes.AddRange(all.Where(e => e.Step == wanted));
+                wanted ??= steps[^1];
+                var found = new List<EpisodeSummary>();
+                await foreach (TrajectoryDocument e in store.ReadAsync(campaign, wanted, cancel))
+                {
+                    if (!e.Evaluation)
+                    {
+                        found.Add(e.Summary());
+                    }
+                }
+                episodes = [.. found];
+                if (episodes.Length == 0)
+                {
+                    return NoEpisodes(campaign, wanted.Value, $"its stored steps are {Ranges(steps)}");
+                }
             }
             if (parse.GetValue(show) is string id)
             {
                 EpisodeSummary? e = episodes.FirstOrDefault(x => x.EpisodeId == id);
                 if (e is null)
                 {
-                    Console.Error.WriteLine($"error: episode '{id}' is not among the {episodes.Count} episodes of that step.");
+                    Console.Error.WriteLine($"error: episode '{id}' is not among the {episodes.Length} episodes of step {wanted}.");
                     return 1;
                 }
                 if (parse.GetValue(json))
@@ -190,8 +222,8 @@ internal static class CampaignCommands
                 Console.WriteLine($"{e.EpisodeId}: {e.Question} -> {(e.Correct ? "correct" : "wrong")}, {e.FinishReason}, reward {e.Reward:F2}");
                 foreach (var t in e.Transcript)
                 {
-                    string step = t.StepCorrect switch { true => ", step right", false => ", step WRONG", null => "" };
-                    Console.WriteLine($"[round {t.Round}] {t.Role} (v{t.PolicyVersion}, {t.Tokens} tokens, {t.FinishReason}{step}): {t.Text}");
+                    string verdict = t.StepCorrect switch { true => ", step right", false => ", step WRONG", null => "" };
+                    Console.WriteLine($"[round {t.Round}] {t.Role} (v{t.PolicyVersion}, {t.Tokens} tokens, {t.FinishReason}{verdict}): {t.Text}");
                 }
                 return 0;
             }
@@ -207,6 +239,43 @@ internal static class CampaignCommands
             return 0;
         }));
         return command;
+    }
+
+    private static int NoEpisodes(string campaign, long step, string range)
+    {
+        Console.Error.WriteLine($"error: campaign '{campaign}' has no stored episodes at step {step} (steps are 0-based; {range}).");
+        return 1;
+    }
+
+    /// <summary>The step in a training episode's id (&lt;campaign&gt;-s&lt;step&gt;-p&lt;prompt&gt;-e&lt;sample&gt;), or null.</summary>
+    private static long? TrainingStep(string episodeId)
+    {
+        try
+        {
+            var (_, step, evaluation) = EpisodeIds.Parse(episodeId);
+            return evaluation ? null : step;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Ascending step numbers as runs: 0-3, 5, 7-9.</summary>
+    public static string Ranges(IReadOnlyList<long> steps)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < steps.Count;)
+        {
+            int j = i;
+            while (j + 1 < steps.Count && steps[j + 1] == steps[j] + 1)
+            {
+                j++;
+            }
+            parts.Add(i == j ? $"{steps[i]}" : $"{steps[i]}-{steps[j]}");
+            i = j + 1;
+        }
+        return string.Join(", ", parts);
     }
 
     private static CampaignRecord? LocalRecord(string name)
@@ -233,7 +302,7 @@ internal static class CampaignCommands
             Console.WriteLine(JsonSerializer.Serialize(s, Indented));
             return;
         }
-        Console.WriteLine($"{s.Name}: {s.Status}, stage {s.Stage}, step {s.NextStep}/{s.Steps}{(s.Error is null ? "" : ", error: " + s.Error)}");
+        Console.WriteLine($"{s.Name}: {s.Status}, stage {s.Stage}, {s.NextStep}/{s.Steps} steps done{(s.Error is null ? "" : ", error: " + s.Error)}");
         if (s.Warning is string warning)
         {
             Console.WriteLine($"  warning: {warning}");
@@ -248,7 +317,7 @@ internal static class CampaignCommands
         }
         foreach (EvalRecord e in s.Evaluations)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  eval {TrainCommand.AfterSteps(e.AfterStep)}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems"));
         }
     }
 

@@ -117,7 +117,7 @@ public static class DemoReport
             Line($"- Stage {p.Stage}: {p.Seconds:F0} s wall, {p.CpuSeconds:F0} s CPU ({p.Utilisation:P0} of {Environment.ProcessorCount} cores).");
         }
         md.AppendLine();
-        md.AppendLine("| after step | set | problems | accuracy | seconds |");
+        md.AppendLine("| after steps | set | problems | accuracy | seconds |");
         md.AppendLine("|---|---|---|---|---|");
         foreach (EvalRecord e in run.Status.Evaluations)
         {

@@ -45,7 +45,7 @@ internal static class ExportCommand
         var name = new Argument<string>("name") { Description = "Campaign name" };
         var format = new Option<string>("--format") { DefaultValueFactory = _ => "jsonl", Description = "jsonl (one episode per line) or parquet (one training row per row)" };
         var output = new Option<string?>("--out") { Description = "Output file (default runs/NAME/trajectories.jsonl or .parquet)" };
-        var step = new Option<long?>("--step") { Description = "Only this step (and the evaluation after it)" };
+        var step = new Option<long?>("--step") { Description = "Only this step, 0-based as in episode ids and `rema episodes --step` (and the evaluation run before it, after that many steps)" };
         var command = new Command("export", "Export a campaign's stored episodes to JSONL or Parquet") { name, format, output, step };
         command.SetAction(async (parse, cancel) =>
         {

@@ -118,7 +118,7 @@ public sealed class LiveFollowView(string campaign, int keptLines = 8, TextWrite
             {
                 string finishes = string.Join(" ", last.FinishReasons.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
                 string tokens = string.Join(" ", last.TokensPerTurn.OrderBy(kv => kv.Key).Select(kv => Invariant($"{kv.Key} {kv.Value:F1}")));
-                grid.AddRow(new Markup("[bold]reward[/]"), new Text(Invariant($"{last.RewardMean:F3} (std {last.RewardStd:F3}), accuracy {last.Accuracy:P1}{(last.StepAccuracy is double sa ? Invariant($", steps right {sa:P1}") : "")} at step {last.Step + 1}")));
+                grid.AddRow(new Markup("[bold]reward[/]"), new Text(Invariant($"{last.RewardMean:F3} (std {last.RewardStd:F3}), accuracy {last.Accuracy:P1}{(last.StepAccuracy is double sa ? Invariant($", steps right {sa:P1}") : "")} at step {last.Step}")));
                 grid.AddRow(new Markup("[bold]episodes[/]"), new Text(Invariant($"{last.Episodes} ({last.FailedEpisodes} failed), turns {last.TurnsPerEpisode:F1}, finish {finishes}")));
                 grid.AddRow(new Markup("[bold]turns[/]"), new Text(Invariant($"tokens per turn {tokens}; empty {last.EmptyTurnRate:P1}, repeated {last.RepetitionRate:P1}")));
                 grid.AddRow(new Markup("[bold]speed[/]"), new Text(Invariant($"{last.RolloutTokensPerSecond:F0} tok/s, rollout {last.RolloutSeconds:F1} s, update {last.UpdateSeconds:F1} s")));
@@ -138,7 +138,7 @@ public sealed class LiveFollowView(string campaign, int keptLines = 8, TextWrite
                 {
                     EvalRecord first = s.Evaluations.First(f => f.Set == e.Set);
                     grid.AddRow(new Markup("[bold]eval[/]"), new Text(Invariant(
-                        $"{e.Set}: greedy pass@1 {e.Accuracy:P1} after step {e.AfterStep} ({first.Accuracy:P1} after step {first.AfterStep}; {e.Problems} problems)")));
+                        $"{e.Set}: greedy pass@1 {e.Accuracy:P1} {TrainCommand.AfterSteps(e.AfterStep)} ({first.Accuracy:P1} {TrainCommand.AfterSteps(first.AfterStep)}; {e.Problems} problems)")));
                 }
                 if (s.Warning is string warning)
                 {

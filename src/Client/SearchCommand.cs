@@ -18,7 +18,7 @@ internal static class SearchCommand
     public static Command Create()
     {
         var name = new Argument<string>("name") { Description = "Campaign name" };
-        var step = new Option<long?>("--step") { Description = "Only this stored step (0-based, as in docs/trajectories.md; evaluations carry the step they followed)" };
+        var step = new Option<long?>("--step") { Description = "Only this stored step, 0-based as in episode ids, `rema episodes --step` and docs/trajectories.md (an evaluation carries the number of steps before it)" };
         var evaluation = new Option<bool?>("--eval") { Description = "true: evaluation episodes only; false: training episodes only" };
         var correct = new Option<bool?>("--correct") { Description = "true or false" };
         var minReward = new Option<double?>("--min-reward");

@@ -270,7 +270,7 @@ internal static class TrainCommand
             }
             foreach (EvalRecord e in status.Evaluations.Skip(printedEvals))
             {
-                view.Line($"eval after step {e.AfterStep}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
+                view.Line($"eval {AfterSteps(e.AfterStep)}: {e.Set} pass@1 {e.Accuracy:P1} on {e.Problems} problems");
             }
             printedEvals = status.Evaluations.Length;
             if (status.NextStep > printedSteps)
@@ -363,13 +363,17 @@ internal static class TrainCommand
     /// <summary>How long a follower keeps asking a cluster that does not answer.</summary>
     public static readonly TimeSpan FollowPatience = TimeSpan.FromMinutes(5);
 
+    /// <summary>A step's line: its number (0-based, as in episode ids, `rema episodes` and `rema search`), then steps done of all.</summary>
     public static string StepLine(StepRecord s, long steps)
     {
         string finishes = string.Join(" ", s.FinishReasons.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
         double loss = s.Learners.Count == 0 ? 0 : s.Learners.Values.Average(l => l.Loss);
         return string.Create(CultureInfo.InvariantCulture,
-            $"step {s.Step + 1}/{steps}: reward {s.RewardMean:F3} accuracy {s.Accuracy:P0} turns {s.TurnsPerEpisode:F1} [{finishes}] loss {loss:F4} {s.RolloutTokensPerSecond:F0} tok/s rollout {s.RolloutSeconds:F1}s update {s.UpdateSeconds:F1}s");
+            $"step {s.Step} ({s.Step + 1}/{steps} done): reward {s.RewardMean:F3} accuracy {s.Accuracy:P0} turns {s.TurnsPerEpisode:F1} [{finishes}] loss {loss:F4} {s.RolloutTokensPerSecond:F0} tok/s rollout {s.RolloutSeconds:F1}s update {s.UpdateSeconds:F1}s");
     }
+
+    /// <summary>When an evaluation ran: after how many RL steps (its stored step number, and the step it came before).</summary>
+    public static string AfterSteps(long completed) => completed == 1 ? "after 1 step" : $"after {completed} steps";
 }
 
 /// <summary>What runs/&lt;name&gt;/history.json holds.</summary>

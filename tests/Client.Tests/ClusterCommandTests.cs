@@ -91,7 +91,7 @@ public class ClusterCommandTests
             (int code, string followed) = await CliRunner.RunAsync("train", "--follow", name, "--gateway", "36111", "--plain");
             Assert.True(code == 0, followed);
             Assert.Contains($"campaign {name} completed", followed);
-            Assert.Contains("step 3/3", followed);
+            Assert.Contains("step 2 (3/3 done)", followed);
             // Following again (say after a lost connection) reports the end and appends nothing twice.
             (int again, string second) = await CliRunner.RunAsync("train", "--follow", name, "--gateway", "36111", "--plain");
             Assert.True(again == 0, second);

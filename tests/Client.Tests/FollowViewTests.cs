@@ -36,7 +36,7 @@ public class FollowViewTests
         Assert.Contains("meta 10.2 reasoner 6.8", screen);
         Assert.Contains("5400 tok/s", screen);
         Assert.Contains("demo.shared: loss -0.0040", screen);
-        Assert.Contains("test: greedy pass@1 51.0 % after step 20 (49.2 % after step 0; 500 problems)", screen);
+        Assert.Contains("test: greedy pass@1 51.0 % after 20 steps (49.2 % after 0 steps; 500 problems)", screen);
         Assert.Contains("4000 rows, 700 steps, loss 2.100 -> 0.310", screen);
         // Only the last two lines stay on screen; all three went to the log.
         Assert.DoesNotContain("line one", screen);
@@ -67,7 +67,22 @@ public class FollowViewTests
         var output = new StringWriter();
         var view = new PlainFollowView(output);
         view.Update(Status(1, Step(0, 0.25)), null);
-        view.Line("step 1/60: reward 0.250");
-        Assert.Equal("step 1/60: reward 0.250" + Environment.NewLine, output.ToString());
+        view.Line("step 0 (1/60 done): reward 0.250");
+        Assert.Equal("step 0 (1/60 done): reward 0.250" + Environment.NewLine, output.ToString());
+    }
+
+    [Fact]
+    public void StepLines_NameTheStepFromZero_AndAnExperimentShowsEveryTenthStepDone()
+    {
+        Assert.StartsWith("step 9 (10/60 done): reward 0.375", TrainCommand.StepLine(Step(9, 0.375), 60));
+        var output = new StringWriter();
+        var log = new StringWriter();
+        var view = new Experiments.ExperimentFollowView(output, log);
+        foreach (long step in new long[] { 8, 9, 10 })
+        {
+            view.Line(TrainCommand.StepLine(Step(step, 0.375), 60));
+        }
+        Assert.Equal(["step 9 (10/60 done)"], output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()[..19]));
+        Assert.Equal(3, log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 }

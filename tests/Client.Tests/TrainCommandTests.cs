@@ -26,8 +26,8 @@ public class TrainCommandTests
         string log = output.ToString();
         Assert.True(code == 0, log);
         Assert.Contains("sft: ", log);
-        Assert.Contains("step 2/2: reward", log);
-        Assert.Contains("eval after step 2: test pass@1", log);
+        Assert.Contains("step 1 (2/2 done): reward", log);
+        Assert.Contains("eval after 2 steps: test pass@1", log);
         Assert.Contains("warning: step 0: episodes run 2.0 rounds on average, near max_turns 2 (possible collapse", log);
         Assert.True(File.Exists(Path.Combine("runs", config.Name, "history.json")));
         Assert.Equal(config.Name, CampaignFile.Load(Path.Combine("runs", config.Name, "campaign.json")).Name);
@@ -35,18 +35,18 @@ public class TrainCommandTests
 
         (int statusCode, string status) = await CliRunner.RunAsync("status", config.Name);
         Assert.Equal(0, statusCode);
-        Assert.Contains($"{config.Name}: completed, stage done, step 2/2", status);
-        Assert.Contains("eval after step 0: test pass@1", status);
+        Assert.Contains($"{config.Name}: completed, stage done, 2/2 steps done", status);
+        Assert.Contains("eval after 0 steps: test pass@1", status);
 
         (int listCode, string list) = await CliRunner.RunAsync("list", "--json");
         Assert.Equal(0, listCode);
         Assert.Contains($"\"Name\": \"{config.Name}\"", list);
 
-        (int episodesCode, string episodes) = await CliRunner.RunAsync("episodes", config.Name, "--step", "2");
+        (int episodesCode, string episodes) = await CliRunner.RunAsync("episodes", config.Name, "--step", "1");
         Assert.Equal(0, episodesCode);
         string firstId = episodes.Split('\n')[0].Split(' ')[0];
         Assert.StartsWith($"{config.Name}-s1-p", firstId);
-        (int showCode, string show) = await CliRunner.RunAsync("episodes", config.Name, "--step", "2", "--show", firstId);
+        (int showCode, string show) = await CliRunner.RunAsync("episodes", config.Name, "--show", firstId);   // the step from the id
         Assert.Equal(0, showCode);
         Assert.Contains("[round 0] meta (v", show);
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Grains.Storage;
@@ -21,6 +22,11 @@ public sealed class WebSilo : IAsyncLifetime
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The silo's gateway port, for CLI commands run with --gateway.</summary>
+    public int Gateway { get; private set; }
+
+    public IGrainFactory Grains => _app!.Services.GetRequiredService<IGrainFactory>();
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -34,7 +40,8 @@ public sealed class WebSilo : IAsyncLifetime
         var builder = WebApplication.CreateBuilder();
         builder.Configuration["ReMA:Web:Port"] = web.ToString(System.Globalization.CultureInfo.InvariantCulture);
         builder.Configuration["ReMA:Web:ApiKey"] = Key;
-        builder.AddReMAEmbeddedSilo(FreePort(), FreePort());
+        Gateway = FreePort();
+        builder.AddReMAEmbeddedSilo(FreePort(), Gateway);
         builder.AddReMAWeb();
         _app = builder.Build();
         _app.MapReMAWeb();

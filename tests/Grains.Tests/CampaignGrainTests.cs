@@ -93,7 +93,7 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
     }
 
     [Fact]
-    public async Task SeparateParameters_AlternatingSchedule_TrainsOneRoleAtATime_AndKeepsRecentEpisodes()
+    public async Task SeparateParameters_AlternatingSchedule_TrainsOneRoleAtATime_AndListsAStepsEpisodes()
     {
         string name = "camp-alt-" + Guid.NewGuid().ToString("N")[..8];
         ICampaignGrain campaign = fixture.Cluster.Client.GetGrain<ICampaignGrain>(name);

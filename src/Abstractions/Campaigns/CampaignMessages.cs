@@ -100,7 +100,10 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("DecodeTokens"), AlwaysInterleave]
     Task<string[]> DecodeTokens(string role, int[] ids);
 
-    /// <summary>The episodes of RL step <paramref name="step"/> (0-based), held for the last few steps only; empty otherwise.</summary>
+    /// <summary>
+    /// The training episodes of RL step <paramref name="step"/> (0-based, as in episode ids, <c>rema search --step</c> and the
+    /// web API's <c>step=</c>), read from the trajectory store; empty when the store holds none for that step.
+    /// </summary>
     [Alias("Episodes"), AlwaysInterleave]
     Task<EpisodeSummary[]> Episodes(long step);
 }

@@ -71,6 +71,14 @@ public interface ILearnerGrain : IGrainWithStringKey
     Task<long> Version();
 
     /// <summary>
+    /// The last RL step applied (-1 before any). Waits for a running step, so a campaign repeating a step learns whether
+    /// its earlier call was applied after all (see CampaignGrain: the step's stored episodes are then what it trained on).
+    /// </summary>
+    [Alias("LastStep")]
+    [ResponseTimeout("00:30:00")]
+    Task<long> LastStep();
+
+    /// <summary>
     /// The latest published version and its checkpoint folder (version 0 and null before any update). Interleaves with
     /// a running step: a replica activated by that step's publication asks while the step awaits it.
     /// </summary>

@@ -164,8 +164,9 @@ internal sealed class ExperimentFollowView(TextWriter output, TextWriter log) : 
         log.Flush();
         if (text.StartsWith("step ", StringComparison.Ordinal))
         {
-            int slash = text.IndexOf('/');
-            if (slash > 5 && long.TryParse(text.AsSpan(5, slash - 5), out long step) && step % 10 == 0)
+            // "step 9 (10/60 done): ...": the count of steps done picks every tenth.
+            int open = text.IndexOf('('), slash = text.IndexOf('/');
+            if (open > 0 && slash > open && long.TryParse(text.AsSpan(open + 1, slash - open - 1), out long done) && done % 10 == 0)
             {
                 output.WriteLine("  " + text);
             }

@@ -30,8 +30,6 @@ public sealed class CampaignGrain(
 {
     private const string Reminder = "campaign-loop";
 
-    private const int KeptSteps = 4;
-    private readonly Dictionary<long, EpisodeSummary[]> _recent = [];
     private IGrainTimer? _timer;
     private bool _busy;
     // Infrastructure trouble (storage or a silo unavailable, a timeout) pauses the loop and retries with back-off.
@@ -340,15 +338,57 @@ public sealed class CampaignGrain(
     /// <summary>The next step's rollout, started during this step's update when algorithm.overlap_rollout is on.</summary>
     private (long Step, Task<Rollout> Task)? _prefetch;
 
-    private async Task<Rollout> RolloutAsync(CampaignPlan plan, ITask task, long step)
+    /// <summary>A step's episodes as requested: prompts x group size, each with its slot's id (see <see cref="EpisodeIds.Training"/>).</summary>
+    private static List<EpisodeRequest> StepCalls(CampaignPlan plan, ITask task, long step)
     {
         CampaignConfig c = plan.Config;
-        var clock = Stopwatch.StartNew();
         var problems = plan.StepProblems(task.Load(c.Task.TrainSplit), step);
-        var calls = problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
+        return problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
             plan.Episode(EpisodeIds.Training(c.Name, step, i, g), $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
+    }
+
+    private async Task<Rollout> RolloutAsync(CampaignPlan plan, ITask task, long step)
+    {
+        var clock = Stopwatch.StartNew();
+        var calls = StepCalls(plan, task, step);
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
         return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A repeated step (its unit failed after the learner call, or the campaign moved to another silo) whose update a
+    /// learner applied already: that learner trained on the episodes stored before the update, so the step keeps them
+    /// rather than sampling new ones that nothing trains on (the learner answers a repeated step with its first result).
+    /// Null when no learner applied the step, or when the store no longer holds its episodes.
+    /// </summary>
+    private async Task<Rollout?> AppliedRolloutAsync(CampaignPlan plan, ITask task, long step)
+    {
+        bool applied = false;
+        foreach (string policy in plan.TrainedPolicies(step))
+        {
+            applied |= await GrainFactory.GetGrain<ILearnerGrain>(policy).LastStep() >= step;
+        }
+        if (!applied)
+        {
+            return null;
+        }
+        var clock = Stopwatch.StartNew();
+        var calls = StepCalls(plan, task, step);
+        var stored = new Dictionary<string, EpisodeOutcome>(StringComparer.Ordinal);
+        await foreach (var e in trajectories.ReadAsync(plan.Config.Name, step))
+        {
+            if (!e.Evaluation)
+            {
+                stored[e.EpisodeId] = e.Outcome();
+            }
+        }
+        if (stored.Count == 0)
+        {
+            logger.LogWarning("Campaign {Campaign}: step {Step} was applied but its episodes are not stored ({Store}); sampling them again", plan.Config.Name, step, trajectories.Describe);
+            return null;
+        }
+        logger.LogInformation("Campaign {Campaign}: step {Step} was applied before; keeping its {Count} stored episodes", plan.Config.Name, step, stored.Count);
+        return new Rollout(calls, [.. calls.Select(c => stored.GetValueOrDefault(c.EpisodeId))], clock.Elapsed.TotalSeconds);
     }
 
     private async Task<StepRecord> StepAsync(CampaignPlan plan, ITask task, long step)
@@ -360,18 +400,19 @@ public sealed class CampaignGrain(
             pending = ahead.Task;
             _prefetch = null;
         }
+        else if (await AppliedRolloutAsync(plan, task, step) is Rollout applied)
+        {
+            pending = Task.FromResult(applied);
+        }
         else
         {
             pending = RolloutAsync(plan, task, step);   // (a repeated step keeps an earlier prefetch of the next one)
         }
         Rollout rollout = await pending;
         var done = rollout.Outcomes.OfType<EpisodeOutcome>().ToList();
-        var questions = rollout.Calls.Select(r => r.Problem).DistinctBy(p => p.Id).ToDictionary(p => p.Id, p => p.Question);
-        _recent[step] = [.. done.Select(o => new EpisodeSummary(o.EpisodeId, step, o.ProblemId, questions.GetValueOrDefault(o.ProblemId, ""), o.Correct,
-            o.FinishReason, Metrics.EpisodeReward(o), o.Transcript))];
-        _recent.Remove(step - KeptSteps);
 
-        // Every episode is stored (before the update, so a step's data is kept even if the update fails and is repeated).
+        // Every episode is stored (before the update, so a step's data is kept even if the update fails and is repeated),
+        // one record per episode of the step: a repeated step, or a retried episode, replaces the record of its slot.
         await StoreAsync(step, evaluation: false, rollout.Calls, done);
 
         if (c.Algorithm.OverlapRollout && step + 1 < c.Steps && _prefetch?.Step != step + 1)
@@ -415,7 +456,12 @@ public sealed class CampaignGrain(
         }));
     }
 
-    /// <summary>An episode that fails or times out is retried once, then counted as failed (never dropped silently).</summary>
+    /// <summary>
+    /// An episode that fails or times out is retried once, then counted as failed (never dropped silently). The retry
+    /// runs as a grain of its own (<c>&lt;id&gt;-retry</c>: the first attempt, and its agents, may still be busy), and its
+    /// result takes the episode's id, rows included: the step trains on it and stores it as that episode, so a step
+    /// holds prompts x group size episodes whichever attempt produced them (a late first attempt is discarded).
+    /// </summary>
     private async Task<EpisodeOutcome?> RunWithRetryAsync(EpisodeRequest request)
     {
         TimeSpan timeout = TimeSpan.FromSeconds(state.State.Config!.EpisodeTimeoutSeconds);
@@ -424,7 +470,8 @@ public sealed class CampaignGrain(
             string id = attempt == 0 ? request.EpisodeId : request.EpisodeId + "-retry";
             try
             {
-                return await GrainFactory.GetGrain<IEpisodeGrain>(id).Run(request with { EpisodeId = id }).WaitAsync(timeout);
+                EpisodeOutcome outcome = await GrainFactory.GetGrain<IEpisodeGrain>(id).Run(request with { EpisodeId = id }).WaitAsync(timeout);
+                return attempt == 0 ? outcome : InPlaceOf(outcome, request.EpisodeId);
             }
             catch (Exception e) when (e is TimeoutException or OrleansException or InvalidOperationException)
             {
@@ -433,6 +480,13 @@ public sealed class CampaignGrain(
         }
         return null;
     }
+
+    /// <summary>A retry's outcome as the episode it replaces (the id names the episode in its rows too: advantages group by it).</summary>
+    private static EpisodeOutcome InPlaceOf(EpisodeOutcome retry, string episodeId) => retry with
+    {
+        EpisodeId = episodeId,
+        Rows = [.. retry.Rows.Select(r => r with { EpisodeId = episodeId })],
+    };
 
     private async Task<List<EvalRecord>> EvaluateAsync(CampaignPlan plan, ITask task, long afterStep)
     {
@@ -454,7 +508,19 @@ public sealed class CampaignGrain(
         return records;
     }
 
-    Task<EpisodeSummary[]> ICampaignGrain.Episodes(long step) => Task.FromResult(_recent.GetValueOrDefault(step) ?? []);
+    async Task<EpisodeSummary[]> ICampaignGrain.Episodes(long step)
+    {
+        // From the trajectory store, as `rema search` and the web API read them: every step, on any silo, after a failover.
+        var episodes = new List<EpisodeSummary>();
+        await foreach (var e in trajectories.ReadAsync(this.GetPrimaryKeyString(), step))
+        {
+            if (!e.Evaluation)
+            {
+                episodes.Add(e.Summary());
+            }
+        }
+        return [.. episodes];
+    }
 
     async Task<EpisodeOutcome> ICampaignGrain.SampleEpisode(string split, int index)
     {

@@ -59,6 +59,8 @@ public sealed class LearnerGrain(
 
     Task<long> ILearnerGrain.Version() => Task.FromResult(state.State.Version);
 
+    Task<long> ILearnerGrain.LastStep() => Task.FromResult(state.State.LastStep);
+
     Task<string?> ILearnerGrain.Checkpoint(long version) =>
         Task.FromResult(state.State.Checkpoints.TryGetValue(version, out string? location) ? location : null);
 

@@ -34,6 +34,12 @@ public sealed record TrajectoryDocument(
     public static TrajectoryDocument Of(string campaign, long step, bool evaluation, ProblemRecord problem, EpisodeOutcome o, double reward) => new(
         CurrentFormat, campaign, step, evaluation, o.EpisodeId, o.GroupId, o.ProblemId, problem.Question, problem.Answer, o.Extracted, o.Correct,
         reward, o.Rewards, o.FinishReason, o.Transcript, o.Rows, o.Seconds);
+
+    /// <summary>The episode as its campaign produced it (what the step trained on).</summary>
+    public EpisodeOutcome Outcome() => new(EpisodeId, GroupId, ProblemId, FinishReason, Correct, Extracted, Rewards, Turns, Rows, Seconds);
+
+    /// <summary>The episode as <c>rema episodes</c> lists it.</summary>
+    public ReMA.Abstractions.Campaigns.EpisodeSummary Summary() => new(EpisodeId, Step, ProblemId, Question, Correct, FinishReason, Reward, Turns);
 }
 
 /// <summary>Where episodes are kept: a local folder (embedded) or Azure Blob storage (cluster).</summary>
@@ -44,6 +50,9 @@ public interface ITrajectoryStore
 
     /// <summary>The campaign's episodes ordered by step, then episode id; <paramref name="step"/> limits them to one step.</summary>
     IAsyncEnumerable<TrajectoryDocument> ReadAsync(string campaign, long? step = null, CancellationToken cancellation = default);
+
+    /// <summary>The RL steps (0-based) that have stored training episodes, ascending; from the names alone, no episode is read.</summary>
+    Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default);
 
     string Describe { get; }
 }
@@ -72,6 +81,11 @@ public static class TrajectoryJson
             throw new InvalidDataException($"{where}: not a trajectory document ({e.Message}).", e);
         }
     }
+
+    /// <summary>The step of a training step's folder name (step-00000012), or null for any other name.</summary>
+    public static long? StepOfFolder(string name) =>
+        name.StartsWith("step-", StringComparison.Ordinal) && long.TryParse(name.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long step)
+            ? step : null;
 
     /// <summary>The name of an episode under its campaign: step-00000012/&lt;episode id&gt;.json (eval-... for evaluations).</summary>
     public static string RelativeName(TrajectoryDocument e) =>
@@ -111,5 +125,14 @@ public sealed class LocalTrajectoryStore(string root) : ITrajectoryStore
         {
             yield return TrajectoryJson.Deserialize(await File.ReadAllBytesAsync(file, cancellation), file);
         }
+    }
+
+    public Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default)
+    {
+        string folder = Folder(campaign);
+        long[] steps = !Directory.Exists(folder) ? [] : [.. Directory.GetDirectories(folder, "step-*")
+            .Where(d => Directory.EnumerateFiles(d, "*.json").Any())
+            .Select(d => TrajectoryJson.StepOfFolder(Path.GetFileName(d))).OfType<long>().Order()];
+        return Task.FromResult(steps);
     }
 }

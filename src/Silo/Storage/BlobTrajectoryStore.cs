@@ -48,4 +48,22 @@ public sealed class BlobTrajectoryStore(BlobServiceClient blobs) : ITrajectorySt
             yield return TrajectoryJson.Deserialize(content.Value.Content.ToArray(), $"blob {Container}/{name}");
         }
     }
+
+    public async Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default)
+    {
+        if (!await _container.ExistsAsync(cancellation))
+        {
+            return [];
+        }
+        // One entry per step folder (virtual directories under the delimiter), not one per episode.
+        var steps = new List<long>();
+        await foreach (var item in _container.GetBlobsByHierarchyAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "/", campaign + "/step-", cancellation))
+        {
+            if (item.IsPrefix && TrajectoryJson.StepOfFolder(item.Prefix[(campaign.Length + 1)..].TrimEnd('/')) is long step)
+            {
+                steps.Add(step);
+            }
+        }
+        return [.. steps.Order()];
+    }
 }

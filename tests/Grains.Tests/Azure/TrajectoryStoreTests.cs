@@ -4,7 +4,7 @@ using ReMA.Silo.Storage;
 
 namespace ReMA.Grains.Tests.Azure;
 
-/// <summary>Both trajectory stores: round trip (token ids, NaN log-probs), replacement, order, step filter, bad files named.</summary>
+/// <summary>Both trajectory stores: round trip (token ids, NaN log-probs), replacement, order, step filter, stored steps, bad files named.</summary>
 public class TrajectoryStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static TrajectoryDocument Episode(string campaign, long step, string id, bool evaluation = false, bool correct = true) => new(
@@ -42,6 +42,10 @@ public class TrajectoryStoreTests(AzuriteFixture azurite) : IClassFixture<Azurit
             stepOne.Add(d.EpisodeId);
         }
         Assert.Equal(["e", "b", "c"], stepOne);
+        // The steps with training episodes, from the names alone (an evaluation-only step is not one).
+        await store.WriteAsync(Episode(campaign, 9, "g", evaluation: true));
+        Assert.Equal(new long[] { 0, 1 }, await store.StepsAsync(campaign));
+        Assert.Empty(await store.StepsAsync("none-" + campaign));
     }
 
     [Fact]
