@@ -50,7 +50,7 @@ internal static class SearchCommand
             try
             {
                 ITrajectoryStore store = ExportCommand.Store(new ConfigurationBuilder().AddEnvironmentVariables().Build());
-                result = await query.RunAsync(store.ReadAsync(campaign, query.Step, cancel), cancel);
+                result = await query.RunAsync(store, campaign, cancel);
             }
             catch (ArgumentException e)
             {

@@ -54,7 +54,33 @@ public interface ITrajectoryStore
     /// <summary>The RL steps (0-based) that have stored training episodes, ascending; from the names alone, no episode is read.</summary>
     Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default);
 
+    /// <summary>The names of the campaign's stored episodes (as <see cref="ReadAsync"/> orders them), without reading any.</summary>
+    Task<IReadOnlyList<StoredEpisodeName>> NamesAsync(string campaign, long? step = null, CancellationToken cancellation = default);
+
+    /// <summary>One episode by its name from <see cref="NamesAsync"/>.</summary>
+    Task<TrajectoryDocument> ReadOneAsync(string campaign, StoredEpisodeName name, CancellationToken cancellation = default);
+
     string Describe { get; }
+}
+
+/// <summary>
+/// A stored episode's name under its campaign (step-00000012/&lt;id&gt;.json or eval-...): its step, whether it is an
+/// evaluation episode, and its id as the name spells it (ids keep letters, digits, '-', '_' and '.', which ReMA's
+/// own ids are made of).
+/// </summary>
+public sealed record StoredEpisodeName(string Relative)
+{
+    public bool Evaluation => Relative.StartsWith("eval-", StringComparison.Ordinal);
+
+    public long Step => long.Parse(Relative.AsSpan(5, 8), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+
+    public string EpisodeId => Path.GetFileNameWithoutExtension(Relative[(Relative.IndexOf('/') + 1)..]);
+
+    /// <summary>Whether a relative name is an episode's (a step or eval folder, a .json file) and belongs to <paramref name="step"/> when given.</summary>
+    public static bool Accepts(string relative, long? step) =>
+        relative.EndsWith(".json", StringComparison.Ordinal) && relative.Length > 14 && relative[13] == '/'
+        && (relative.StartsWith("step-", StringComparison.Ordinal) || relative.StartsWith("eval-", StringComparison.Ordinal))
+        && (step is null || relative.AsSpan(5, 8).SequenceEqual($"{step:D8}"));
 }
 
 public static class TrajectoryJson
@@ -112,19 +138,27 @@ public sealed class LocalTrajectoryStore(string root) : ITrajectoryStore
 
     public async IAsyncEnumerable<TrajectoryDocument> ReadAsync(string campaign, long? step = null, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
+        foreach (StoredEpisodeName name in await NamesAsync(campaign, step, cancellation))
+        {
+            yield return await ReadOneAsync(campaign, name, cancellation);
+        }
+    }
+
+    public Task<IReadOnlyList<StoredEpisodeName>> NamesAsync(string campaign, long? step = null, CancellationToken cancellation = default)
+    {
         string folder = Folder(campaign);
-        if (!Directory.Exists(folder))
-        {
-            yield break;
-        }
-        var files = Directory.GetFiles(folder, "*.json", SearchOption.AllDirectories)
-            .Select(f => (File: f, Relative: Path.GetRelativePath(folder, f).Replace('\\', '/')))
-            .Where(f => step is null || f.Relative.StartsWith($"step-{step:D8}/", StringComparison.Ordinal) || f.Relative.StartsWith($"eval-{step:D8}/", StringComparison.Ordinal))
-            .OrderBy(f => f.Relative, StringComparer.Ordinal);
-        foreach (var (file, _) in files)
-        {
-            yield return TrajectoryJson.Deserialize(await File.ReadAllBytesAsync(file, cancellation), file);
-        }
+        IReadOnlyList<StoredEpisodeName> names = !Directory.Exists(folder) ? [] : [.. Directory.GetFiles(folder, "*.json", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
+            .Where(r => StoredEpisodeName.Accepts(r, step))
+            .Order(StringComparer.Ordinal)
+            .Select(r => new StoredEpisodeName(r))];
+        return Task.FromResult(names);
+    }
+
+    public async Task<TrajectoryDocument> ReadOneAsync(string campaign, StoredEpisodeName name, CancellationToken cancellation = default)
+    {
+        string file = Path.Combine(Folder(campaign), name.Relative);
+        return TrajectoryJson.Deserialize(await File.ReadAllBytesAsync(file, cancellation), file);
     }
 
     public Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default)

@@ -29,24 +29,40 @@ public sealed class BlobTrajectoryStore(BlobServiceClient blobs) : ITrajectorySt
 
     public async IAsyncEnumerable<TrajectoryDocument> ReadAsync(string campaign, long? step = null, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
+        foreach (StoredEpisodeName name in await NamesAsync(campaign, step, cancellation))
+        {
+            yield return await ReadOneAsync(campaign, name, cancellation);
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredEpisodeName>> NamesAsync(string campaign, long? step = null, CancellationToken cancellation = default)
+    {
         if (!await _container.ExistsAsync(cancellation))
         {
-            yield break;
+            return [];
         }
         var names = new List<string>();
-        await foreach (var item in _container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, campaign + "/", cancellation))
+        // One step: list only its two folders' prefixes; otherwise the campaign's (names only, no content).
+        string[] prefixes = step is long s ? [$"{campaign}/step-{s:D8}/", $"{campaign}/eval-{s:D8}/"] : [campaign + "/"];
+        foreach (string prefix in prefixes)
         {
-            string relative = item.Name[(campaign.Length + 1)..];
-            if (step is null || relative.StartsWith($"step-{step:D8}/", StringComparison.Ordinal) || relative.StartsWith($"eval-{step:D8}/", StringComparison.Ordinal))
+            await foreach (var item in _container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, cancellation))
             {
-                names.Add(item.Name);
+                string relative = item.Name[(campaign.Length + 1)..];
+                if (StoredEpisodeName.Accepts(relative, step))
+                {
+                    names.Add(relative);
+                }
             }
         }
-        foreach (string name in names.Order(StringComparer.Ordinal))
-        {
-            var content = await _container.GetBlobClient(name).DownloadContentAsync(cancellation);
-            yield return TrajectoryJson.Deserialize(content.Value.Content.ToArray(), $"blob {Container}/{name}");
-        }
+        return [.. names.Order(StringComparer.Ordinal).Select(r => new StoredEpisodeName(r))];
+    }
+
+    public async Task<TrajectoryDocument> ReadOneAsync(string campaign, StoredEpisodeName name, CancellationToken cancellation = default)
+    {
+        string blob = $"{campaign}/{name.Relative}";
+        var content = await _container.GetBlobClient(blob).DownloadContentAsync(cancellation);
+        return TrajectoryJson.Deserialize(content.Value.Content.ToArray(), $"blob {Container}/{blob}");
     }
 
     public async Task<long[]> StepsAsync(string campaign, CancellationToken cancellation = default)

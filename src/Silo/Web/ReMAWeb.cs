@@ -116,7 +116,7 @@ public static partial class ReMAWeb
         {
             CheckName(name);
             EpisodeQuery query = Query(request.Query);
-            return Results.Ok(await query.RunAsync(store.ReadAsync(name, query.Step, request.HttpContext.RequestAborted), request.HttpContext.RequestAborted));
+            return Results.Ok(await query.RunAsync(store, name, request.HttpContext.RequestAborted));
         }));
         api.MapGet("/episodes/{id}", (string id, IGrainFactory grains, ITrajectoryStore store) => Guard(async () =>
         {
