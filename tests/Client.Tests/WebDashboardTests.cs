@@ -103,6 +103,28 @@ public sealed class WebSilo : IAsyncLifetime
             await Task.Delay(200);
         }
     }
+
+    private Task<string>? _finished;
+
+    /// <summary>
+    /// Campaigns the page's tests look at, started once: '&lt;prefix&gt;-10', completed, 3 steps of 11 prompts x 2 samples
+    /// (22 episodes a step, ids up to p10), and '&lt;prefix&gt;-2', cancelled as it started. Returns the prefix.
+    /// </summary>
+    public Task<string> FinishedAsync() => _finished ??= StartFinishedAsync();
+
+    private async Task<string> StartFinishedAsync()
+    {
+        string prefix = "web-end-" + Guid.NewGuid().ToString("N")[..6];
+        await StartAsync(Nano(prefix + "-10", 3) with { PromptsPerStep = 11 });
+        await StartAsync(Nano(prefix + "-2", 3));
+        using (HttpClient writer = Client(withKey: true))
+        {
+            using var cancel = await writer.PostAsync($"api/campaigns/{prefix}-2/cancel", null);
+            Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+        await WaitAsync(prefix + "-10", h => h.GetProperty("status").GetString() == "completed", TimeSpan.FromMinutes(4));
+        return prefix;
+    }
 }
 
 public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
@@ -229,32 +251,94 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
         Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("../../etc/passwd")).StatusCode);
     }
 
+    /// <summary>Headless Chromium on the dashboard (opened with the API key), collecting the page's console errors.</summary>
+    private sealed class Dashboard : IAsyncDisposable
+    {
+        public static readonly string Artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
+        private readonly IPlaywright _playwright;
+        private readonly IBrowser _browser;
+
+        private Dashboard(IPlaywright playwright, IBrowser browser, IPage page)
+        {
+            (_playwright, _browser, Page) = (playwright, browser, page);
+            page.Console += (_, message) =>
+            {
+                if (message.Type == "error")
+                {
+                    ConsoleErrors.Add(message.Text);
+                }
+            };
+        }
+
+        public IPage Page { get; }
+
+        public List<string> ConsoleErrors { get; } = [];
+
+        public static async Task<Dashboard> OpenAsync(WebSilo silo)
+        {
+            IPlaywright playwright = await Playwright.CreateAsync();
+            IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = "/usr/bin/chromium",
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            });
+            var dashboard = new Dashboard(playwright, browser, await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1100 } }));
+            await dashboard.Page.GotoAsync(silo.Url + "?key=" + WebSilo.Key);
+            return dashboard;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _browser.DisposeAsync();
+            _playwright.Dispose();
+        }
+
+        /// <summary>Picks a campaign and waits until the page shows it with this status.</summary>
+        public async Task SelectAsync(string campaign, string status)
+        {
+            await Page.ClickAsync($"#campaigns tr[data-name='{campaign}']");
+            await Page.WaitForFunctionAsync($"() => document.getElementById('campaign-name').textContent === '{campaign}' && document.getElementById('campaign-status').textContent === '{status}'");
+        }
+
+        /// <summary>The campaign controls the page shows, in page order.</summary>
+        public async Task<string[]> VisibleControls() =>
+            [.. await Page.Locator("#pause, #resume, #cancel").EvaluateAllAsync<string[]>("bs => bs.filter(b => b.checkVisibility()).map(b => b.id)")];
+
+        /// <summary>The ids of the episode table's rows, in order.</summary>
+        public async Task<string[]> EpisodeRows() =>
+            [.. await Page.Locator("#episodes tbody tr.pick").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)")];
+
+        /// <summary>Searches the episodes of one step (the filters otherwise as they are).</summary>
+        public async Task SearchStepAsync(long step)
+        {
+            await Page.FillAsync("#filters input[name='step']", step.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await Page.ClickAsync("#filters button[type='submit']");
+        }
+
+        /// <summary>The progress text, the x axes' labels of the reward and evaluation charts ("first..last") and the warning line, read at one moment.</summary>
+        public Task<JsonElement> ShownSteps() => Page.EvaluateAsync<JsonElement>("""
+            () => {
+              const axis = title => {
+                const labels = [...document.querySelectorAll(`#charts .chart[data-title='${title}'] svg text`)].map(t => t.textContent);
+                return labels.length === 4 ? labels[2] + '..' + labels[3] : null;   // y top, y bottom, x first, x last
+              };
+              return { progress: document.getElementById('campaign-progress').textContent, reward: axis('reward'),
+                evaluation: axis('greedy accuracy per evaluation set'), warning: document.getElementById('warning').textContent };
+            }
+            """);
+    }
+
     [Fact]
     public async Task Browser_WatchesACampaignLive_OpensAnEpisode_StepsThroughTurns_AndForks()
     {
         string name = "web-ui-" + Guid.NewGuid().ToString("N")[..6];
         await silo.StartAsync(WebSilo.Nano(name, 400));
         await silo.WaitAsync(name, h => h.GetProperty("steps").GetArrayLength() >= 2, TimeSpan.FromMinutes(3));
-        string artifacts = Path.Combine(AppContext.BaseDirectory, "artifacts");
-        Directory.CreateDirectory(artifacts);
+        string artifacts = Dashboard.Artifacts;
 
-        using IPlaywright playwright = await Playwright.CreateAsync();
-        await using IBrowser browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1100 } });
-        var consoleErrors = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                consoleErrors.Add(message.Text);
-            }
-        };
-        await page.GotoAsync(silo.Url + "?key=" + WebSilo.Key);
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        IPage page = dashboard.Page;
         await page.ClickAsync($"#campaigns tr[data-name='{name}']");
         ILocator reward = page.Locator("#charts polyline[data-series='mean reward']");
         // Attached, not visible: a flat series (reward 0 throughout) is a line of zero height.
@@ -265,13 +349,28 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
             null, new PageWaitForFunctionOptions { Timeout = 60_000 });
         Assert.Equal(11, await page.Locator("#charts .chart").CountAsync());
         Assert.True(await page.Locator("#charts .chart[data-title='policy loss'] polyline").CountAsync() >= 1);
-        Assert.Contains("possible collapse at step", await page.Locator("#warning").TextContentAsync());
+
+        // The charts put each step at the number of steps done after it, the count the progress text shows, from one refresh.
+        JsonElement shown = await dashboard.ShownSteps();
+        string done = System.Text.RegularExpressions.Regex.Match(shown.GetProperty("progress").GetString()!, @"^(\d+) of 400 steps done,").Groups[1].Value;
+        Assert.Equal("1.." + done, shown.GetProperty("reward").GetString());
+        // The warning names the step by its id (from 0, as the CLI, history and episode ids do): the last one done.
+        Assert.Contains($"possible collapse at step {int.Parse(done, System.Globalization.CultureInfo.InvariantCulture) - 1}:", shown.GetProperty("warning").GetString());
+
+        // A running campaign can be paused or cancelled, not resumed.
+        Assert.Equal(["pause", "cancel"], await dashboard.VisibleControls());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "dashboard.png"), FullPage = true });
+
+        // The episode table shows the latest step's episodes without a search: the step filter is set to it.
+        await page.Locator("#episodes tbody tr.pick").First.WaitForAsync();
+        string latest = await page.InputValueAsync("#filters input[name='step']");
+        Assert.True(long.Parse(latest, System.Globalization.CultureInfo.InvariantCulture) >= 1, $"step filter '{latest}'");
+        Assert.All(await page.Locator("#episodes tbody tr.pick td:nth-child(2)").AllTextContentsAsync(), step => Assert.EndsWith(" " + latest, " " + step));
 
         // Episode browser -> replay viewer.
         await page.SelectOptionAsync("#filters select[name='eval']", "false");
         await page.ClickAsync("#filters button[type='submit']");
-        await page.Locator("#episodes tbody tr.pick").First.WaitForAsync();
+        await page.WaitForFunctionAsync("() => { const steps = [...document.querySelectorAll('#episodes tbody tr.pick td:nth-child(2)')]; return steps.length > 0 && steps.every(s => !s.textContent.startsWith('eval')); }");
         await page.Locator("#episodes tbody tr.pick").First.ClickAsync();
         await page.Locator("#replay").WaitForAsync();
         await page.WaitForFunctionAsync("() => document.getElementById('turn-label').textContent.startsWith('turn 1/')");
@@ -289,13 +388,17 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "dashboard-replay.png"), FullPage = true });
         Assert.Equal("", (await page.Locator("#error").TextContentAsync())?.Trim());
 
-        // Pause and cancel from the page.
+        // Pause and cancel from the page; each status shows only the controls it allows.
         await page.ClickAsync("#pause");
-        await page.WaitForFunctionAsync("() => ['paused', 'completed'].includes(document.getElementById('campaign-status').textContent)", null,
+        await page.WaitForFunctionAsync("() => document.getElementById('campaign-status').textContent === 'paused'", null,
             new PageWaitForFunctionOptions { Timeout = 30_000 });
+        Assert.Equal(["resume", "cancel"], await dashboard.VisibleControls());
         await page.ClickAsync("#cancel");
-        await silo.WaitAsync(name, h => h.GetProperty("status").GetString() is "cancelled" or "completed", TimeSpan.FromMinutes(1));
-        Assert.Empty(consoleErrors);
+        await page.WaitForFunctionAsync("() => document.getElementById('campaign-status').textContent === 'cancelled'", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+        Assert.Empty(await dashboard.VisibleControls());
+        await silo.WaitAsync(name, h => h.GetProperty("status").GetString() == "cancelled", TimeSpan.FromMinutes(1));
+        Assert.Empty(dashboard.ConsoleErrors);
 
         // The terminal replay of the same episode, recorded and rendered for the README.
         string id = (await page.Locator("#replay-id").TextContentAsync())!;
@@ -323,5 +426,111 @@ public class WebDashboardTests(WebSilo silo) : IClassFixture<WebSilo>
                 File.Copy(Path.Combine(artifacts, file), Path.Combine(folder, file), overwrite: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task Browser_ShowsOnlyTheControlsACampaignsStatusAllows()
+    {
+        string prefix = await silo.FinishedAsync();
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        // A running campaign's (pause, cancel) and a paused one's (resume, cancel) are checked live in the test above.
+        await dashboard.SelectAsync(prefix + "-2", "cancelled");
+        Assert.Empty(await dashboard.VisibleControls());
+        await dashboard.SelectAsync(prefix + "-10", "completed");
+        Assert.Empty(await dashboard.VisibleControls());
+        Assert.Empty(dashboard.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Browser_PickingACampaign_ShowsItsLatestStepsEpisodes()
+    {
+        string name = await silo.FinishedAsync() + "-10";
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        await dashboard.SelectAsync(name, "completed");
+        await dashboard.Page.Locator("#episodes tbody tr.pick").First.WaitForAsync(new LocatorWaitForOptions { Timeout = 20_000 });
+        Assert.Equal("2", await dashboard.Page.InputValueAsync("#filters input[name='step']"));   // steps 0, 1, 2 as stored
+        Assert.Equal("22 episodes, page 1 of 2", await dashboard.Page.Locator("#episode-count").TextContentAsync());
+        Assert.All(await dashboard.EpisodeRows(), id => Assert.StartsWith(name + "-s2-", id));
+        Assert.Empty(dashboard.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Browser_SortsCampaignNamesAndEpisodeIdsNaturally_AcrossTheTablesPages()
+    {
+        string prefix = await silo.FinishedAsync(), name = prefix + "-10";
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        IPage page = dashboard.Page;
+        await page.Locator($"#campaigns tr[data-name='{name}']").WaitForAsync();
+        List<string> names = [.. await page.Locator("#campaigns tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.name)")];
+        Assert.True(names.IndexOf(prefix + "-2") < names.IndexOf(name), string.Join(", ", names));
+
+        // 22 episodes a step: the first page holds p0..p9, the second p10 (as text, p10 sorts before p2).
+        string[] Ids(params int[] prompts) => [.. prompts.SelectMany(p => new[] { $"{name}-s2-p{p}-e0", $"{name}-s2-p{p}-e1" })];
+        await dashboard.SelectAsync(name, "completed");
+        await dashboard.SearchStepAsync(2);
+        await page.WaitForFunctionAsync("() => document.getElementById('episode-count').textContent === '22 episodes, page 1 of 2'");
+        Assert.Equal(Ids([.. Enumerable.Range(0, 10)]), await dashboard.EpisodeRows());
+        await page.ClickAsync("#next-page");
+        await page.WaitForFunctionAsync("() => document.getElementById('episode-count').textContent.endsWith('page 2 of 2')");
+        Assert.Equal(Ids(10), await dashboard.EpisodeRows());
+
+        await page.SelectOptionAsync("#filters select[name='sort']", "id");
+        await page.CheckAsync("#filters input[name='desc']");
+        await page.ClickAsync("#filters button[type='submit']");
+        await page.WaitForFunctionAsync("() => document.getElementById('episode-count').textContent.endsWith('page 1 of 2')");
+        string[] descending = await dashboard.EpisodeRows();
+        Assert.Equal(Ids(9, 10).Reverse(), descending.Take(4));
+        Assert.Empty(dashboard.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Browser_ChartsCountStepsFromOne_AsTheProgressText()
+    {
+        string name = await silo.FinishedAsync() + "-10";
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        await dashboard.SelectAsync(name, "completed");
+        JsonElement shown = await dashboard.ShownSteps();
+        Assert.StartsWith("3 of 3 steps done,", shown.GetProperty("progress").GetString());
+        Assert.Equal("1..3", shown.GetProperty("reward").GetString());
+        Assert.Equal("0..3", shown.GetProperty("evaluation").GetString());   // before training and after the 3rd step
+        Assert.Contains("possible collapse at step 2:", shown.GetProperty("warning").GetString());   // step ids from 0, as everywhere
+        Assert.Equal("3/3", await dashboard.Page.Locator($"#campaigns tr[data-name='{name}'] td:nth-child(3)").TextContentAsync());
+        Assert.Empty(dashboard.ConsoleErrors);
+    }
+
+    [Fact]
+    public async Task Browser_Replay_KeepsControlTokensOutOfTurnText_AndDimsThemInTheTokenAndRoleViews()
+    {
+        string name = await silo.FinishedAsync() + "-10", id = name + "-s2-p0-e1";
+        await using Dashboard dashboard = await Dashboard.OpenAsync(silo);
+        IPage page = dashboard.Page;
+        // Served with the turn-end token at the end of every turn's text and tokens, as a model's turn that stopped has it.
+        await page.RouteAsync($"**/api/episodes/{id}", async route =>
+        {
+            IAPIResponse response = await route.FetchAsync();
+            var replay = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            foreach (var t in replay["turns"]!.AsArray())
+            {
+                t!["text"] = t["text"]!.GetValue<string>() + "<|im_end|>";
+                t["tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject { ["id"] = 2, ["text"] = "<|im_end|>", ["logProb"] = -0.05 });
+            }
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = replay.ToJsonString() });
+        });
+        await dashboard.SelectAsync(name, "completed");
+        await dashboard.SearchStepAsync(2);
+        await page.ClickAsync($"#episodes tr[data-id='{id}']");
+        await page.WaitForFunctionAsync("() => document.getElementById('turn-label').textContent.startsWith('turn 1/')");
+        await page.ClickAsync("#turn-next");
+        Assert.StartsWith("turn 2/", await page.Locator("#turn-label").TextContentAsync());
+        Assert.DoesNotContain("<|", await page.Locator("#dialogue .turn[data-turn='0']").TextContentAsync());
+        IReadOnlyList<string> special = await page.Locator("#dialogue .current .tok span.special").AllTextContentsAsync();
+        Assert.Equal("<|im_end|>", special[^1]);
+        Assert.All(special, token => Assert.Matches(@"^<\|\w+\|>$", token));
+        Assert.Equal(0, await page.Locator("#dialogue .current .tok span:not(.special)").Filter(new LocatorFilterOptions { HasText = "<|" }).CountAsync());
+        await page.CheckAsync("#show-view");
+        Assert.Contains("<|im_start|>", await page.Locator("#dialogue .current .special").AllTextContentsAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Dashboard.Artifacts, "dashboard-finished.png"), FullPage = true });
+        Assert.Equal("", (await page.Locator("#error").TextContentAsync())?.Trim());
+        Assert.Empty(dashboard.ConsoleErrors);
     }
 }

@@ -82,9 +82,9 @@ public sealed record EpisodeQuery
         Validate();
         var names = (await store.NamesAsync(campaign, Step, cancel)).Where(n => Evaluation is null || n.Evaluation == Evaluation).ToList();
         IOrderedEnumerable<StoredEpisodeName> ordered = Sort == "id"
-            ? Descending ? names.OrderByDescending(n => n.EpisodeId, StringComparer.Ordinal) : names.OrderBy(n => n.EpisodeId, StringComparer.Ordinal)
+            ? Descending ? names.OrderByDescending(n => n.EpisodeId, NaturalOrder.Instance) : names.OrderBy(n => n.EpisodeId, NaturalOrder.Instance)
             : Descending ? names.OrderByDescending(n => n.Step) : names.OrderBy(n => n.Step);
-        var sorted = ordered.ThenBy(n => n.Step).ThenBy(n => n.EpisodeId, StringComparer.Ordinal).ToList();
+        var sorted = ordered.ThenBy(n => n.Step).ThenBy(n => n.EpisodeId, NaturalOrder.Instance).ToList();
         int pages = Math.Max(1, (sorted.Count + PageSize - 1) / PageSize);
         var page = new List<EpisodeHit>();
         foreach (StoredEpisodeName name in sorted.Skip((Page - 1) * PageSize).Take(PageSize))
@@ -111,11 +111,11 @@ public sealed record EpisodeQuery
         {
             "reward" => Descending ? matches.OrderByDescending(e => e.Reward) : matches.OrderBy(e => e.Reward),
             "turns" => Descending ? matches.OrderByDescending(Turns) : matches.OrderBy(Turns),
-            "id" => Descending ? matches.OrderByDescending(e => e.EpisodeId, StringComparer.Ordinal) : matches.OrderBy(e => e.EpisodeId, StringComparer.Ordinal),
+            "id" => Descending ? matches.OrderByDescending(e => e.EpisodeId, NaturalOrder.Instance) : matches.OrderBy(e => e.EpisodeId, NaturalOrder.Instance),
             _ => Descending ? matches.OrderByDescending(e => e.Step) : matches.OrderBy(e => e.Step),
         };
         // Ties keep a stable, readable order: step, then id.
-        var sorted = ordered.ThenBy(e => e.Step).ThenBy(e => e.EpisodeId, StringComparer.Ordinal).ToList();
+        var sorted = ordered.ThenBy(e => e.Step).ThenBy(e => e.EpisodeId, NaturalOrder.Instance).ToList();
         int pages = Math.Max(1, (sorted.Count + PageSize - 1) / PageSize);
         var page = sorted.Skip((Page - 1) * PageSize).Take(PageSize)
             .Select(Hit).ToList();
@@ -127,3 +127,55 @@ public sealed record EpisodeHit(string EpisodeId, long Step, bool Evaluation, bo
 
 public sealed record EpisodePage(int Total, int Page, int Pages, int PageSize, IReadOnlyList<EpisodeHit> Episodes);
 
+
+/// <summary>Orders strings with their runs of digits compared as numbers: test-2 before test-10, p9 before p10.</summary>
+public sealed class NaturalOrder : IComparer<string>
+{
+    public static readonly NaturalOrder Instance = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (x is null || y is null)
+        {
+            return x is null ? y is null ? 0 : -1 : 1;
+        }
+        int i = 0, j = 0;
+        while (i < x.Length && j < y.Length)
+        {
+            if (char.IsAsciiDigit(x[i]) && char.IsAsciiDigit(y[j]))
+            {
+                int si = i, sj = j;
+                while (si < x.Length && x[si] == '0') { si++; }
+                while (sj < y.Length && y[sj] == '0') { sj++; }
+                int ei = si, ej = sj;
+                while (ei < x.Length && char.IsAsciiDigit(x[ei])) { ei++; }
+                while (ej < y.Length && char.IsAsciiDigit(y[ej])) { ej++; }
+                int byLength = (ei - si).CompareTo(ej - sj);
+                if (byLength != 0)
+                {
+                    return byLength;
+                }
+                int byDigits = string.CompareOrdinal(x, si, y, sj, ei - si);
+                if (byDigits != 0)
+                {
+                    return byDigits;
+                }
+                int byZeros = (si - i).CompareTo(sj - j);   // "007" after "7": equal values, a stable order
+                if (byZeros != 0)
+                {
+                    return byZeros;
+                }
+                i = ei;
+                j = ej;
+                continue;
+            }
+            if (x[i] != y[j])
+            {
+                return x[i].CompareTo(y[j]);
+            }
+            i++;
+            j++;
+        }
+        return (x.Length - i).CompareTo(y.Length - j);
+    }
+}
