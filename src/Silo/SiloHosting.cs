@@ -107,7 +107,7 @@ public static class SiloHosting
     private static readonly DateTime ProcessStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
     /// <summary>The watchdog's start-up false positive: a stall longer than this process has existed.</summary>
-    internal static bool ImpossibleStall(LogEvent e) =>
+    public static bool ImpossibleStall(LogEvent e) =>
         e.MessageTemplate.Text.StartsWith("Participant check thread has not completed", StringComparison.Ordinal)
         && e.Properties.TryGetValue("TimeSinceLastTick", out LogEventPropertyValue? value)
         && value is ScalarValue { Value: var raw }

@@ -20,9 +20,26 @@ public class DemoCommandTests
             Eval = preset.Eval with { Interval = 2, MaxProblems = 3 },
         };
         var output = new StringWriter();
-        int code = await DemoCommand.RunAsync(config, 21111, 31000, output, CancellationToken.None);
+        var console = new StringWriter();
+        TextWriter stdout = Console.Out, stderr = Console.Error;
+        Console.SetOut(console);
+        Console.SetError(console);
+        int code;
+        try
+        {
+            code = await DemoCommand.RunAsync(config, 21111, 31000, output, CancellationToken.None);
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
         string log = output.ToString();
-        Assert.True(code == 0, log);
+        Assert.True(code == 0, log + console);
+        // The silo's own log lines go to runs/<name>/logs/, not between the progress lines on the console.
+        Assert.Equal("", console.ToString());
+        Assert.DoesNotContain("info:", log);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine("runs", config.Name, "logs"), "silo-*.log"));
         string folder = Path.Combine("runs", config.Name);
         string report = File.ReadAllText(Path.Combine(folder, "report.md"));
         Assert.Contains("| test (in distribution) | 3 |", report);

@@ -50,6 +50,21 @@ public class SiloHostingTests
     }
 
     [Fact]
+    public void TheWatchdogsStartUpStall_LongerThanTheProcessHasLived_IsDropped_ARealOneIsKept()
+    {
+        static Serilog.Events.LogEvent Stall(TimeSpan since) => new(DateTimeOffset.Now, Serilog.Events.LogEventLevel.Warning, null,
+            new Serilog.Parsing.MessageTemplateParser().Parse("Participant check thread has not completed for {TimeSinceLastTick}, potentially indicating lock contention or deadlock, CPU starvation, or another execution anomaly."),
+            [new Serilog.Events.LogEventProperty("TimeSinceLastTick", new Serilog.Events.ScalarValue(since))]);
+        TimeSpan lived = DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime;
+        Assert.True(SiloHosting.ImpossibleStall(Stall(lived + TimeSpan.FromHours(1))));   // the machine's uptime
+        Assert.False(SiloHosting.ImpossibleStall(Stall(TimeSpan.FromSeconds(Math.Min(2, lived.TotalSeconds / 2)))));
+        var other = new Serilog.Events.LogEvent(DateTimeOffset.Now, Serilog.Events.LogEventLevel.Warning, null,
+            new Serilog.Parsing.MessageTemplateParser().Parse("Something else for {TimeSinceLastTick}"),
+            [new Serilog.Events.LogEventProperty("TimeSinceLastTick", new Serilog.Events.ScalarValue(TimeSpan.FromDays(3)))]);
+        Assert.False(SiloHosting.ImpossibleStall(other));
+    }
+
+    [Fact]
     public void TorchThreads_AreSetFromConfiguration_AndBadValuesAreNamed()
     {
         static IHost Build(string threads)
