@@ -9,6 +9,25 @@ namespace ReMA.Client.Tests;
 [Collection("console")]
 public class ClusterCommandTests
 {
+    /// <summary>A small campaign (untrained nano model, no SFT) written as a campaign file in the temp folder.</summary>
+    private static string CampaignFileOf(string name, int steps, bool stopWhenTruncated = true)
+    {
+        var config = new CampaignConfig
+        {
+            Name = name,
+            Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
+            GroupSize = 2,
+            PromptsPerStep = 2,
+            Steps = steps,
+            Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = stopWhenTruncated },
+            Sft = new SftSpec { Enabled = false },
+            Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
+        };
+        string file = Path.Combine(Path.GetTempPath(), name + ".json");
+        File.WriteAllText(file, CampaignFile.Write(config));
+        return file;
+    }
+
     [Fact]
     public async Task TrainDetachPauseResumeCancelStatusAndList_WorkAgainstARunningSiloThroughItsGateway()
     {
@@ -19,19 +38,7 @@ public class ClusterCommandTests
         try
         {
             string name = "gw-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
-                GroupSize = 2,
-                PromptsPerStep = 2,
-                Steps = 1000,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
-            };
-            string file = Path.Combine(Path.GetTempPath(), name + ".json");
-            File.WriteAllText(file, CampaignFile.Write(config));
+            string file = CampaignFileOf(name, steps: 1000);
 
             (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "33111", "--detach");
             Assert.True(submit == 0, submitted);
@@ -72,19 +79,7 @@ public class ClusterCommandTests
         try
         {
             string name = "follow-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
-                GroupSize = 2,
-                PromptsPerStep = 2,
-                Steps = 3,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000, StopWhenTruncated = false },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
-            };
-            string file = Path.Combine(Path.GetTempPath(), name + ".json");
-            File.WriteAllText(file, CampaignFile.Write(config));
+            string file = CampaignFileOf(name, steps: 3, stopWhenTruncated: false);
             (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "36111", "--detach");
             Assert.True(submit == 0, submitted);
 
@@ -176,19 +171,7 @@ public class ClusterCommandTests
         try
         {
             string name = "gone-" + Guid.NewGuid().ToString("N")[..8];
-            var config = new CampaignConfig
-            {
-                Name = name,
-                Task = new TaskSpec { Options = new() { ["train_size"] = "20", ["eval_size"] = "4", ["prompts"] = "none" } },
-                GroupSize = 2,
-                PromptsPerStep = 2,
-                Steps = 1000,
-                Limits = new LimitsSpec { MaxTurns = 2, MaxTokensPerTurn = 8, MaxContextTokens = 1000 },
-                Sft = new SftSpec { Enabled = false },
-                Eval = new EvalSpec { Sets = ["test"], Interval = 500, MaxProblems = 2 },
-            };
-            string file = Path.Combine(Path.GetTempPath(), name + ".json");
-            File.WriteAllText(file, CampaignFile.Write(config));
+            string file = CampaignFileOf(name, steps: 1000);
             (int submit, string submitted) = await CliRunner.RunAsync("train", "--file", file, "--gateway", "37111", "--detach");
             Assert.True(submit == 0, submitted);
             Task<(int Code, string Output)> follower = CliRunner.RunAsync("train", "--follow", name, "--gateway", "37111", "--plain");
