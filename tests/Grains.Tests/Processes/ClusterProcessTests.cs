@@ -13,7 +13,7 @@ namespace ReMA.Grains.Tests.Processes;
 [Collection("processes")]
 public class ClusterProcessTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
-    private static string CampaignFile(string folder, string name, int steps, int evalInterval = 100)
+    internal static string CampaignFile(string folder, string name, int steps, int evalInterval = 100)
     {
         string path = Path.Combine(folder, name + ".json");
         File.WriteAllText(path, JsonSerializer.Serialize(new

@@ -18,13 +18,16 @@ namespace ReMA.Grains.Tests.Processes;
 public sealed class ClusterProcesses : IAsyncDisposable
 {
     private readonly List<SiloProcess> _silos = [];
+    private readonly List<SiloProcess> _replaced = [];
+    private readonly int _torchThreads;
     private IHost? _client;
 
-    private ClusterProcesses(Azurite storage, string folder, string serviceId)
+    private ClusterProcesses(Azurite storage, string folder, string serviceId, int torchThreads)
     {
         Storage = storage;
         Folder = folder;
         ServiceId = serviceId;
+        _torchThreads = torchThreads;
     }
 
     public Azurite Storage { get; }
@@ -32,18 +35,42 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public string ServiceId { get; }
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
+    /// <summary>The processes that <see cref="RestartAsync"/> replaced (their output stays readable), oldest first.</summary>
+    public IReadOnlyList<SiloProcess> Replaced => _replaced;
+
     public static Task<ClusterProcesses> StartAsync(Azurite storage, params string[] roles) => StartAsync(storage, torchThreads: 1, roles);
 
     /// <summary>Silos with the given roles, each with <paramref name="torchThreads"/> torch threads.</summary>
     public static async Task<ClusterProcesses> StartAsync(Azurite storage, int torchThreads, params string[] roles)
     {
-        var cluster = new ClusterProcesses(storage, Directory.CreateTempSubdirectory("rema-cluster").FullName, "svc" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new ClusterProcesses(storage, Directory.CreateTempSubdirectory("rema-cluster").FullName, "svc" + Guid.NewGuid().ToString("N")[..8], torchThreads);
         foreach (string role in roles)
         {
             cluster._silos.Add(SiloProcess.Start(cluster, role, cluster._silos.Count, torchThreads));
         }
         await Task.WhenAll(cluster._silos.Select(s => s.WaitUntilHealthyAsync(TimeSpan.FromSeconds(90))));
         return cluster;
+    }
+
+    /// <summary>
+    /// Starts a new process in place of <paramref name="silo"/> (killed first if it still runs), as a machine that comes
+    /// back: the same role and index, so the same log folder and checkpoint cache (whatever the dead process left there),
+    /// but fresh ports, since the dead process's address stays in the membership table as dead. Returns the new process
+    /// once it is healthy; it takes the old one's place in <see cref="Silos"/>.
+    /// </summary>
+    public async Task<SiloProcess> RestartAsync(SiloProcess silo, TimeSpan timeout)
+    {
+        int at = _silos.IndexOf(silo);
+        if (at < 0)
+        {
+            throw new ArgumentException($"silo {silo.Index} (port {silo.SiloPort}) is not one of this cluster's current processes.", nameof(silo));
+        }
+        silo.Kill();
+        SiloProcess fresh = SiloProcess.Start(this, silo.Role, silo.Index, _torchThreads);
+        _silos[at] = fresh;
+        _replaced.Add(silo);
+        await fresh.WaitUntilHealthyAsync(timeout);
+        return fresh;
     }
 
     public Dictionary<string, string> Environment() => new()
