@@ -401,11 +401,22 @@ public class DecodeKernelTests
             })).ToList();
         using var engine = new ContinuousBatcher(model, tok, new EngineOptions { MaxBatch = 16 });   // 16 at once, the rest join as others finish
         GenerationResult[] batched = engine.Generate(requests);
+        // Bit for bit where every kernel runs (AVX-512: projections and the vocabulary sampler in C#). Without AVX-512
+        // the projections run torch's product, whose reduction order depends on the batch: there the promise is the
+        // torch path's, the same tokens with log-probs equal to float rounding.
+        bool bitExact = DecodeLinear.Supported && VocabSampler.Supported;
         for (int i = 0; i < requests.Count; i += 3)
         {
             GenerationResult alone = engine.Generate([requests[i]])[0];
             Assert.Equal(alone.TokenIds, batched[i].TokenIds);
-            Assert.Equal(alone.LogProbs, batched[i].LogProbs);   // bit for bit
+            if (bitExact)
+            {
+                Assert.Equal(alone.LogProbs, batched[i].LogProbs);
+            }
+            else
+            {
+                Assert.All(alone.LogProbs.Zip(batched[i].LogProbs), p => Assert.InRange(p.First - p.Second, -1e-4f, 1e-4f));
+            }
         }
     }
 }
