@@ -48,6 +48,15 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void WarmupSteps_WithAConstantSchedule_AreRefused_NotIgnored()
+    {
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "algorithm": { "warmup_steps": 5 } }""", "warm.json"));
+        Assert.Contains("algorithm.warmup_steps: 5 warm-up steps need lr_schedule linear-warmup or cosine", error.Message);
+        Assert.Empty(CampaignConfigValidation.Errors(CampaignFile.Parse("""{ "algorithm": { "warmup_steps": 5, "lr_schedule": "linear-warmup" } }""", "ok.json")));
+        Assert.Empty(CampaignConfigValidation.Errors(CampaignFile.Parse("""{ "algorithm": { "warmup_steps": 0 } }""", "ok.json")));
+    }
+
+    [Fact]
     public void CosineSchedule_NeedsOneOptimizerStepPerEpoch()
     {
         var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse(

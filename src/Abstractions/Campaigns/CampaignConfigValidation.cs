@@ -53,6 +53,9 @@ public static class CampaignConfigValidation
         Check(a.EntropyCoefficient >= 0, "algorithm.entropy_coefficient", $"must be >= 0 (got {a.EntropyCoefficient})");
         Check(a.LearningRate > 0, "algorithm.learning_rate", $"must be positive (got {a.LearningRate})");
         Check(a.WarmupSteps >= 0, "algorithm.warmup_steps", $"must be >= 0 (got {a.WarmupSteps})");
+        // A constant schedule has no warm-up: a warm-up given with it used to be ignored without a word.
+        Check(a.WarmupSteps <= 0 || a.LrSchedule != "constant", "algorithm.warmup_steps",
+            $"{a.WarmupSteps} warm-up steps need lr_schedule linear-warmup or cosine (lr_schedule constant has no warm-up)");
         Check(a.MaxGradNorm > 0, "algorithm.max_grad_norm", $"must be positive (got {a.MaxGradNorm})");
         Check(a.AdamBeta1 is >= 0 and < 1, "algorithm.adam_beta1", $"must be in [0, 1) (got {a.AdamBeta1})");
         Check(a.AdamBeta2 is >= 0 and < 1, "algorithm.adam_beta2", $"must be in [0, 1) (got {a.AdamBeta2})");
