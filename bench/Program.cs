@@ -12,6 +12,8 @@ switch (command)
         return VerifyBenchmark.Run(args[1..]);
     case "split-probe":
         return SplitProbe.Run(args[1..]);
+    case "rl-probe":
+        return await RlProbe.RunAsync(args[1..]);
     case "probe":
         return await LearnabilityProbe.RunAsync(args[1..]);
     case "rollout":

@@ -57,6 +57,34 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void SftWarmupSteps_BelongToTheConstantSchedule()
+    {
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "sft": { "schedule": "cosine", "warmup_steps": 5 } }""", "sft.json"));
+        Assert.Contains("sft.warmup_steps: 5 warm-up steps apply to sft.schedule constant only", error.Message);
+        error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "sft": { "warmup_steps": -1 } }""", "sft.json"));
+        Assert.Contains("sft.warmup_steps: must be >= 0 (got -1)", error.Message);
+        CampaignConfig ok = CampaignFile.Parse("""{ "sft": { "warmup_steps": 5 } }""", "ok.json");
+        Assert.Equal("constant", ok.Sft.Schedule);
+        Assert.Equal(5, ok.Sft.WarmupSteps);
+    }
+
+    [Fact]
+    public void ArithmeticPresets_WarmStartAtAConstantRate_AndTrainWithTheReferenceUpdate()
+    {
+        // Issue 19: RL made a cosine-annealed SFT model worse; these are the settings under which it helps.
+        foreach (string name in new[] { CampaignPresets.ArithmeticDemo, CampaignPresets.ArithmeticVrp, CampaignPresets.ArithmeticSingleTurn, CampaignPresets.ArithmeticSeparate })
+        {
+            CampaignConfig c = CampaignPresets.Get(name);
+            Assert.Equal("constant", c.Sft.Schedule);
+            Assert.True(c.Sft.WarmupSteps > 0);
+            Assert.Equal(1e-4, c.Algorithm.LearningRate);
+            Assert.True(c.Algorithm.FilterSolvedAndFailedGroups);
+            Assert.Equal(0, c.Algorithm.WeightDecay);
+            Assert.Empty(CampaignConfigValidation.Errors(c));
+        }
+    }
+
+    [Fact]
     public void CosineSchedule_NeedsOneOptimizerStepPerEpoch()
     {
         var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse(

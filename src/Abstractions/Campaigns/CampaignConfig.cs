@@ -143,8 +143,14 @@ public sealed record SftSpec
     [Id(5)] public int BatchRows { get; init; } = 64;
     /// <summary>Optimizer steps; 0 = as many as <see cref="Epochs"/> passes over the rows take.</summary>
     [Id(6)] public int Steps { get; init; }
-    /// <summary>constant, or cosine (5% linear warm-up, then decay to a tenth of the peak).</summary>
-    [Id(7)] public string Schedule { get; init; } = "cosine";
+    /// <summary>
+    /// constant (after <see cref="WarmupSteps"/> of linear warm-up), or cosine (5% linear warm-up, then decay to a
+    /// tenth of the peak). Constant is what RL after it needs on the arithmetic presets: a model annealed to a tenth
+    /// of its learning rate is not improved by the RL stage that follows (docs/results.md, issue 19).
+    /// </summary>
+    [Id(7)] public string Schedule { get; init; } = "constant";
+    /// <summary>Linear warm-up steps of the constant schedule (the cosine schedule always warms up over 5% of its steps).</summary>
+    [Id(8)] public int WarmupSteps { get; init; }
 }
 
 /// <summary>

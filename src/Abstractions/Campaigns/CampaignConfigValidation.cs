@@ -75,6 +75,9 @@ public static class CampaignConfigValidation
         Check(c.Sft.BatchRows > 0, "sft.batch_rows", $"must be positive (got {c.Sft.BatchRows})");
         Check(c.Sft.Steps >= 0, "sft.steps", $"must be 0 (epochs decide) or positive (got {c.Sft.Steps})");
         Check(c.Sft.Schedule is "constant" or "cosine", "sft.schedule", $"must be constant or cosine (got '{c.Sft.Schedule}')");
+        Check(c.Sft.WarmupSteps >= 0, "sft.warmup_steps", $"must be >= 0 (got {c.Sft.WarmupSteps})");
+        Check(c.Sft.WarmupSteps == 0 || c.Sft.Schedule == "constant", "sft.warmup_steps",
+            $"{c.Sft.WarmupSteps} warm-up steps apply to sft.schedule constant only (cosine warms up over 5% of its steps)");
         Check(c.Eval.Interval > 0, "eval.interval", $"must be positive (got {c.Eval.Interval})");
         Check(c.Eval.MaxProblems >= 0, "eval.max_problems", $"must be >= 0 (got {c.Eval.MaxProblems})");
         Check(c.CheckpointInterval > 0, "checkpoint_interval", $"must be positive (got {c.CheckpointInterval})");

@@ -35,6 +35,17 @@ public static class AlgorithmOptions
         TotalSteps = Math.Max(totalSteps, a.WarmupSteps + 1),
     };
 
+    /// <summary>
+    /// The SFT stage's schedule over <paramref name="totalSteps"/> optimizer steps: cosine (5% warm-up, decay to a
+    /// tenth), or constant after sft.warmup_steps of linear warm-up.
+    /// </summary>
+    public static LearningRateSchedule SftSchedule(SftSpec spec, int totalSteps) => spec.Schedule switch
+    {
+        "cosine" => new LearningRateSchedule { Kind = ScheduleKind.Cosine, Peak = spec.LearningRate, WarmupSteps = Math.Max(1, totalSteps / 20), TotalSteps = totalSteps, MinRatio = 0.1 },
+        _ when spec.WarmupSteps > 0 => new LearningRateSchedule { Kind = ScheduleKind.LinearWarmup, Peak = spec.LearningRate, WarmupSteps = spec.WarmupSteps, TotalSteps = totalSteps },
+        _ => new LearningRateSchedule { Peak = spec.LearningRate },
+    };
+
     public static UpdateOptions Update(AlgorithmSpec a) => new()
     {
         Epochs = a.Epochs,

@@ -118,9 +118,7 @@ public sealed class LearnerGrain(
             var data = rows.Select(EpisodeGrain.FromRecord).ToList();
             int perEpoch = (data.Count + spec.BatchRows - 1) / spec.BatchRows;
             int total = spec.Steps > 0 ? spec.Steps : perEpoch * spec.Epochs;
-            var schedule = spec.Schedule == "cosine"
-                ? new LearningRateSchedule { Kind = ScheduleKind.Cosine, Peak = spec.LearningRate, WarmupSteps = Math.Max(1, total / 20), TotalSteps = total, MinRatio = 0.1 }
-                : new LearningRateSchedule { Peak = spec.LearningRate };
+            LearningRateSchedule schedule = AlgorithmOptions.SftSchedule(spec, total);
             using var trainer = new SftTrainer(_model!, AlgorithmOptions.Optimizer(setup.Algorithm), schedule,
                 new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm }, (ulong)setup.Seed);
             // Loss before and after on a fixed sample (a full pass over tens of thousands of rows costs more than it tells).
