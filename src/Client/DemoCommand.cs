@@ -2,6 +2,7 @@ using System.CommandLine;
 using ReMA.Abstractions.Campaigns;
 using ReMA.Abstractions.Episodes;
 using ReMA.Grains.Campaigns;
+using ReMA.Learner.Training;
 using ReMA.Tasks.Core;
 
 namespace ReMA.Client;
@@ -59,7 +60,32 @@ internal static class DemoCommand
             var problems = task.Load(set);
             int index = Math.Max(0, problems.ToList().FindIndex(p => p.Question.Count(ch => ch is '+' or '-' or '*') >= 3));
             EpisodeOutcome sample = await campaign.SampleEpisode(set, index);
-            string path = DemoReport.Write(run, sample, problems[index].Question, Path.Combine("runs", config.Name));
+            IReadOnlyList<EvalResult>? swap = await RoleSwapAsync(config, set, view);
+            string path = DemoReport.Write(run, sample, problems[index].Question, Path.Combine("runs", config.Name), swap);
             view.Line($"report: {path}");
         });
+
+    /// <summary>
+    /// Where RL's change lives, for a shared-parameter multi-turn campaign with an SFT stage: the four pairings of the
+    /// SFT checkpoint and the final one as meta agent and reasoner (<see cref="EvalCommand.SwapAsync"/>) on the
+    /// in-distribution set; null where the campaign has no such pair of checkpoints.
+    /// </summary>
+    public static async Task<IReadOnlyList<EvalResult>?> RoleSwapAsync(CampaignConfig config, string set, IFollowView view)
+    {
+        string root = Path.Combine("runs", config.Name, "checkpoints", $"{config.Name}.shared");
+        if (config.Protocol != "rema-multi-turn" || config.Roles.Parameters != "shared" || !config.Sft.Enabled || !Directory.Exists(root))
+        {
+            return null;
+        }
+        string? sft = Directory.GetDirectories(root, "step-*").Where(d => long.TryParse(Path.GetFileName(d)["step-".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            .FirstOrDefault(d => TrainingCheckpoint.Metadata(d).TryGetValue("stage", out string? stage) && stage == "sft");
+        string? final = TrainingCheckpoint.Latest(root);
+        if (sft is null || final is null || sft == final)
+        {
+            return null;
+        }
+        view.Line("role swap: evaluating the SFT and final checkpoints as meta agent and reasoner ...");
+        return await EvalCommand.SwapAsync(sft, final, config.Task.Name, config.Task.Options, set, config.Protocol, config.View,
+            config.Eval.MaxProblems, config.Limits.MaxTurns, config.Limits.MaxTokensPerTurn, "cpu");
+    }
 }

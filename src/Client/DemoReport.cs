@@ -47,7 +47,7 @@ public sealed record DemoChecks(
 /// <summary>Writes runs/&lt;campaign&gt;/report.md (and the chart next to it) for a finished demo campaign.</summary>
 public static class DemoReport
 {
-    public static string Write(CampaignRun run, EpisodeOutcome? sample, string sampleQuestion, string folder)
+    public static string Write(CampaignRun run, EpisodeOutcome? sample, string sampleQuestion, string folder, IReadOnlyList<EvalResult>? swap = null)
     {
         Directory.CreateDirectory(folder);
         string chart = DemoChart.Write(run, Path.Combine(folder, "training.png"));
@@ -77,6 +77,22 @@ public static class DemoReport
             Line($"| {set}{kind} | {before.Problems} | {before.Accuracy:P1} | {after.Accuracy:P1} | {100 * (after.Accuracy - before.Accuracy):+0.0;-0.0} points |");
         }
         md.AppendLine();
+        if (swap is { Count: 4 })
+        {
+            md.AppendLine("## Where the change comes from (role swap)");
+            md.AppendLine();
+            Line($"Each role's turns taken from the SFT checkpoint or from the final one, greedy, on the same {swap[0].Problems} {swap[0].Split} problems (`rema eval --checkpoint SFT --swap FINAL`).");
+            md.AppendLine();
+            md.AppendLine("| meta agent | reasoner | pass@1 | change vs SFT | reasoner step accuracy |");
+            md.AppendLine("|---|---|---|---|---|");
+            string Stage(string? folder) => folder == swap[0].MetaCheckpoint ? "SFT" : "after RL";
+            foreach (EvalResult r in swap)
+            {
+                string steps = r.ReasonerStepAccuracy is double s ? s.ToString("P1", inv) : "-";
+                Line($"| {Stage(r.MetaCheckpoint)} | {Stage(r.ReasonerCheckpoint)} | {r.PassAt1:P1} | {100 * (r.PassAt1 - swap[0].PassAt1):+0.0;-0.0} points | {steps} |");
+            }
+            md.AppendLine();
+        }
         md.AppendLine("## Acceptance");
         md.AppendLine();
         string Mark(bool ok) => ok ? "met" : "NOT met";

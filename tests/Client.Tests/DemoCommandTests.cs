@@ -47,6 +47,13 @@ public class DemoCommandTests
         Assert.Contains("RL raises in-distribution accuracy by at least 10 points", report);
         Assert.Contains("CPU utilisation during the RL stage", report);
         Assert.Contains("[round 0] meta: ", report);
+        // The role swap: the kept SFT checkpoint and the final one in the four pairings, on the same 3 problems.
+        Assert.Contains("## Where the change comes from (role swap)", report);
+        Assert.Contains("same 3 test problems", report);
+        foreach (string pairing in new[] { "| SFT | SFT |", "| after RL | SFT |", "| SFT | after RL |", "| after RL | after RL |" })
+        {
+            Assert.Contains(pairing, report);
+        }
         Assert.Contains("\"prompts_per_step\": 2", report);
         Assert.Contains("![reward and accuracy per step](training.png)", report);
         byte[] png = File.ReadAllBytes(Path.Combine(folder, "training.png"));

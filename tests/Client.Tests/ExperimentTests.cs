@@ -117,7 +117,7 @@ public class ExperimentPlanTests
         };
         string refused = Assert.Throws<ArgumentException>(() => ExperimentPlan.Create(splits, "s.json")).Message;
         Assert.StartsWith("s.json: 2 problem(s):", refused);
-        Assert.Contains("\n  campaign.eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", refused);
+        Assert.Contains("\n  campaign.eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, validation, ood-operands, ood-large, ood-nested)", refused);
         Assert.Contains("\n  arms[1].campaign.task.train_split: 'nope' is not a split of task 'arithmetic'", refused);
     }
 

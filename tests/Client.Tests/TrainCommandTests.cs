@@ -129,7 +129,7 @@ public class TrainFileErrorTests
             "\n  limits.max_turn: unknown field (did you mean 'max_turns'?)",
             "\n  eval.intervall: unknown field (did you mean 'interval'?)",
             "\n  steps: must be >= 0 (got -1)",
-            "\n  eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)",
+            "\n  eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, validation, ood-operands, ood-large, ood-nested)",
         })
         {
             Assert.Contains(expected, output);
@@ -139,7 +139,7 @@ public class TrainFileErrorTests
         string json = Path.Combine(dir, "sets.json");
         File.WriteAllText(json, """{ "name": "sets", "eval": { "sets": ["test", "ood-nestedd"] } }""");
         var error = Assert.Throws<ArgumentException>(() => TrainCommand.ReadConfig(json, null));
-        Assert.Equal($"{json}: 1 invalid field(s):\n  eval.sets[1]: 'ood-nestedd' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", error.Message);
+        Assert.Equal($"{json}: 1 invalid field(s):\n  eval.sets[1]: 'ood-nestedd' is not a split of task 'arithmetic' (its splits: train, test, validation, ood-operands, ood-large, ood-nested)", error.Message);
         File.WriteAllText(json, """{ "name": "sets", "eval": { "sets": ["test", "ood-nested"] } }""");
         Assert.Equal(["test", "ood-nested"], TrainCommand.ReadConfig(json, null, name: "other").Eval.Sets);
         Directory.Delete(dir, true);

@@ -85,9 +85,10 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.All(done.Evaluations, e => Assert.Equal(4, e.Problems));
         // SFT published version 1, each RL step one more.
         Assert.Equal(3, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>($"{name}.shared/0").GetInfo()).Version);
-        // Checkpoints kept: every checkpoint_interval-th version and the latest (interval 2 here: versions 2 and 3).
+        // Checkpoints kept: the SFT warm start's (version 1, the RL stage's starting point), every
+        // checkpoint_interval-th version and the latest (interval 2 here: versions 2 and 3).
         string[] kept = Directory.GetDirectories(Path.Combine("runs", name, "checkpoints", $"{name}.shared")).Select(Path.GetFileName).Order().ToArray()!;
-        Assert.Equal(["step-00000002", "step-00000003"], kept);
+        Assert.Equal(["step-00000001", "step-00000002", "step-00000003"], kept);
         // Starting it again is a no-op.
         Assert.Equal("completed", (await campaign.Start(Small(name, steps: 2))).Status);
     }
@@ -175,7 +176,7 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         }));
         Assert.Contains($"campaign '{name}': 3 invalid field(s):", error.Message);
         Assert.Contains("group_size: must be at least 2", error.Message);
-        Assert.Contains("eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, ood-operands, ood-large, ood-nested)", error.Message);
+        Assert.Contains("eval.sets[1]: 'ood-operandz' is not a split of task 'arithmetic' (its splits: train, test, validation, ood-operands, ood-large, ood-nested)", error.Message);
         Assert.Contains("task.train_split: 'training' is not a split of task 'arithmetic'", error.Message);
         Assert.Equal("created", (await campaign.Status()).Status);
         Assert.Null(await campaign.Config());

@@ -64,6 +64,13 @@ public class ArithmeticTests
             Assert.DoesNotContain("((", p.Question);
         }
         Assert.Contains(train, p => p.Question.Contains('('));
+        // Validation: the test distribution, disjoint from train and from test, so settings can be chosen without test.
+        var validation = task.Load("validation");
+        Assert.Equal(200, validation.Count);
+        Assert.Empty(validation.Select(p => p.Question).Intersect(test.Select(p => p.Question)));
+        Assert.All(validation, p => Assert.True(ArithmeticTask.IsEvalQuestion(p.Question)));
+        Assert.Equal("validation", validation[0].Split);
+        Assert.Equal(validation.Select(p => p.Question), task.Load("validation").Select(p => p.Question));
         Assert.All(task.Load("ood-operands"), p => Assert.InRange(Expr.Parse(p.Metadata["expression"]).Operations + 1, 5, 6));
         Assert.All(task.Load("ood-large"), p => Assert.Matches(@"^Compute \(?\d\d", p.Question));
         Assert.Contains(task.Load("ood-nested"), p => ArithmeticProblems.Nesting(p.Question) == 2);

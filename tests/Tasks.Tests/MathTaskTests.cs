@@ -87,7 +87,7 @@ public class MathTaskTests
         {
             Assert.Equal(Catalog.Create(task, options).Splits.Order(), TaskCatalog.Splits(task, options)!.Order());
         }
-        Assert.Equal(["train", "test", "ood-operands", "ood-large", "ood-nested"], TaskCatalog.Splits("arithmetic", null));
+        Assert.Equal(["train", "test", "validation", "ood-operands", "ood-large", "ood-nested"], TaskCatalog.Splits("arithmetic", null));
         Assert.Null(TaskCatalog.Splits("no-such-task", null));
         Directory.Delete(dir, true);
     }

@@ -153,7 +153,7 @@ public sealed class LearnerGrain(
 
     /// <summary>
     /// Once every replica serves <paramref name="published"/>, the previous version's checkpoint is only needed if it is
-    /// one to keep (a multiple of KeepEvery).
+    /// one to keep (a multiple of KeepEvery, or the SFT warm start's).
     /// </summary>
     private void Prune(LearnerSetup setup, long published)
     {
@@ -163,6 +163,10 @@ public sealed class LearnerGrain(
             return;
         }
         string folder = Path.Combine(setup.CheckpointRoot, TrainingCheckpoint.FolderName(previous));
+        if (TrainingCheckpoint.Metadata(folder).TryGetValue("stage", out string? stage) && stage == "sft")
+        {
+            return;   // the RL stage's starting point: kept for comparisons (rema eval --swap, the demo's role swap)
+        }
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);

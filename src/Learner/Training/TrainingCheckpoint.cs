@@ -63,6 +63,20 @@ public static class TrainingCheckpoint
         return final;
     }
 
+    /// <summary>The caller's metadata saved with a checkpoint (empty when the folder has none or cannot be read).</summary>
+    public static IReadOnlyDictionary<string, string> Metadata(string folder)
+    {
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, StateFile)))?["metadata"] as JsonObject;
+            return node?.Where(kv => kv.Value is JsonValue).ToDictionary(kv => kv.Key, kv => kv.Value!.ToString()) ?? [];
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return new Dictionary<string, string>();
+        }
+    }
+
     /// <summary>The complete checkpoint folder with the highest step under <paramref name="root"/>, or null.</summary>
     public static string? Latest(string root)
     {

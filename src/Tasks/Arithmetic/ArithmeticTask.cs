@@ -9,7 +9,8 @@ namespace ReMA.Tasks.Arithmetic;
 /// The synthetic arithmetic task, the embedded default: multi-step integer expressions whose ground-truth
 /// decomposition drives demonstrations for every protocol, and whose environment substitutes each computed result
 /// (so episodes can show the current expression instead of the whole dialogue).
-/// Splits: train, test (same distribution, disjoint questions), ood-operands, ood-large, ood-nested.
+/// Splits: train, test (same distribution, disjoint questions), validation (the same distribution again, disjoint from
+/// both: for choosing settings without looking at test), ood-operands, ood-large, ood-nested.
 /// </summary>
 /// <summary>How much role prompt the arithmetic task gives each role.</summary>
 public enum PromptStyle
@@ -78,17 +79,25 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     public IReadOnlyList<string> Splits => SplitNames;
 
     /// <summary>The splits, whatever the options.</summary>
-    public static IReadOnlyList<string> SplitNames { get; } = ["train", "test", "ood-operands", "ood-large", "ood-nested"];
+    public static IReadOnlyList<string> SplitNames { get; } = ["train", "test", "validation", "ood-operands", "ood-large", "ood-nested"];
 
     public IReadOnlyList<Problem> Load(string split) => split switch
     {
         "train" => Draw(_settings, _seed, split, _trainSize, q => !IsEvalQuestion(q)),
         "test" => Draw(_settings, _seed + 1, split, _evalSize, IsEvalQuestion),
+        "validation" => Validation(),
         "ood-operands" => Draw(_settings.MoreOperands(), _seed + 2, split, _evalSize, _ => true),
         "ood-large" => Draw(_settings.LargerOperands(), _seed + 3, split, _evalSize, _ => true),
         "ood-nested" => Draw(_settings.NestedParentheses(), _seed + 4, split, _evalSize, _ => true),
         _ => throw new ArgumentException($"{TaskName}: split '{split}' is not known; splits: {string.Join(", ", Splits)}."),
     };
+
+    /// <summary>Evaluation questions (never in train) that the test split does not hold.</summary>
+    private List<Problem> Validation()
+    {
+        var test = Load("test").Select(p => p.Question).ToHashSet(StringComparer.Ordinal);
+        return Draw(_settings, _seed + 5, "validation", _evalSize, q => IsEvalQuestion(q) && !test.Contains(q));
+    }
 
     /// <summary>One question in ten, chosen by a stable hash of its text, belongs to evaluation: train never shows it.</summary>
     public static bool IsEvalQuestion(string question) => StableHash.Of(question) % 10 == 0;
