@@ -92,6 +92,19 @@ public static class DemoReport
                 Line($"| {Stage(r.MetaCheckpoint)} | {Stage(r.ReasonerCheckpoint)} | {r.PassAt1:P1} | {100 * (r.PassAt1 - swap[0].PassAt1):+0.0;-0.0} points | {steps} |");
             }
             md.AppendLine();
+            if (swap[0].FailureCauses is { } before && swap[3].FailureCauses is { } after)
+            {
+                md.AppendLine("Wrong episodes by their first faulty turn (the same problems, both roles from one checkpoint):");
+                md.AppendLine();
+                md.AppendLine("| first cause | after SFT | after RL |");
+                md.AppendLine("|---|---|---|");
+                foreach (string cause in before.Keys.Union(after.Keys).OrderBy(k => k, StringComparer.Ordinal))
+                {
+                    Line($"| {cause} | {before.GetValueOrDefault(cause)} | {after.GetValueOrDefault(cause)} |");
+                }
+                Line($"| all wrong | {before.Values.Sum()} | {after.Values.Sum()} |");
+                md.AppendLine();
+            }
         }
         md.AppendLine("## Acceptance");
         md.AppendLine();

@@ -14,10 +14,11 @@ namespace ReMA.Client;
 /// <summary>Accuracy of one checkpoint on one split: pass@1 with greedy decoding and pass@k with k samples at temperature 1.</summary>
 /// <remarks>SampledPassAt1 is the mean accuracy of the k samples (temperature 1), the policy RL trains.
 /// ReasonerStepAccuracy is the share of the reasoner's greedy step turns that the task found right (stateful tasks only);
-/// MetaCheckpoint and ReasonerCheckpoint name the folder each role generated with (the same unless swapped).</remarks>
+/// MetaCheckpoint and ReasonerCheckpoint name the folder each role generated with (the same unless swapped);
+/// FailureCauses counts the wrong greedy episodes by their first faulty turn (multi-turn, tasks that can tell).</remarks>
 public sealed record EvalResult(string Checkpoint, string Task, string Split, string Protocol, int Problems, double PassAt1, int K, double? PassAtK,
     double? SampledPassAt1, IReadOnlyDictionary<string, int> FinishReasons, double Seconds, double? ReasonerStepAccuracy = null,
-    string? MetaCheckpoint = null, string? ReasonerCheckpoint = null);
+    string? MetaCheckpoint = null, string? ReasonerCheckpoint = null, IReadOnlyDictionary<string, int>? FailureCauses = null);
 
 /// <summary>
 /// <c>rema eval --checkpoint DIR [--task arithmetic] [--option k=v ...] [--split test] [--protocol rema-multi-turn]
@@ -99,6 +100,10 @@ internal static class EvalCommand
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{result.Task}/{result.Split} ({result.Problems} problems, {result.Protocol}): pass@1 {result.PassAt1:P1}{(result.PassAtK is double p ? $", pass@{result.K} {p:P1}, sampled pass@1 {result.SampledPassAt1:P1}" : "")} in {result.Seconds:F1} s"));
+                    if (result.FailureCauses is { Count: > 0 } causes)
+                    {
+                        Console.WriteLine("failures by first cause: " + string.Join(", ", causes.Select(kv => $"{kv.Key} {kv.Value}")));
+                    }
                 }
                 return 0;
             }
@@ -207,12 +212,19 @@ internal static class EvalCommand
             sampledPassAt1 = samples.Length == 0 ? 0 : samples.Count(r => r.Correct) / (double)samples.Length;
         }
         var steps = greedyResults.SelectMany(r => r.Transcript).Where(t => t.StepCorrect is not null).ToList();
+        Dictionary<string, int>? causes = null;
+        if (task is IFailureDiagnosis diagnosis && protocol == Protocol.RemaMultiTurn)
+        {
+            causes = greedyResults.Select((r, i) => diagnosis.FirstFailure(problems[i], [.. r.Transcript.Select(t => (t.Role, t.Text))], r.Correct, r.FinishReason))
+                .OfType<string>().GroupBy(c => c).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count());
+        }
         string? meta = checkpointOfRole.TryGetValue(Roles.Meta, out string? m) ? m : null;
         string? reasoner = checkpointOfRole.TryGetValue(Roles.Reasoner, out string? y) ? y : null;
         return new EvalResult(reasoner ?? meta ?? checkpointOfRole.Values.First(), taskName, split, protocolName, problems.Count,
             greedyResults.Count(r => r.Correct) / (double)Math.Max(1, problems.Count), k, passAtK, sampledPassAt1,
             greedyResults.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()), clock.Elapsed.TotalSeconds,
-            steps.Count == 0 ? null : steps.Count(t => t.StepCorrect == true) / (double)steps.Count, meta, reasoner);
+            steps.Count == 0 ? null : steps.Count(t => t.StepCorrect == true) / (double)steps.Count, meta, reasoner, causes);
     }
 
     /// <summary>Checkpoint folders loaded once each, with an engine apiece; disposed together.</summary>

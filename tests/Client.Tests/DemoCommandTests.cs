@@ -54,6 +54,9 @@ public class DemoCommandTests
         {
             Assert.Contains(pairing, report);
         }
+        // Three SFT steps teach nothing, so every episode is wrong before and after, each with a first cause.
+        Assert.Contains("| first cause | after SFT | after RL |", report);
+        Assert.Contains("| all wrong | 3 | 3 |", report);
         Assert.Contains("\"prompts_per_step\": 2", report);
         Assert.Contains("![reward and accuracy per step](training.png)", report);
         byte[] png = File.ReadAllBytes(Path.Combine(folder, "training.png"));

@@ -52,6 +52,9 @@ public class EvalSwapTests
         var pairings = await EvalCommand.SwapAsync(a, b, "arithmetic", Options, "test", "rema-multi-turn", "compact", 6, 2, 24, "cpu", prefix);
         Assert.Equal([(a, a), (b, a), (a, b), (b, b)], pairings.Select(p => (p.MetaCheckpoint!, p.ReasonerCheckpoint!)));
         Assert.All(pairings, p => Assert.Equal(6, p.Problems));
+        // Every wrong greedy episode has exactly one first cause.
+        Assert.All(pairings, p => Assert.Equal(6 - (int)Math.Round(p.PassAt1 * 6), p.FailureCauses!.Values.Sum()));
+        Assert.Contains(pairings[3].FailureCauses!.Keys, c => c.StartsWith("meta: ", StringComparison.Ordinal));   // B says only newlines
 
         // A/A is the single-checkpoint evaluation of A, episode for episode.
         string single = Path.Combine(root, "single.jsonl");

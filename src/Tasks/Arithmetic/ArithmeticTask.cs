@@ -20,7 +20,7 @@ public enum PromptStyle
     None,
 }
 
-public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask
+public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask, IFailureDiagnosis
 {
     public const string TaskName = "arithmetic";
     private readonly ArithmeticSettings _settings;
@@ -260,4 +260,83 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
 
     [GeneratedRegex(@"(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex StepPattern();
+
+    [GeneratedRegex(@"^\s*Next:\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex InstructionPattern();
+
+    /// <summary>
+    /// Replays the episode on the environment's state and names the first faulty turn. The meta agent is at fault when
+    /// it finishes before the state is a number (early), does not finish once it is (late), writes no "Next: a op b"
+    /// (malformed) or names an operation the state cannot take now (both operands numbers); the reasoner when its reply
+    /// to a step has no "a op b = v" (malformed), names no operation of the state (wrong operation), or computes it
+    /// wrongly (arithmetic), and when its final box is missing (malformed) or differs from the state (wrong box).
+    /// </summary>
+    public string? FirstFailure(Problem problem, IReadOnlyList<(string Role, string Text)> turns, bool correct, string finish)
+    {
+        if (correct)
+        {
+            return null;
+        }
+        string state = InitialState(problem);
+        for (int i = 0; i < turns.Count; i += 2)
+        {
+            if (turns[i].Role != Roles.Meta)
+            {
+                return FailureCauses.Other(finish);
+            }
+            Expr? expression = Parse(state);
+            if (expression is null)
+            {
+                return FailureCauses.Other(finish);
+            }
+            string meta = turns[i].Text;
+            bool finishing = meta.Contains(Roles.Finish, StringComparison.Ordinal);
+            if (finishing != expression.IsNumber)
+            {
+                return finishing ? FailureCauses.MetaEarlyFinish : FailureCauses.MetaLateFinish;
+            }
+            if (!finishing)
+            {
+                Match m = InstructionPattern().Match(meta);
+                if (!m.Success)
+                {
+                    return FailureCauses.MetaMalformed;
+                }
+                char op = m.Groups[2].Value[0];
+                bool known = Reducible(expression).Any(n => n.Op == op && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[1].Value
+                    && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[3].Value);
+                if (!known)
+                {
+                    return FailureCauses.MetaUnmatched;
+                }
+            }
+            if (i + 1 >= turns.Count)
+            {
+                return FailureCauses.Other(finish);
+            }
+            string reply = turns[i + 1].Text;
+            if (finishing)
+            {
+                string? boxed = AnswerExtraction.ExtractBoxed(reply);
+                return boxed is null ? FailureCauses.ReasonerMalformed
+                    : boxed.Replace(" ", "", StringComparison.Ordinal) != state ? FailureCauses.ReasonerWrongBox
+                    : FailureCauses.Other(finish);
+            }
+            if (!StepPattern().IsMatch(reply))
+            {
+                return FailureCauses.ReasonerMalformed;
+            }
+            if (Step(expression, reply) is not (Bin target, long value))
+            {
+                return FailureCauses.ReasonerWrongOperation;
+            }
+            if (target.Evaluate() != value)
+            {
+                return FailureCauses.ReasonerArithmetic;
+            }
+            state = Advance(state, reply);
+        }
+        return Parse(state)?.IsNumber == true ? FailureCauses.MetaLateFinish : FailureCauses.Other(finish);
+    }
+
 }

@@ -38,3 +38,33 @@ public interface IStatefulTask
     /// </summary>
     bool? CheckStep(string state, string reasonerMessage);
 }
+
+/// <summary>
+/// A task that can name why a multi-turn episode failed: the first turn where it went wrong, as a cause such as
+/// "meta: early finish" or "reasoner: arithmetic" (<see cref="FailureCauses"/>).
+/// </summary>
+public interface IFailureDiagnosis
+{
+    /// <summary>
+    /// The first cause of failure of a ReMA multi-turn episode whose turns (role and text, in order: meta, reasoner,
+    /// meta, ...) are <paramref name="turns"/>; null when <paramref name="correct"/>. <paramref name="finish"/> is
+    /// why the episode ended, used when no turn is at fault (a turn cut off, a view too long).
+    /// </summary>
+    string? FirstFailure(Problem problem, IReadOnlyList<(string Role, string Text)> turns, bool correct, string finish);
+}
+
+/// <summary>The failure causes of <see cref="IFailureDiagnosis"/>, by role.</summary>
+public static class FailureCauses
+{
+    public const string MetaMalformed = "meta: malformed";
+    public const string MetaUnmatched = "meta: wrong or unmatched operation";
+    public const string MetaEarlyFinish = "meta: early finish";
+    public const string MetaLateFinish = "meta: late finish";
+    public const string ReasonerMalformed = "reasoner: malformed";
+    public const string ReasonerWrongOperation = "reasoner: wrong operation";
+    public const string ReasonerArithmetic = "reasoner: arithmetic";
+    public const string ReasonerWrongBox = "reasoner: wrong box";
+
+    /// <summary>A failure no turn explains, named by how the episode ended ("other: truncated").</summary>
+    public static string Other(string finish) => $"other: {finish}";
+}
