@@ -83,13 +83,14 @@ public static class DemoReport
             md.AppendLine();
             Line($"Each role's turns taken from the SFT checkpoint or from the final one, greedy, on the same {swap[0].Problems} {swap[0].Split} problems (`rema eval --checkpoint SFT --swap FINAL`).");
             md.AppendLine();
-            md.AppendLine("| meta agent | reasoner | pass@1 | change vs SFT | reasoner step accuracy |");
-            md.AppendLine("|---|---|---|---|---|");
+            md.AppendLine("| meta agent | reasoner | pass@1 | change vs SFT | meta step accuracy | reasoner step accuracy |");
+            md.AppendLine("|---|---|---|---|---|---|");
             string Stage(string? folder) => folder == swap[0].MetaCheckpoint ? "SFT" : "after RL";
             foreach (EvalResult r in swap)
             {
                 string steps = r.ReasonerStepAccuracy is double s ? s.ToString("P1", inv) : "-";
-                Line($"| {Stage(r.MetaCheckpoint)} | {Stage(r.ReasonerCheckpoint)} | {r.PassAt1:P1} | {100 * (r.PassAt1 - swap[0].PassAt1):+0.0;-0.0} points | {steps} |");
+                string metaSteps = r.MetaStepAccuracy is double ms ? ms.ToString("P1", inv) : "-";
+                Line($"| {Stage(r.MetaCheckpoint)} | {Stage(r.ReasonerCheckpoint)} | {r.PassAt1:P1} | {100 * (r.PassAt1 - swap[0].PassAt1):+0.0;-0.0} points | {metaSteps} | {steps} |");
             }
             md.AppendLine();
             if (swap[0].FailureCauses is { } before && swap[3].FailureCauses is { } after)

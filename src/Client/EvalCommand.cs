@@ -15,10 +15,12 @@ namespace ReMA.Client;
 /// <remarks>SampledPassAt1 is the mean accuracy of the k samples (temperature 1), the policy RL trains.
 /// ReasonerStepAccuracy is the share of the reasoner's greedy step turns that the task found right (stateful tasks only);
 /// MetaCheckpoint and ReasonerCheckpoint name the folder each role generated with (the same unless swapped);
-/// FailureCauses counts the wrong greedy episodes by their first faulty turn (multi-turn, tasks that can tell).</remarks>
+/// FailureCauses counts the wrong greedy episodes by their first faulty turn, and MetaStepAccuracy is the share of the
+/// meta agent's greedy instructions that were right for the state they were given (multi-turn, tasks that can tell).</remarks>
 public sealed record EvalResult(string Checkpoint, string Task, string Split, string Protocol, int Problems, double PassAt1, int K, double? PassAtK,
     double? SampledPassAt1, IReadOnlyDictionary<string, int> FinishReasons, double Seconds, double? ReasonerStepAccuracy = null,
-    string? MetaCheckpoint = null, string? ReasonerCheckpoint = null, IReadOnlyDictionary<string, int>? FailureCauses = null);
+    string? MetaCheckpoint = null, string? ReasonerCheckpoint = null, IReadOnlyDictionary<string, int>? FailureCauses = null,
+    double? MetaStepAccuracy = null);
 
 /// <summary>
 /// <c>rema eval --checkpoint DIR [--task arithmetic] [--option k=v ...] [--split test] [--protocol rema-multi-turn]
@@ -157,12 +159,13 @@ internal static class EvalCommand
         text.AppendLine(string.Create(inv, $"A = {first}"));
         text.AppendLine(string.Create(inv, $"B = {second}"));
         text.AppendLine(string.Create(inv, $"{pairings[0].Task}/{pairings[0].Split}, {pairings[0].Problems} problems, greedy:"));
-        text.AppendLine("meta  reasoner  pass@1   change vs A/A  reasoner step accuracy");
+        text.AppendLine("meta  reasoner  pass@1   change vs A/A  meta step accuracy  reasoner step accuracy");
         double baseline = pairings[0].PassAt1;
         foreach (EvalResult r in pairings)
         {
             string steps = r.ReasonerStepAccuracy is double s ? s.ToString("P1", inv) : "-";
-            text.AppendLine(string.Create(inv, $"{Name(r.MetaCheckpoint!),-5} {Name(r.ReasonerCheckpoint!),-9} {r.PassAt1,7:P1}  {100 * (r.PassAt1 - baseline),+8:+0.0;-0.0} pts  {steps}"));
+            string metaSteps = r.MetaStepAccuracy is double ms ? ms.ToString("P1", inv) : "-";
+            text.AppendLine(string.Create(inv, $"{Name(r.MetaCheckpoint!),-5} {Name(r.ReasonerCheckpoint!),-9} {r.PassAt1,7:P1}  {100 * (r.PassAt1 - baseline),+8:+0.0;-0.0} pts  {metaSteps,18}  {steps}"));
         }
         return text.ToString().TrimEnd();
     }
@@ -213,8 +216,27 @@ internal static class EvalCommand
         }
         var steps = greedyResults.SelectMany(r => r.Transcript).Where(t => t.StepCorrect is not null).ToList();
         Dictionary<string, int>? causes = null;
-        if (task is IFailureDiagnosis diagnosis && protocol == Protocol.RemaMultiTurn)
+        double? metaSteps = null;
+        if (task is IFailureDiagnosis diagnosis && task is IStatefulTask stateful && protocol == Protocol.RemaMultiTurn)
         {
+            int right = 0, checkedTurns = 0;
+            foreach ((EpisodeResult r, Problem p) in greedyResults.Zip(problems))
+            {
+                string state = stateful.InitialState(p);
+                foreach (TranscriptTurn t in r.Transcript)
+                {
+                    if (t.Role == Roles.Reasoner)
+                    {
+                        state = stateful.Advance(state, t.Text);
+                    }
+                    else if (diagnosis.CheckInstruction(state, t.Text) is bool ok)
+                    {
+                        checkedTurns++;
+                        right += ok ? 1 : 0;
+                    }
+                }
+            }
+            metaSteps = checkedTurns == 0 ? null : right / (double)checkedTurns;
             causes = greedyResults.Select((r, i) => diagnosis.FirstFailure(problems[i], [.. r.Transcript.Select(t => (t.Role, t.Text))], r.Correct, r.FinishReason))
                 .OfType<string>().GroupBy(c => c).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count());
@@ -224,7 +246,7 @@ internal static class EvalCommand
         return new EvalResult(reasoner ?? meta ?? checkpointOfRole.Values.First(), taskName, split, protocolName, problems.Count,
             greedyResults.Count(r => r.Correct) / (double)Math.Max(1, problems.Count), k, passAtK, sampledPassAt1,
             greedyResults.GroupBy(r => r.FinishReason).ToDictionary(g => g.Key, g => g.Count()), clock.Elapsed.TotalSeconds,
-            steps.Count == 0 ? null : steps.Count(t => t.StepCorrect == true) / (double)steps.Count, meta, reasoner, causes);
+            steps.Count == 0 ? null : steps.Count(t => t.StepCorrect == true) / (double)steps.Count, meta, reasoner, causes, metaSteps);
     }
 
     /// <summary>Checkpoint folders loaded once each, with an engine apiece; disposed together.</summary>

@@ -55,6 +55,7 @@ public class DemoCommandTests
             Assert.Contains(pairing, report);
         }
         // Three SFT steps teach nothing, so every episode is wrong before and after, each with a first cause.
+        Assert.Contains("| meta agent | reasoner | pass@1 | change vs SFT | meta step accuracy | reasoner step accuracy |", report);
         Assert.Contains("| first cause | after SFT | after RL |", report);
         Assert.Contains("| all wrong | 3 | 3 |", report);
         Assert.Contains("\"prompts_per_step\": 2", report);

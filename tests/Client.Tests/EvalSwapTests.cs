@@ -55,6 +55,8 @@ public class EvalSwapTests
         // Every wrong greedy episode has exactly one first cause.
         Assert.All(pairings, p => Assert.Equal(6 - (int)Math.Round(p.PassAt1 * 6), p.FailureCauses!.Values.Sum()));
         Assert.Contains(pairings[3].FailureCauses!.Keys, c => c.StartsWith("meta: ", StringComparison.Ordinal));   // B says only newlines
+        // Every meta turn of every pairing is checked against its state (neither checkpoint is good enough to be right).
+        Assert.All(pairings, p => Assert.InRange(p.MetaStepAccuracy!.Value, 0, 1));
 
         // A/A is the single-checkpoint evaluation of A, episode for episode.
         string single = Path.Combine(root, "single.jsonl");
@@ -72,7 +74,7 @@ public class EvalSwapTests
         Assert.NotEqual(FirstTurns(prefix + ".AB.jsonl", "reasoner"), aaReasoner);
 
         string table = EvalCommand.SwapTable(pairings, a, b);
-        Assert.Contains("meta  reasoner  pass@1", table);
+        Assert.Contains("meta  reasoner  pass@1   change vs A/A  meta step accuracy  reasoner step accuracy", table);
         Assert.Contains($"A = {a}", table);
         Directory.Delete(root, true);
     }

@@ -44,4 +44,18 @@ public class FailureCauseTests
             Assert.Equal("other: finished", Task.FirstFailure(p, [.. demo.Turns.Select(t => (t.Role, t.Text))], correct: false, "finished"));
         }
     }
+
+    [Theory]
+    [InlineData("4+3*2", "Next: 3*2", true)]
+    [InlineData("4+3*2", "Next: 4+3", false)]      // not an operation the state can take now
+    [InlineData("4+3*2", "Go: 3*2", false)]
+    [InlineData("4+3*2", "[FINISH]", false)]       // too early
+    [InlineData("10", "[FINISH]", true)]
+    [InlineData("10", "Next: 10+0", false)]        // too late
+    [InlineData("-4-1", "Next: -4-1", true)]
+    public void Instructions_AreCheckedAgainstTheState(string state, string message, bool expected) =>
+        Assert.Equal(expected, Task.CheckInstruction(state, message));
+
+    [Fact]
+    public void AnUnreadableState_AsksForNoInstruction() => Assert.Null(Task.CheckInstruction("4+", "Next: 4+1"));
 }

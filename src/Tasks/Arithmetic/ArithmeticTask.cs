@@ -264,6 +264,23 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     [GeneratedRegex(@"^\s*Next:\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex InstructionPattern();
 
+    public bool? CheckInstruction(string state, string metaMessage)
+    {
+        if (Parse(state) is not Expr expression)
+        {
+            return null;
+        }
+        bool finishing = metaMessage.Contains(Roles.Finish, StringComparison.Ordinal);
+        if (finishing || expression.IsNumber)
+        {
+            return finishing == expression.IsNumber;
+        }
+        Match m = InstructionPattern().Match(metaMessage);
+        return m.Success && Reducible(expression).Any(n => n.Op == m.Groups[2].Value[0]
+            && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[1].Value
+            && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[3].Value);
+    }
+
     /// <summary>
     /// Replays the episode on the environment's state and names the first faulty turn. The meta agent is at fault when
     /// it finishes before the state is a number (early), does not finish once it is (late), writes no "Next: a op b"

@@ -51,6 +51,12 @@ public interface IFailureDiagnosis
     /// why the episode ended, used when no turn is at fault (a turn cut off, a view too long).
     /// </summary>
     string? FirstFailure(Problem problem, IReadOnlyList<(string Role, string Text)> turns, bool correct, string finish);
+
+    /// <summary>
+    /// Whether the meta agent's message is a right instruction for <paramref name="state"/>: finish exactly when the
+    /// state is done, otherwise name an operation the state can take now; null when the state cannot be read.
+    /// </summary>
+    bool? CheckInstruction(string state, string metaMessage);
 }
 
 /// <summary>The failure causes of <see cref="IFailureDiagnosis"/>, by role.</summary>
