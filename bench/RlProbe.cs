@@ -64,14 +64,7 @@ public static class RlProbe
         {
             int demos = Int(args, "--demos", 4000), sftSteps = Int(args, "--sft-steps", 700), batch = Int(args, "--sft-batch", 128);
             double sftLr = Num(args, "--sft-lr", 1e-3);
-            var settings = episode with { MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2 };
-            var demoSource = (IDemonstrationSource)task;
-            var rows = new List<TrajectoryRow>();
-            foreach (Problem p in task.Load("train").Take(demos))
-            {
-                var r = await new EpisodeRunner(task, settings, new DemonstrationGenerator(demoSource.Demonstrate(p, Protocol.RemaMultiTurn), _ => chat)).RunAsync(p, $"demo-{p.Id}", p.Id);
-                rows.AddRange(r.Rows);
-            }
+            var rows = await DemonstrationRows(task, episode, chat, task.Load("train").Take(demos));
             var clock = Stopwatch.StartNew();
             var schedule = Arg(args, "--sft-schedule", "cosine") == "cosine"
                 ? new LearningRateSchedule { Kind = ScheduleKind.Cosine, Peak = sftLr, WarmupSteps = Math.Max(1, sftSteps / 20), TotalSteps = sftSteps, MinRatio = 0.1 }
@@ -154,13 +147,7 @@ public static class RlProbe
             if (BenchArgs.Value(args, "--dump") is string dumpPath && step < 2)
             {
                 using var dump = new StreamWriter(dumpPath, append: step > 0);
-                var demoRows = new List<AdvantagedRow>();
-                foreach (Problem p in problems.Take(4))
-                {
-                    var d = await new EpisodeRunner(task, episode with { MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2 },
-                        new DemonstrationGenerator(((IDemonstrationSource)task).Demonstrate(p, Protocol.RemaMultiTurn), _ => chat)).RunAsync(p, $"demo-{p.Id}", p.Id);
-                    demoRows.AddRange(d.Rows.Select(r => new AdvantagedRow(r, new float[r.Turns])));
-                }
+                var demoRows = (await DemonstrationRows(task, episode, chat, problems.Take(4))).Select(r => new AdvantagedRow(r, new float[r.Turns])).ToList();
                 foreach (AdvantagedRow a in demoRows.Concat(advantaged))
                 {
                     var text = new System.Text.StringBuilder();
@@ -180,13 +167,7 @@ public static class RlProbe
                 if (args.Contains("--demo-control"))
                 {
                     // Control of the control: the step's problems' demonstrations (perfect data) instead of the successes.
-                    var demoSettings = episode with { MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2 };
-                    winners = [];
-                    foreach (Problem p in problems)
-                    {
-                        var d = await new EpisodeRunner(task, demoSettings, new DemonstrationGenerator(((IDemonstrationSource)task).Demonstrate(p, Protocol.RemaMultiTurn), _ => chat)).RunAsync(p, $"demo-{p.Id}", p.Id);
-                        winners.AddRange(d.Rows);
-                    }
+                    winners = await DemonstrationRows(task, episode, chat, problems);
                 }
                 if (winners.Count > 0)
                 {
@@ -233,6 +214,19 @@ public static class RlProbe
         }
         await Evaluate(rlSteps);
         return 0;
+    }
+
+    /// <summary>The demonstration rows of <paramref name="problems"/>, replayed through the episode runner as the campaign's SFT stage does.</summary>
+    private static async Task<List<TrajectoryRow>> DemonstrationRows(ITask task, EpisodeSettings episode, ChatTemplate chat, IEnumerable<Problem> problems)
+    {
+        var settings = episode with { MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2 };
+        var rows = new List<TrajectoryRow>();
+        foreach (Problem p in problems)
+        {
+            var r = await new EpisodeRunner(task, settings, new DemonstrationGenerator(((IDemonstrationSource)task).Demonstrate(p, Protocol.RemaMultiTurn), _ => chat)).RunAsync(p, $"demo-{p.Id}", p.Id);
+            rows.AddRange(r.Rows);
+        }
+        return rows;
     }
 
     /// <summary>

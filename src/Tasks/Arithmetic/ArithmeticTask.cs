@@ -276,10 +276,13 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             return finishing == expression.IsNumber;
         }
         Match m = InstructionPattern().Match(metaMessage);
-        return m.Success && Reducible(expression).Any(n => n.Op == m.Groups[2].Value[0]
-            && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[1].Value
-            && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[3].Value);
+        return m.Success && NamesOperation(expression, m);
     }
+
+    /// <summary>Whether a matched "Next: a op b" names an operation of the expression whose operands are both numbers.</summary>
+    private static bool NamesOperation(Expr expression, Match instruction) => Reducible(expression).Any(n => n.Op == instruction.Groups[2].Value[0]
+        && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == instruction.Groups[1].Value
+        && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == instruction.Groups[3].Value);
 
     /// <summary>
     /// Replays the episode on the environment's state and names the first faulty turn. The meta agent is at fault when
@@ -319,10 +322,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
                 {
                     return FailureCauses.MetaMalformed;
                 }
-                char op = m.Groups[2].Value[0];
-                bool known = Reducible(expression).Any(n => n.Op == op && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[1].Value
-                    && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == m.Groups[3].Value);
-                if (!known)
+                if (!NamesOperation(expression, m))
                 {
                     return FailureCauses.MetaUnmatched;
                 }
