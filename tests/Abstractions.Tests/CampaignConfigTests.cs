@@ -85,11 +85,41 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void ReferencePreset_HasTheReferenceSettings_AndValidates()
+    {
+        CampaignConfig c = CampaignPresets.Get(CampaignPresets.ArithmeticReference);
+        Assert.Empty(CampaignConfigValidation.Errors(c));
+        Assert.Equal("fresh", c.Task.Options["problems"]);
+        Assert.Equal("0", c.Task.Options["parentheses_probability"]);
+        Assert.Equal("multiplication-first", c.Task.Options["order"]);
+        Assert.Equal("short", c.Task.Options["format"]);
+        Assert.Equal(2, c.Algorithm.MiniBatches);
+        Assert.False(c.Algorithm.OverlapRollout);
+        Assert.Equal(0, c.Algorithm.WarmupSteps);
+        Assert.Equal((2e-3, 50, 800, 0.98, 0.01), (c.Sft.LearningRate, c.Sft.WarmupSteps, c.Sft.Steps, c.Sft.AdamBeta2, c.Sft.WeightDecay));
+        Assert.True(c.Eval.MaxProblems >= 1000);
+        Assert.Contains(CampaignPresets.ArithmeticReference, CampaignPresets.Names);
+    }
+
+    [Fact]
+    public void MiniBatchesAndSftOptimizerFields_AreReadAndChecked()
+    {
+        CampaignConfig ok = CampaignFile.Parse("""{ "algorithm": { "mini_batches": 2 }, "sft": { "weight_decay": 0.01, "adam_beta2": 0.98 } }""", "ok.json");
+        Assert.Equal((2, 0.01, 0.98), (ok.Algorithm.MiniBatches, ok.Sft.WeightDecay!.Value, ok.Sft.AdamBeta2!.Value));
+        Assert.Null(new CampaignConfig().Sft.AdamBeta2);
+        var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse(
+            """{ "algorithm": { "mini_batches": 2, "mini_batch_rows": 64 }, "sft": { "adam_beta2": 1.5, "weight_decay": -1 } }""", "bad.json"));
+        Assert.Contains("algorithm.mini_batches: 2 mini-batches of whole episodes and mini_batch_rows 64 cannot both be set", error.Message);
+        Assert.Contains("sft.adam_beta2: must be in [0, 1) (got 1.5)", error.Message);
+        Assert.Contains("sft.weight_decay: must be >= 0 (got -1)", error.Message);
+    }
+
+    [Fact]
     public void CosineSchedule_NeedsOneOptimizerStepPerEpoch()
     {
         var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse(
             """{ "algorithm": { "lr_schedule": "cosine", "mini_batch_rows": 64 } }""", "cosine.json"));
-        Assert.Contains("algorithm.lr_schedule: cosine decays over the learner's optimizer steps, known ahead only with mini_batch_rows 0 (got 64)", error.Message);
+        Assert.Contains("algorithm.lr_schedule: cosine decays over the learner's optimizer steps, known ahead only with one mini-batch per update (mini_batch_rows 64, mini_batches 0)", error.Message);
         Assert.Empty(CampaignConfigValidation.Errors(CampaignFile.Parse("""{ "algorithm": { "lr_schedule": "cosine" } }""", "ok.json")));
     }
 

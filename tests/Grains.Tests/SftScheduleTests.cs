@@ -32,3 +32,39 @@ public class SftScheduleTests
         Assert.True(schedule.At(400) < 1e-3 && schedule.At(400) > 1e-4);
     }
 }
+
+/// <summary>Where a campaign's training problems come from: the task's pool, or fresh draws per step (problems: fresh).</summary>
+public class CampaignProblemTests
+{
+    private static ReMA.Tasks.Core.ITask Task(string problems) => ReMA.Tasks.Arithmetic.ArithmeticTask.FromOptions(new ReMA.Tasks.Core.TaskOptions("arithmetic",
+        new Dictionary<string, string> { ["problems"] = problems, ["train_size"] = "300", ["parentheses_probability"] = "0" }));
+
+    private static ReMA.Grains.Campaigns.CampaignPlan Plan(long seed, string split = "train") =>
+        new(new CampaignConfig { Seed = seed, PromptsPerStep = 16, Task = new TaskSpec { TrainSplit = split }, Sft = new SftSpec { Demonstrations = 40 } });
+
+    [Fact]
+    public void FreshProblems_AreNewForEveryStepAndSeed_AndRepeatWithTheStep()
+    {
+        var task = Task("fresh");
+        var step3 = Plan(1).StepProblems(task, 3).Select(p => p.Id).ToList();
+        Assert.Equal(16, step3.Count);
+        Assert.Equal(step3, Plan(1).StepProblems(task, 3).Select(p => p.Id));          // a repeated step repeats its problems
+        Assert.Empty(step3.Intersect(Plan(1).StepProblems(task, 4).Select(p => p.Id)));
+        Assert.NotEqual(Plan(1).StepProblems(task, 3).Select(p => p.Question), Plan(2).StepProblems(task, 3).Select(p => p.Question));
+        var sft = Plan(1).SftProblems(task);
+        Assert.Equal(40, sft.Count);
+        Assert.Empty(sft.Select(p => p.Id).Intersect(step3));
+    }
+
+    [Fact]
+    public void PoolProblems_ComeFromTheTrainingSplit()
+    {
+        var task = Task("pool");
+        var pool = task.Load("train").Select(p => p.Id).ToHashSet();
+        Assert.All(Plan(1).StepProblems(task, 3), p => Assert.Contains(p.Id, pool));
+        Assert.Equal(task.Load("train").Take(40).Select(p => p.Id), Plan(1).SftProblems(task).Select(p => p.Id));
+        // A campaign that trains on another split uses that split's problems even when the task could draw fresh ones.
+        var test = Task("fresh").Load("test").Select(p => p.Id).ToHashSet();
+        Assert.All(Plan(1, "test").StepProblems(Task("fresh"), 0), p => Assert.Contains(p.Id, test));
+    }
+}

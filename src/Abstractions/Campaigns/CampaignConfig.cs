@@ -130,6 +130,11 @@ public sealed record AlgorithmSpec
     /// group's other checked turns under GRPO. The outcome reward is unchanged; the meta agent's turns have no steps.
     /// </summary>
     [Id(24)] public double StepRewardWeight { get; init; }
+    /// <summary>
+    /// Split each update into this many mini-batches of whole episodes, one optimizer step each (the reference GRPO
+    /// uses 2); 0 or 1 leaves the split to mini_batch_rows. Not with mini_batch_rows.
+    /// </summary>
+    [Id(25)] public int MiniBatches { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("rema.SftSpec")]
@@ -151,6 +156,9 @@ public sealed record SftSpec
     [Id(7)] public string Schedule { get; init; } = "constant";
     /// <summary>Linear warm-up steps of the constant schedule (the cosine schedule always warms up over 5% of its steps).</summary>
     [Id(8)] public int WarmupSteps { get; init; }
+    /// <summary>The SFT stage's AdamW weight decay and beta2; absent (null), the algorithm's are used.</summary>
+    [Id(9)] public double? WeightDecay { get; init; }
+    [Id(10)] public double? AdamBeta2 { get; init; }
 }
 
 /// <summary>

@@ -62,8 +62,11 @@ public static class CampaignConfigValidation
         Check(a.AdamEpsilon > 0, "algorithm.adam_epsilon", $"must be positive (got {a.AdamEpsilon})");
         Check(a.Epochs > 0, "algorithm.epochs", $"must be positive (got {a.Epochs})");
         Check(a.MiniBatchRows >= 0, "algorithm.mini_batch_rows", $"must be >= 0 (got {a.MiniBatchRows})");
-        Check(a.LrSchedule != "cosine" || a.MiniBatchRows == 0, "algorithm.lr_schedule",
-            $"cosine decays over the learner's optimizer steps, known ahead only with mini_batch_rows 0 (got {a.MiniBatchRows}): use linear-warmup or constant with mini-batches");
+        Check(a.MiniBatches >= 0, "algorithm.mini_batches", $"must be >= 0 (got {a.MiniBatches})");
+        Check(a.MiniBatches <= 1 || a.MiniBatchRows == 0, "algorithm.mini_batches",
+            $"{a.MiniBatches} mini-batches of whole episodes and mini_batch_rows {a.MiniBatchRows} cannot both be set: choose one way to split the rows");
+        Check(a.LrSchedule != "cosine" || (a.MiniBatchRows == 0 && a.MiniBatches <= 1), "algorithm.lr_schedule",
+            $"cosine decays over the learner's optimizer steps, known ahead only with one mini-batch per update (mini_batch_rows {a.MiniBatchRows}, mini_batches {a.MiniBatches}): use linear-warmup or constant with mini-batches");
         Check(a.MicroBatchTokens > 0, "algorithm.micro_batch_tokens", $"must be positive (got {a.MicroBatchTokens})");
         Check(a.TurnDiscount is > 0 and <= 1, "algorithm.turn_discount", $"must be in (0, 1] (got {a.TurnDiscount})");
         Check(double.IsFinite(a.StepRewardWeight) && a.StepRewardWeight >= 0, "algorithm.step_reward_weight", $"must be a finite number >= 0 (got {a.StepRewardWeight})");
@@ -71,6 +74,8 @@ public static class CampaignConfigValidation
             $"step rewards come from the reasoner's steps in multi-turn episodes: set protocol rema-multi-turn or the weight to 0 (protocol {c.Protocol}, weight {a.StepRewardWeight})");
         Check(!c.Sft.Enabled || c.Sft.Demonstrations > 0, "sft.demonstrations", $"an enabled SFT stage needs demonstrations > 0 (got {c.Sft.Demonstrations})");
         Check(c.Sft.Epochs > 0, "sft.epochs", $"must be positive (got {c.Sft.Epochs})");
+        Check(c.Sft.WeightDecay is null or >= 0, "sft.weight_decay", $"must be >= 0 (got {c.Sft.WeightDecay})");
+        Check(c.Sft.AdamBeta2 is null or (>= 0 and < 1), "sft.adam_beta2", $"must be in [0, 1) (got {c.Sft.AdamBeta2})");
         Check(c.Sft.LearningRate > 0, "sft.learning_rate", $"must be positive (got {c.Sft.LearningRate})");
         Check(c.Sft.BatchRows > 0, "sft.batch_rows", $"must be positive (got {c.Sft.BatchRows})");
         Check(c.Sft.Steps >= 0, "sft.steps", $"must be 0 (epochs decide) or positive (got {c.Sft.Steps})");

@@ -11,12 +11,13 @@ public static class CampaignPresets
     public const string ArithmeticVrp = "arithmetic-vrp";
     public const string ArithmeticSingleTurn = "arithmetic-single-turn";
     public const string ArithmeticSeparate = "arithmetic-separate";
+    public const string ArithmeticReference = "arithmetic-reference";
     public const string MathQwen = "math-qwen";
 
     /// <summary>Where <c>math-qwen</c> looks for its checkpoint (a Qwen2.5 instruct model in the Hugging Face layout) unless the campaign file or --model-path says otherwise.</summary>
     public const string MathQwenDefaultPath = "models/Qwen2.5-1.5B-Instruct";
 
-    public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, MathQwen];
+    public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, ArithmeticReference, MathQwen];
 
     public static CampaignConfig Get(string name) => name switch
     {
@@ -24,6 +25,7 @@ public static class CampaignPresets
         ArithmeticVrp => Arithmetic(ArithmeticVrp, "vrp", "shared"),
         ArithmeticSingleTurn => Arithmetic(ArithmeticSingleTurn, "rema-single-turn", "shared"),
         ArithmeticSeparate => Arithmetic(ArithmeticSeparate, "rema-multi-turn", "separate"),
+        ArithmeticReference => Reference(),
         MathQwen => new CampaignConfig
         {
             Name = MathQwen,
@@ -55,6 +57,37 @@ public static class CampaignPresets
             EpisodeTimeoutSeconds = 900,
         },
         _ => throw new ArgumentException($"preset '{name}' is not known; presets: {string.Join(", ", Names)}."),
+    };
+
+    /// <summary>
+    /// The reference GRPO's setting (../shared/reference, issue 19) as closely as the product allows: 2-4 operands
+    /// 0-9 without parentheses, every intermediate within +-99 in the multiplication-first order its worked solutions
+    /// follow, fresh problems for every RL step and for the SFT warm start (about one pass over 17,000 demonstrated
+    /// problems, so no row repeats), state-only views, bare-operation meta turns, the nano model (0.42M parameters,
+    /// the reference's size); SFT as the reference's (AdamW 2e-3, beta2 0.98, weight decay 0.01, 50 warm-up steps then
+    /// constant, 800 steps of 128 rows) and its GRPO (plain Adam at 1e-4, zero-advantage episodes dropped, two
+    /// optimizer steps per RL step, no warm-up, no overlap), 250 steps, evaluated on 1,000 problems.
+    /// </summary>
+    private static CampaignConfig Reference() => Arithmetic(ArithmeticReference, "rema-multi-turn", "shared") with
+    {
+        Task = new TaskSpec
+        {
+            Name = "arithmetic",
+            Options = new Dictionary<string, string>
+            {
+                ["prompts"] = "none", ["min_operand"] = "0", ["parentheses_probability"] = "0", ["order"] = "multiplication-first",
+                ["format"] = "short", ["problems"] = "fresh", ["eval_size"] = "1000",
+            },
+        },
+        Steps = 250,
+        Algorithm = new AlgorithmSpec { LearningRate = 1e-4, WeightDecay = 0, FilterSolvedAndFailedGroups = true, MiniBatches = 2 },
+        Sft = new SftSpec
+        {
+            Demonstrations = 17000, Steps = 800, BatchRows = 128, LearningRate = 2e-3, Schedule = "constant", WarmupSteps = 50,
+            WeightDecay = 0.01, AdamBeta2 = 0.98,
+        },
+        Eval = new EvalSpec { Sets = ["test", "ood-operands"], Interval = 50, MaxProblems = 1000 },
+        CheckpointInterval = 50,
     };
 
     private static CampaignConfig Arithmetic(string name, string protocol, string parameters) => new()

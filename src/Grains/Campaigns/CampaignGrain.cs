@@ -316,7 +316,7 @@ public sealed class CampaignGrain(
             Protocol = protocol, View = c.View == "compact" ? ViewMode.Compact : ViewMode.Full,
             MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2, StopWhenTruncated = false,
         };
-        var problems = task.Load(c.Task.TrainSplit).Take(c.Sft.Demonstrations).ToList();
+        var problems = plan.SftProblems(task);
         var rows = new List<TrajectoryRecord>();
         foreach (Problem p in problems)
         {
@@ -342,7 +342,7 @@ public sealed class CampaignGrain(
     private static List<EpisodeRequest> StepCalls(CampaignPlan plan, ITask task, long step)
     {
         CampaignConfig c = plan.Config;
-        var problems = plan.StepProblems(task.Load(c.Task.TrainSplit), step);
+        var problems = plan.StepProblems(task, step);
         return problems.SelectMany((p, i) => Enumerable.Range(0, c.GroupSize).Select(g =>
             plan.Episode(EpisodeIds.Training(c.Name, step, i, g), $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
     }

@@ -92,10 +92,30 @@ public sealed class CampaignPlan(CampaignConfig config)
     public static ForkResult ForkResult(ForkRequest request, EpisodeRequest episode, EpisodeOutcome outcome) =>
         new(request.EpisodeId, request.Turn, episode.Settings.Sampling.Temperature, request.Version, Metrics.EpisodeReward(outcome), outcome);
 
-    /// <summary>The prompts of RL step <paramref name="step"/>: drawn by (seed, step), so a repeated step repeats them.</summary>
-    public IReadOnlyList<Problem> StepProblems(IReadOnlyList<Problem> train, long step)
+    /// <summary>
+    /// The prompts of RL step <paramref name="step"/>: drawn by (seed, step), so a repeated step repeats them. From the
+    /// training split's pool, or, where the task draws fresh problems (<see cref="IFreshProblems"/>) and the campaign
+    /// trains on its train split, new problems for every step.
+    /// </summary>
+    public IReadOnlyList<Problem> StepProblems(ITask task, long step)
     {
+        if (Fresh(task) is IFreshProblems fresh)
+        {
+            return fresh.DrawTraining(config.PromptsPerStep, Stream(step + 1));
+        }
+        IReadOnlyList<Problem> train = task.Load(config.Task.TrainSplit);
         var random = new Random(unchecked((int)(config.Seed * 1_000_003 + step)));
         return Enumerable.Range(0, config.PromptsPerStep).Select(_ => train[random.Next(train.Count)]).ToList();
     }
+
+    /// <summary>The problems the SFT warm start demonstrates: the first sft.demonstrations of the pool, or fresh draws.</summary>
+    public IReadOnlyList<Problem> SftProblems(ITask task) => Fresh(task) is IFreshProblems fresh
+        ? fresh.DrawTraining(config.Sft.Demonstrations, Stream(0))
+        : [.. task.Load(config.Task.TrainSplit).Take(config.Sft.Demonstrations)];
+
+    private IFreshProblems? Fresh(ITask task) =>
+        task is IFreshProblems { FreshTraining: true } fresh && config.Task.TrainSplit == "train" ? fresh : null;
+
+    /// <summary>The fresh-problem stream of (campaign seed, <paramref name="index"/>): 0 for SFT, step + 1 for RL steps.</summary>
+    private long Stream(long index) => (long)(unchecked((ulong)config.Seed * 1_000_003UL + (ulong)index) & long.MaxValue);
 }

@@ -50,9 +50,17 @@ public static class AlgorithmOptions
     {
         Epochs = a.Epochs,
         MiniBatchRows = a.MiniBatchRows,
+        MiniBatches = a.MiniBatches,
         MicroBatchTokens = a.MicroBatchTokens,
         MaxGradNorm = a.MaxGradNorm,
         RecomputeOldLogProbs = a.RecomputeOldLogProbs,
+    };
+
+    /// <summary>The SFT stage's optimizer: the algorithm's AdamW with sft.weight_decay and sft.adam_beta2 where given.</summary>
+    public static AdamWOptions SftOptimizer(SftSpec spec, AlgorithmSpec a) => Optimizer(a) with
+    {
+        WeightDecay = spec.WeightDecay ?? a.WeightDecay,
+        Beta2 = spec.AdamBeta2 ?? a.AdamBeta2,
     };
 
     public static AdamWOptions Optimizer(AlgorithmSpec a) => new() { WeightDecay = a.WeightDecay, Beta1 = a.AdamBeta1, Beta2 = a.AdamBeta2, Epsilon = a.AdamEpsilon };

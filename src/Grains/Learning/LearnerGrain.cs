@@ -119,7 +119,7 @@ public sealed class LearnerGrain(
             int perEpoch = (data.Count + spec.BatchRows - 1) / spec.BatchRows;
             int total = spec.Steps > 0 ? spec.Steps : perEpoch * spec.Epochs;
             LearningRateSchedule schedule = AlgorithmOptions.SftSchedule(spec, total);
-            using var trainer = new SftTrainer(_model!, AlgorithmOptions.Optimizer(setup.Algorithm), schedule,
+            using var trainer = new SftTrainer(_model!, AlgorithmOptions.SftOptimizer(spec, setup.Algorithm), schedule,
                 new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm }, (ulong)setup.Seed);
             // Loss before and after on a fixed sample (a full pass over tens of thousands of rows costs more than it tells).
             var sample = data.Count <= 2048 ? data : Enumerable.Range(0, 2048).Select(i => data[(int)((long)i * data.Count / 2048)]).ToList();

@@ -10,6 +10,12 @@ public sealed record UpdateOptions
     public int Epochs { get; init; } = 1;
     /// <summary>Rows per mini-batch (one optimizer step each); 0 puts all rows in one mini-batch.</summary>
     public int MiniBatchRows { get; init; }
+    /// <summary>
+    /// Split the rows into this many mini-batches of whole episodes (every row of an episode in the same one; one
+    /// optimizer step each), as the reference GRPO does with two. 0 or 1: as <see cref="MiniBatchRows"/> says.
+    /// Cannot be combined with <see cref="MiniBatchRows"/>.
+    /// </summary>
+    public int MiniBatches { get; init; }
     /// <summary>Padded tokens per forward/backward pass; the mini-batch gradient does not depend on it.</summary>
     public int MicroBatchTokens { get; init; } = 8192;
     public double MaxGradNorm { get; init; } = 1.0;
@@ -31,6 +37,14 @@ public sealed record UpdateOptions
         if (MiniBatchRows < 0)
         {
             errors.Add($"mini_batch_rows must be >= 0 (got {MiniBatchRows})");
+        }
+        if (MiniBatches < 0)
+        {
+            errors.Add($"mini_batches must be >= 0 (got {MiniBatches})");
+        }
+        if (MiniBatches > 1 && MiniBatchRows > 0)
+        {
+            errors.Add($"mini_batches ({MiniBatches}) and mini_batch_rows ({MiniBatchRows}) cannot both be set: choose one way to split the rows");
         }
         if (MicroBatchTokens <= 0)
         {
@@ -149,11 +163,8 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         long tokensProcessed = 0;
         for (int epoch = 0; epoch < _update.Epochs; epoch++)
         {
-            int[] order = Permutation(rows.Count);
-            int size = _update.MiniBatchRows == 0 ? rows.Count : _update.MiniBatchRows;
-            for (int start = 0; start < order.Length; start += size)
+            foreach (int[] mini in MiniBatchesOf(rows))
             {
-                int[] mini = order[start..Math.Min(order.Length, start + size)];
                 tokensProcessed += OptimizerStep(rows, mini, old, reference, sums);
             }
         }
@@ -328,6 +339,31 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     }
 
     /// <summary>Fisher-Yates with the updater's own generator (saved in checkpoints).</summary>
+    /// <summary>
+    /// One epoch's mini-batches as row indices: shuffled rows in chunks of mini_batch_rows (all rows when 0), or, with
+    /// mini_batches K, the episodes shuffled and dealt into K parts (fewer when there are fewer episodes).
+    /// </summary>
+    private IEnumerable<int[]> MiniBatchesOf(IReadOnlyList<AdvantagedRow> rows)
+    {
+        if (_update.MiniBatches > 1)
+        {
+            var episodes = Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Row.EpisodeId, StringComparer.Ordinal).Select(g => g.ToArray()).ToArray();
+            int[] order = Permutation(episodes.Length);
+            int parts = Math.Min(_update.MiniBatches, episodes.Length);
+            for (int part = 0; part < parts; part++)
+            {
+                yield return order.Where((_, k) => k % parts == part).SelectMany(e => episodes[e]).ToArray();
+            }
+            yield break;
+        }
+        int[] shuffled = Permutation(rows.Count);
+        int size = _update.MiniBatchRows == 0 ? rows.Count : _update.MiniBatchRows;
+        for (int start = 0; start < shuffled.Length; start += size)
+        {
+            yield return shuffled[start..Math.Min(shuffled.Length, start + size)];
+        }
+    }
+
     private int[] Permutation(int n)
     {
         int[] order = Enumerable.Range(0, n).ToArray();

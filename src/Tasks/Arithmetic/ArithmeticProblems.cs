@@ -17,6 +17,11 @@ public sealed record ArithmeticSettings
     public double ParenthesesProbability { get; init; } = 0.3;
     /// <summary>Nesting depth of explicit parentheses: 1 = one level (training), 2 = nested (an unseen pattern).</summary>
     public int ParenthesesDepth { get; init; } = 1;
+    /// <summary>
+    /// Step order of the worked solutions (and of the +-bound check): the leftmost operation with two number operands
+    /// (false), or the leftmost such multiplication first (true: the reference's canonical reduction).
+    /// </summary>
+    public bool MultiplicationFirst { get; init; }
 
     public void Validate(string name = "arithmetic")
     {
@@ -83,7 +88,7 @@ public static class ArithmeticProblems
             {
                 e = Draw(settings, random);
             }
-            while (!WithinBound(e, settings.MaxIntermediate));
+            while (!WithinBound(e, settings));
             yield return new ArithmeticProblem($"arith-{split}-{seed}-{n}", e, split);
         }
     }
@@ -150,6 +155,6 @@ public static class ArithmeticProblems
         public override int Operations => Inner.Operations;
     }
 
-    private static bool WithinBound(Expr e, int bound) =>
-        Math.Abs(e.Evaluate()) <= bound && e.Trace().All(t => Math.Abs(t.Step.Evaluate()) <= bound);
+    private static bool WithinBound(Expr e, ArithmeticSettings s) =>
+        Math.Abs(e.Evaluate()) <= s.MaxIntermediate && e.Trace(s.MultiplicationFirst).All(t => Math.Abs(t.Step.Evaluate()) <= s.MaxIntermediate);
 }

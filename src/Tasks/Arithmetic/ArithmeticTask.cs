@@ -20,21 +20,35 @@ public enum PromptStyle
     None,
 }
 
-public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask, IFailureDiagnosis
+public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IStatefulTask, IFailureDiagnosis, IFreshProblems
 {
     public const string TaskName = "arithmetic";
     private readonly ArithmeticSettings _settings;
     private readonly int _seed, _trainSize, _evalSize;
     private readonly PromptStyle _prompts;
+    private readonly bool _shortTurns, _fresh;
 
     /// <param name="prompts">
     /// Role prompts: the paper-style paragraphs (full), one line (short) or none. A character-level model re-reads its
     /// system prompt every turn, so long prompts dominate its compute and context; with none, the roles are told apart
     /// by their views (the meta agent sees "Last:", the reasoner "Instruction:").
     /// </param>
-    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200, PromptStyle prompts = PromptStyle.Full)
+    /// <param name="shortTurns">
+    /// The meta agent's instructions as the bare operation ("4*7") instead of "Next: 4*7": turns about as short as the
+    /// reference GRPO's (option <c>format: short</c>; the environment reads both forms).
+    /// </param>
+    /// <param name="freshProblems">
+    /// Option <c>problems: fresh</c>: the splits are independent draws from the generator (a question may repeat, so
+    /// short expressions keep their share) instead of distinct questions, and training draws new problems for every
+    /// RL step and the SFT warm start (<see cref="IFreshProblems"/>) instead of a pool of train_size. Test and
+    /// validation draw from two disjoint tenths of the questions that training never shows.
+    /// </param>
+    public ArithmeticTask(ArithmeticSettings? settings = null, int seed = 1, int trainSize = 5000, int evalSize = 200, PromptStyle prompts = PromptStyle.Full,
+        bool shortTurns = false, bool freshProblems = false)
     {
         _prompts = prompts;
+        _shortTurns = shortTurns;
+        _fresh = freshProblems;
         _settings = settings ?? new ArithmeticSettings();
         _settings.Validate(TaskName);
         if (trainSize <= 0 || evalSize <= 0)
@@ -59,7 +73,10 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             MaxIntermediate = o.Int("max_intermediate", defaults.MaxIntermediate),
             ParenthesesProbability = o.Double("parentheses_probability", defaults.ParenthesesProbability),
             ParenthesesDepth = o.Int("parentheses_depth", defaults.ParenthesesDepth),
+            MultiplicationFirst = o.Choice("order", "leftmost", ["leftmost", "multiplication-first"]) == "multiplication-first",
         };
+        bool shortTurns = o.Choice("format", "labelled", ["labelled", "short"]) == "short";
+        bool fresh = o.Choice("problems", "pool", ["pool", "fresh"]) == "fresh";
         string prompts = o.String("prompts", "full");
         PromptStyle style = prompts switch
         {
@@ -72,7 +89,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
         {
             o.AddError($"option 'prompts' must be full, short or none (got '{prompts}')");
         }
-        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200), style);
+        return new ArithmeticTask(settings, o.Int("seed", 1), o.Int("train_size", 5000), o.Int("eval_size", 200), style, shortTurns, fresh);
     }
 
     public string Name => TaskName;
@@ -83,6 +100,9 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
 
     public IReadOnlyList<Problem> Load(string split) => split switch
     {
+        "train" when _fresh => DrawTraining(_trainSize, 0),
+        "test" when _fresh => DrawIndependent(_seed + 1, split, _evalSize, q => EvalClass(q) == 0),
+        "validation" when _fresh => DrawIndependent(_seed + 5, split, _evalSize, q => EvalClass(q) == 1),
         "train" => Draw(_settings, _seed, split, _trainSize, q => !IsEvalQuestion(q)),
         "test" => Draw(_settings, _seed + 1, split, _evalSize, IsEvalQuestion),
         "validation" => Validation(),
@@ -101,6 +121,47 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
 
     /// <summary>One question in ten, chosen by a stable hash of its text, belongs to evaluation: train never shows it.</summary>
     public static bool IsEvalQuestion(string question) => StableHash.Of(question) % 10 == 0;
+
+    /// <summary>With fresh problems: 0 for test's tenth of the questions, 1 for validation's, -1 for training's eight tenths.</summary>
+    private static int EvalClass(string question) => (StableHash.Of(question) % 10) switch { 0 => 0, 1 => 1, _ => -1 };
+
+    public bool FreshTraining => _fresh;
+
+    public IReadOnlyList<Problem> DrawTraining(int count, long stream)
+    {
+        if (!_fresh)
+        {
+            throw new InvalidOperationException($"{TaskName}: fresh training problems need the option problems: fresh.");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(stream);
+        // One generator per stream, seeded from (task seed, stream) so a step's problems do not depend on other steps.
+        int seed = unchecked((int)StableHash.Of($"{_seed}/train/{stream}"));
+        return DrawIndependent(seed, $"train{stream}", count, q => EvalClass(q) < 0, "train");
+    }
+
+    /// <summary>Draws as they come from the generator (repeats kept), skipping questions <paramref name="keep"/> refuses.</summary>
+    private List<Problem> DrawIndependent(int seed, string tag, int count, Func<string, bool> keep, string? split = null)
+    {
+        var result = new List<Problem>(count);
+        long tried = 0;
+        foreach (ArithmeticProblem p in ArithmeticProblems.Generate(_settings, seed, tag))
+        {
+            if (result.Count == count)
+            {
+                break;
+            }
+            if (keep(p.Question))
+            {
+                result.Add(ToProblem(p, split ?? tag));
+            }
+            if (++tried > (long)count * 1000 + 1000)
+            {
+                throw new InvalidOperationException($"{TaskName}: split '{split ?? tag}' found fewer than {count} questions under these settings.");
+            }
+        }
+        return result;
+    }
 
     private static List<Problem> Draw(ArithmeticSettings settings, int seed, string split, int count, Func<string, bool> keep)
     {
@@ -160,7 +221,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     public Demonstration Demonstrate(Problem problem, Protocol protocol)
     {
         Expr expression = Expr.Parse(problem.Metadata.TryGetValue("expression", out string? e) ? e : ExpressionOf(problem.Question));
-        var trace = expression.Trace();
+        var trace = expression.Trace(_settings.MultiplicationFirst);
         string work = string.Join("\n", trace.Select(t => $"{t.Step}={t.Step.Evaluate()}"));
         string boxed = $"\\boxed{{{expression.Evaluate()}}}";
         string plan = "Plan: " + string.Join(", then ", trace.Select(t => Verb(t.Step.Op))) + ".";
@@ -171,7 +232,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             Protocol.RemaSingleTurn => [new(Roles.Meta, plan), new(Roles.Reasoner, $"{work}\n{boxed}")],
             Protocol.RemaMultiTurn =>
             [
-                .. trace.SelectMany(t => new DemoTurn[] { new(Roles.Meta, $"Next: {t.Step}"), new(Roles.Reasoner, $"{t.Step}={t.Step.Evaluate()}") }),
+                .. trace.SelectMany(t => new DemoTurn[] { new(Roles.Meta, _shortTurns ? t.Step.ToString() : $"Next: {t.Step}"), new(Roles.Reasoner, $"{t.Step}={t.Step.Evaluate()}") }),
                 new(Roles.Meta, Roles.Finish),
                 new(Roles.Reasoner, boxed),
             ],
@@ -205,7 +266,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     /// </summary>
     public bool? CheckStep(string state, string reasonerMessage)
     {
-        if (Parse(state) is not Expr expression || !Reducible(expression).Any())
+        if (Parse(state) is not Expr expression || !expression.Reducible().Any())
         {
             return null;
         }
@@ -240,16 +301,9 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
             return null;
         }
         char op = m.Groups[2].Value[0];
-        Bin? target = Reducible(expression).FirstOrDefault(n => n.Op == op && ((Num)n.Left).Value == a && ((Num)n.Right).Value == b);
+        Bin? target = expression.Reducible().FirstOrDefault(n => n.Op == op && ((Num)n.Left).Value == a && ((Num)n.Right).Value == b);
         return target is null ? null : (target, value);
     }
-
-    private static IEnumerable<Bin> Reducible(Expr e) => e switch
-    {
-        Bin { Left: Num, Right: Num } b => [b],
-        Bin b => Reducible(b.Left).Concat(Reducible(b.Right)),
-        _ => [],
-    };
 
     private static Expr Replace(Expr e, Bin target, long value) => e switch
     {
@@ -261,7 +315,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     [GeneratedRegex(@"(-?\d+)\s*([+\-*])\s*(-?\d+)\s*=\s*(-?\d+)", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex StepPattern();
 
-    [GeneratedRegex(@"^\s*Next:\s*(-?\d+)\s*([+\-*])\s*(-?\d+)\s*$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"^\s*(?:Next:\s*)?(-?\d+)\s*([+\-*])\s*(-?\d+)\s*$", RegexOptions.None, matchTimeoutMilliseconds: 1000)]
     private static partial Regex InstructionPattern();
 
     public bool? CheckInstruction(string state, string metaMessage)
@@ -280,7 +334,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     }
 
     /// <summary>Whether a matched "Next: a op b" names an operation of the expression whose operands are both numbers.</summary>
-    private static bool NamesOperation(Expr expression, Match instruction) => Reducible(expression).Any(n => n.Op == instruction.Groups[2].Value[0]
+    private static bool NamesOperation(Expr expression, Match instruction) => expression.Reducible().Any(n => n.Op == instruction.Groups[2].Value[0]
         && ((Num)n.Left).Value.ToString(CultureInfo.InvariantCulture) == instruction.Groups[1].Value
         && ((Num)n.Right).Value.ToString(CultureInfo.InvariantCulture) == instruction.Groups[3].Value);
 

@@ -16,12 +16,20 @@ public abstract record Expr
 
     public bool IsNumber => this is Num;
 
-    /// <summary>The next operation in evaluation order: the leftmost operation whose two operands are numbers.</summary>
-    public Bin? NextStep() => this switch
+    /// <summary>
+    /// The next operation in evaluation order: the leftmost operation whose two operands are numbers, or with
+    /// <paramref name="multiplicationFirst"/> the leftmost such multiplication if there is one (the order of a flat
+    /// left-to-right reduction that does every product before any sum).
+    /// </summary>
+    public Bin? NextStep(bool multiplicationFirst = false) =>
+        multiplicationFirst && Reducible().FirstOrDefault(b => b.Op == '*') is Bin product ? product : Reducible().FirstOrDefault();
+
+    /// <summary>The operations whose two operands are numbers, left to right.</summary>
+    public IEnumerable<Bin> Reducible() => this switch
     {
-        Bin { Left: Num, Right: Num } b => b,
-        Bin b => b.Left.NextStep() ?? b.Right.NextStep(),
-        _ => null,
+        Bin { Left: Num, Right: Num } b => [b],
+        Bin b => b.Left.Reducible().Concat(b.Right.Reducible()),
+        _ => [],
     };
 
     /// <summary>This expression with the node <paramref name="target"/> (by reference) replaced by its value.</summary>
@@ -33,11 +41,11 @@ public abstract record Expr
     };
 
     /// <summary>All intermediate expressions from this one down to its value, one operation at a time.</summary>
-    public IReadOnlyList<(Bin Step, Expr After)> Trace()
+    public IReadOnlyList<(Bin Step, Expr After)> Trace(bool multiplicationFirst = false)
     {
         var steps = new List<(Bin, Expr)>();
         Expr current = this;
-        while (current.NextStep() is Bin step)
+        while (current.NextStep(multiplicationFirst) is Bin step)
         {
             current = current.Substitute(step);
             steps.Add((step, current));

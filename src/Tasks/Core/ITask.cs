@@ -14,6 +14,20 @@ public interface ITask
     Judgement Judge(Problem problem, string finalMessage);
 }
 
+/// <summary>
+/// A task that can draw new training problems on demand instead of training on a fixed pool (the arithmetic task
+/// with <c>problems: fresh</c>). When <see cref="FreshTraining"/> is on, every RL step and the SFT warm start take
+/// their own draws, as a generator-backed RL setup does; the draws follow the task's distribution and may repeat a
+/// question, but never hold one of the evaluation splits.
+/// </summary>
+public interface IFreshProblems
+{
+    bool FreshTraining { get; }
+
+    /// <summary><paramref name="count"/> training problems, the same for the same (task seed, <paramref name="stream"/>).</summary>
+    IReadOnlyList<Problem> DrawTraining(int count, long stream);
+}
+
 /// <summary>A task that can write worked conversations for its problems.</summary>
 public interface IDemonstrationSource
 {

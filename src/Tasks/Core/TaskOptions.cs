@@ -67,6 +67,22 @@ public sealed class TaskOptions(string task, IReadOnlyDictionary<string, string>
         return fallback;
     }
 
+    /// <summary>One of <paramref name="allowed"/> (the fallback when absent); anything else is an error naming the choices.</summary>
+    public string Choice(string name, string fallback, IReadOnlyList<string> allowed)
+    {
+        string? v = String(name);
+        if (v is null)
+        {
+            return fallback;
+        }
+        if (allowed.Contains(v, StringComparer.Ordinal))
+        {
+            return v;
+        }
+        _errors.Add($"option '{name}' must be {string.Join(" or ", allowed)} (got '{v}')");
+        return fallback;
+    }
+
     public void AddError(string message) => _errors.Add(message);
 
     /// <summary>Throws one error listing every bad or unknown option.</summary>

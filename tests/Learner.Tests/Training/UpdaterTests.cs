@@ -207,4 +207,48 @@ public class UpdaterTests
         UpdateMetrics m = updater.Update(Advantages.Compute(rows, new AdvantageOptions()).Rows);
         Assert.InRange(m.OldLogProbDrift, 0, 1e-4);
     }
+
+    /// <summary>
+    /// mini_batches 2 keeps every episode's rows together: the update equals two plain updates, one per half of the
+    /// episodes, for one of the ways of dealing four episodes into two halves (and is two optimizer steps).
+    /// </summary>
+    [Fact]
+    public void MiniBatches_DealWholeEpisodesIntoOptimizerSteps()
+    {
+        List<TrajectoryRow> Rows(CausalLM model)
+        {
+            var mixed = TrainingFixtures.MixedRows(40);
+            // A second (reasoner) row for two of the four episodes, so an episode spans rows.
+            var extra = TrainingFixtures.MixedRows(40, seed: 8).Take(2).Select((r, i) => r with { EpisodeId = i == 0 ? "e0" : "e2", GroupId = i == 0 ? "g0" : "g1", Role = "reasoner" });
+            return TrainingFixtures.WithOld(model, [.. mixed, .. extra], (i, j) => 0.02f * ((i + j) % 3 - 1));
+        }
+        var options = new PolicyLossOptions { Ratio = RatioLevel.TurnGeometric, Aggregation = LossAggregation.Trajectory };
+        using CausalLM split = Float64Model();
+        var rows = Advantaged(Rows(split));
+        using (var updater = new PolicyUpdater(split, new AdamWOptions { WeightDecay = 0 }, new LearningRateSchedule { Peak = 1e-2 }, options,
+            new UpdateOptions { MiniBatches = 2 }, shuffleSeed: 3))
+        {
+            Assert.Equal(2, updater.Update(rows).OptimizerSteps);
+        }
+
+        var matches = new List<string>();
+        foreach (string[] first in new[] { new[] { "e0", "e1" }, ["e0", "e2"], ["e0", "e3"], ["e1", "e2"], ["e1", "e3"], ["e2", "e3"] })
+        {
+            using CausalLM manual = Float64Model();
+            var mine = Advantaged(Rows(manual));
+            using var updater = new PolicyUpdater(manual, new AdamWOptions { WeightDecay = 0 }, new LearningRateSchedule { Peak = 1e-2 }, options, new UpdateOptions());
+            updater.Update([.. mine.Where(a => first.Contains(a.Row.EpisodeId))]);
+            updater.Update([.. mine.Where(a => !first.Contains(a.Row.EpisodeId))]);
+            bool same = split.named_parameters().Zip(manual.named_parameters()).All(p => p.First.parameter.allclose(p.Second.parameter, rtol: 1e-9, atol: 1e-12));
+            if (same)
+            {
+                matches.Add(string.Join("+", first));
+            }
+        }
+        Assert.Single(matches);
+    }
+
+    [Fact]
+    public void MiniBatches_AndMiniBatchRowsTogether_AreRefused() =>
+        Assert.Contains("cannot both be set", Assert.Throws<ArgumentException>(() => new UpdateOptions { MiniBatches = 2, MiniBatchRows = 8 }.Validate()).Message);
 }
