@@ -72,7 +72,7 @@ public class CampaignConfigTests
     public void ArithmeticPresets_WarmStartAtAConstantRate_AndTrainWithTheReferenceUpdate()
     {
         // Issue 19: RL made a cosine-annealed SFT model worse; these are the settings under which it helps.
-        foreach (string name in new[] { CampaignPresets.ArithmeticDemo, CampaignPresets.ArithmeticVrp, CampaignPresets.ArithmeticSingleTurn, CampaignPresets.ArithmeticSeparate })
+        foreach (string name in new[] { CampaignPresets.ArithmeticDemo, CampaignPresets.ArithmeticVrp, CampaignPresets.ArithmeticSingleTurn, CampaignPresets.ArithmeticSeparate, CampaignPresets.ArithmeticReference, CampaignPresets.ArithmeticParens })
         {
             CampaignConfig c = CampaignPresets.Get(name);
             Assert.Equal("constant", c.Sft.Schedule);

@@ -3,16 +3,17 @@ using ReMA.Abstractions.Campaigns;
 namespace ReMA.Grains.Tests;
 
 /// <summary>
-/// Issue 19's guard: RL must keep raising accuracy. The arithmetic demo's own campaign (its task, model, SFT warm start
-/// and RL update), cut to 20 RL steps, runs on an in-process silo; greedy accuracy on the 500 test problems after RL
-/// must beat the SFT checkpoint's by a margin. Measured (docs/results.md, "Issue 19"): +18.8 points after 20 steps with
-/// this seed and +5.0 with seed 1, against -1.8 for the old preset and -17 for an annealed warm start under this update,
-/// so the margin separates "RL teaches" from "RL is broken" for any seed measured. About 5 minutes on 2 cores.
+/// Issue 19's guard: RL must keep raising accuracy. The arithmetic demo's own campaign (its task, model, SFT warm start,
+/// RL update and seed, all 60 RL steps) runs on an in-process silo; greedy accuracy on the 500 test problems after RL
+/// must beat the SFT checkpoint's by a margin. Measured (docs/results.md, "Issue 19"): +12.6 and +13.0 points with
+/// this seed in two runs (overlapped rollouts make runs differ), +7.2 to +9.6 with seeds 2 and 3, against 0 for an
+/// update that does nothing and -17 for an annealed warm start under this update; so +5 separates "RL teaches" from
+/// "RL is broken" for every seed measured. About 5 minutes on 2 cores.
 /// </summary>
 public class LearningGuardTests(PolicyClusterFixture fixture) : IClassFixture<PolicyClusterFixture>
 {
-    public const int RlSteps = 20, Problems = 500;
-    public const double Margin = 0.04;
+    public const int RlSteps = 60, Problems = 500;
+    public const double Margin = 0.05;
 
     public static CampaignConfig Config(string name)
     {
@@ -20,7 +21,6 @@ public class LearningGuardTests(PolicyClusterFixture fixture) : IClassFixture<Po
         return demo with
         {
             Name = name,
-            Seed = 2,
             Steps = RlSteps,
             Eval = new EvalSpec { Sets = ["test"], Interval = RlSteps, MaxProblems = Problems },
             CheckpointInterval = RlSteps,

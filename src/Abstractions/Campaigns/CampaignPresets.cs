@@ -3,7 +3,7 @@ namespace ReMA.Abstractions.Campaigns;
 /// <summary>
 /// Named campaigns (<c>rema train --preset NAME</c>). The arithmetic ones share one budget so their results compare:
 /// a character-level nano model, an SFT warm start on the task's demonstrations, then RL steps of 16 prompts x 8
-/// episodes. <c>math-qwen</c> is the paper's MATH setting for a real checkpoint and a GPU.
+/// episodes; all but <c>arithmetic-parens</c> pose the reference GRPO's task. <c>math-qwen</c> is the paper's MATH setting for a real checkpoint and a GPU.
 /// </summary>
 public static class CampaignPresets
 {
@@ -12,12 +12,13 @@ public static class CampaignPresets
     public const string ArithmeticSingleTurn = "arithmetic-single-turn";
     public const string ArithmeticSeparate = "arithmetic-separate";
     public const string ArithmeticReference = "arithmetic-reference";
+    public const string ArithmeticParens = "arithmetic-parens";
     public const string MathQwen = "math-qwen";
 
     /// <summary>Where <c>math-qwen</c> looks for its checkpoint (a Qwen2.5 instruct model in the Hugging Face layout) unless the campaign file or --model-path says otherwise.</summary>
     public const string MathQwenDefaultPath = "models/Qwen2.5-1.5B-Instruct";
 
-    public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, ArithmeticReference, MathQwen];
+    public static IReadOnlyList<string> Names { get; } = [ArithmeticDemo, ArithmeticVrp, ArithmeticSingleTurn, ArithmeticSeparate, ArithmeticReference, ArithmeticParens, MathQwen];
 
     public static CampaignConfig Get(string name) => name switch
     {
@@ -26,6 +27,7 @@ public static class CampaignPresets
         ArithmeticSingleTurn => Arithmetic(ArithmeticSingleTurn, "rema-single-turn", "shared"),
         ArithmeticSeparate => Arithmetic(ArithmeticSeparate, "rema-multi-turn", "separate"),
         ArithmeticReference => Reference(),
+        ArithmeticParens => Parens(),
         MathQwen => new CampaignConfig
         {
             Name = MathQwen,
@@ -60,45 +62,38 @@ public static class CampaignPresets
     };
 
     /// <summary>
-    /// The reference GRPO's setting (../shared/reference, issue 19) as closely as the product allows: 2-4 operands
-    /// 0-9 without parentheses, every intermediate within +-99 in the multiplication-first order its worked solutions
-    /// follow, fresh problems for every RL step and for the SFT warm start (about one pass over 17,000 demonstrated
-    /// problems, so no row repeats), state-only views, bare-operation meta turns, the nano model (0.42M parameters,
-    /// the reference's size); SFT as the reference's (AdamW 2e-3, beta2 0.98, weight decay 0.01, 50 warm-up steps then
-    /// constant, 800 steps of 128 rows) and its GRPO (plain Adam at 1e-4, zero-advantage episodes dropped, two
-    /// optimizer steps per RL step, no warm-up, no overlap), 250 steps, evaluated on 1,000 problems.
+    /// The arithmetic task as the reference GRPO (../shared/reference, issue 19) poses it: 2-4 operands 0-9 without
+    /// parentheses, every intermediate within +-99 in the multiplication-first order the worked solutions follow,
+    /// fresh problems for every RL step and for the SFT warm start, bare-operation meta turns, no role prompts.
     /// </summary>
-    private static CampaignConfig Reference() => Arithmetic(ArithmeticReference, "rema-multi-turn", "shared") with
+    private static Dictionary<string, string> ReferenceTask(int evalSize) => new()
     {
-        Task = new TaskSpec
-        {
-            Name = "arithmetic",
-            Options = new Dictionary<string, string>
-            {
-                ["prompts"] = "none", ["min_operand"] = "0", ["parentheses_probability"] = "0", ["order"] = "multiplication-first",
-                ["format"] = "short", ["problems"] = "fresh", ["eval_size"] = "1000",
-            },
-        },
-        Steps = 250,
-        Algorithm = new AlgorithmSpec { LearningRate = 1e-4, WeightDecay = 0, FilterSolvedAndFailedGroups = true, MiniBatches = 2 },
-        Sft = new SftSpec
-        {
-            Demonstrations = 17000, Steps = 800, BatchRows = 128, LearningRate = 2e-3, Schedule = "constant", WarmupSteps = 50,
-            WeightDecay = 0.01, AdamBeta2 = 0.98,
-        },
-        Eval = new EvalSpec { Sets = ["test", "ood-operands"], Interval = 50, MaxProblems = 1000 },
-        CheckpointInterval = 50,
+        ["prompts"] = "none", ["min_operand"] = "0", ["parentheses_probability"] = "0", ["order"] = "multiplication-first",
+        ["format"] = "short", ["problems"] = "fresh", ["eval_size"] = evalSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>
+    /// The reference's SFT warm start: AdamW 2e-3, beta2 0.98, weight decay 0.01, 50 warm-up steps then constant (no
+    /// annealing: RL does not improve an annealed SFT model, in the product or in the reference; docs/results.md),
+    /// 800 steps of 128 rows: about one pass over the rows of 17,000 demonstrated problems, so no row repeats.
+    /// </summary>
+    private static SftSpec ReferenceSft => new()
+    {
+        Demonstrations = 17000, Steps = 800, BatchRows = 128, LearningRate = 2e-3, Schedule = "constant", WarmupSteps = 50,
+        WeightDecay = 0.01, AdamBeta2 = 0.98,
+    };
+
+    /// <summary>
+    /// The demo's budget on the reference's task: the nano model (0.42M parameters, the reference's size), the
+    /// reference's SFT, then 60 RL steps of 16 x 8 episodes with the reference's update (plain Adam at 1e-4, no
+    /// warm-up, groups whose episodes all scored the same left out of the update and its normalisation) and
+    /// overlapped rollouts, which keep both cores of a small machine busy (docs/benchmarks.md).
+    /// </summary>
     private static CampaignConfig Arithmetic(string name, string protocol, string parameters) => new()
     {
         Name = name,
         Model = new ModelSpec { Preset = "nano", Device = "cpu" },
-        Task = new TaskSpec
-        {
-            Name = "arithmetic",
-            Options = new Dictionary<string, string> { ["prompts"] = "none", ["train_size"] = "5000", ["eval_size"] = "500" },
-        },
+        Task = new TaskSpec { Name = "arithmetic", Options = ReferenceTask(500) },
         Protocol = protocol,
         View = protocol == "rema-multi-turn" ? "compact" : "full",
         Roles = new RolesSpec { Parameters = parameters },
@@ -106,15 +101,37 @@ public static class CampaignPresets
         PromptsPerStep = 16,
         Steps = 60,
         Limits = new LimitsSpec { MaxTurns = 8, MaxTokensPerTurn = protocol == "rema-multi-turn" ? 24 : 96, MaxContextTokens = 400 },
-        // Overlapped rollouts keep both cores of a small machine busy: RL stage 253 s -> 203 s, CPU 73 % -> 83 %, same
-        // accuracy (docs/benchmarks.md).
-        // The RL stage of the reference GRPO (issue 19): plain Adam at 1e-4, no warm-up, groups whose episodes all scored
-        // the same (zero advantage) left out of the update and of its normalisation.
         Algorithm = new AlgorithmSpec { LearningRate = 1e-4, WeightDecay = 0, FilterSolvedAndFailedGroups = true, OverlapRollout = true },
-        // A constant learning rate after a short warm-up: RL does not improve an SFT model annealed by a cosine schedule
-        // (46.6 -> 28.4 % after 60 RL steps) but does improve the same SFT run at a constant rate (docs/results.md).
-        Sft = new SftSpec { Demonstrations = 4000, Steps = 700, BatchRows = 128, LearningRate = 1e-3, Schedule = "constant", WarmupSteps = 35 },
+        Sft = ReferenceSft,
         Eval = new EvalSpec { Sets = ["test", "ood-operands"], Interval = 20, MaxProblems = 500 },
         CheckpointInterval = 20,
+    };
+
+    /// <summary>
+    /// The reference's setting as closely as the product allows, at the reference's budget: the demo's task, model and
+    /// SFT, 250 GRPO steps with two optimizer steps each (episodes dealt into two mini-batches) and no overlap,
+    /// evaluated on 1,000 problems every 50 steps. About 20 minutes on 2 cores.
+    /// </summary>
+    private static CampaignConfig Reference() => Arithmetic(ArithmeticReference, "rema-multi-turn", "shared") with
+    {
+        Task = new TaskSpec { Name = "arithmetic", Options = ReferenceTask(1000) },
+        Steps = 250,
+        Algorithm = new AlgorithmSpec { LearningRate = 1e-4, WeightDecay = 0, FilterSolvedAndFailedGroups = true, MiniBatches = 2 },
+        Eval = new EvalSpec { Sets = ["test", "ood-operands"], Interval = 50, MaxProblems = 1000 },
+        CheckpointInterval = 50,
+    };
+
+    /// <summary>
+    /// The harder task the demo used before issue 19: operands 1-9, 30 % of expressions group a run in parentheses
+    /// (states printed with the parentheses they need, the next step the leftmost operation with two number operands),
+    /// "Next: a op b" instructions, a fixed pool of 5,000 training problems (the first 4,000 demonstrated), SFT at a
+    /// constant 1e-3 after 35 warm-up steps; evaluated out of distribution on more operands, two-digit operands and
+    /// nested parentheses too.
+    /// </summary>
+    private static CampaignConfig Parens() => Arithmetic(ArithmeticParens, "rema-multi-turn", "shared") with
+    {
+        Task = new TaskSpec { Name = "arithmetic", Options = new Dictionary<string, string> { ["prompts"] = "none", ["train_size"] = "5000", ["eval_size"] = "500" } },
+        Sft = new SftSpec { Demonstrations = 4000, Steps = 700, BatchRows = 128, LearningRate = 1e-3, Schedule = "constant", WarmupSteps = 35 },
+        Eval = new EvalSpec { Sets = ["test", "ood-operands", "ood-large", "ood-nested"], Interval = 20, MaxProblems = 500 },
     };
 }

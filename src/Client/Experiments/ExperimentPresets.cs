@@ -19,8 +19,11 @@ public static class ExperimentPresets
     /// The paper's comparison on the arithmetic task (REMA.md section 9): single-agent VRP, MRP, ReMA single-turn and
     /// multi-turn (shared, and separate parameters trained at once), the token-level ratio ablation of multi-turn ReMA,
     /// and a control that spends multi-turn RL's compute on more SFT. Every arm starts from its protocol's SFT checkpoint
-    /// (the arithmetic-demo warm start); 40 RL steps of 16 x 8 episodes per arm and seed; greedy pass@1 on 500
-    /// problems of the in-distribution test split and of each out-of-distribution split. About 65 minutes on 2 cores;
+    /// (the arithmetic-demo warm start, on the reference GRPO's task since issue 19); 40 RL steps of 16 x 8 episodes per
+    /// arm and seed; greedy pass@1 on 500 problems of the in-distribution test split and of the out-of-distribution
+    /// splits with more operands and with two-digit operands (the demo's task has no parentheses, so ood-nested is left
+    /// out; base it on arithmetic-parens in an experiment file to bring it back). About an hour on 2 cores (65 minutes on the
+    /// parenthesised task before issue 19);
     /// --quick (2 seeds, 8 steps of 8 x 8, 100 SFT steps, 100 problems per set) about 7.
     /// </summary>
     private const string ArithmeticPaperJson = """
@@ -29,7 +32,7 @@ public static class ExperimentPresets
       "base": "arithmetic-demo",
       "campaign": {
         "steps": 40,
-        "eval": { "sets": ["test", "ood-operands", "ood-large", "ood-nested"], "interval": 40, "max_problems": 500 }
+        "eval": { "sets": ["test", "ood-operands", "ood-large"], "interval": 40, "max_problems": 500 }
       },
       "seeds": [1, 2, 3],
       "arms": [
