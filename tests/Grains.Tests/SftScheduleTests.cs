@@ -46,14 +46,20 @@ public class CampaignProblemTests
     public void FreshProblems_AreNewForEveryStepAndSeed_AndRepeatWithTheStep()
     {
         var task = Task("fresh");
-        var step3 = Plan(1).StepProblems(task, 3).Select(p => p.Id).ToList();
+        var step3 = Plan(1).StepProblems(task, 3).Select(p => p.Question).ToList();
         Assert.Equal(16, step3.Count);
-        Assert.Equal(step3, Plan(1).StepProblems(task, 3).Select(p => p.Id));          // a repeated step repeats its problems
-        Assert.Empty(step3.Intersect(Plan(1).StepProblems(task, 4).Select(p => p.Id)));
-        Assert.NotEqual(Plan(1).StepProblems(task, 3).Select(p => p.Question), Plan(2).StepProblems(task, 3).Select(p => p.Question));
-        var sft = Plan(1).SftProblems(task);
+        Assert.Equal(step3, Plan(1).StepProblems(Task("fresh"), 3).Select(p => p.Question));   // a repeated step repeats its problems
+        Assert.NotEqual(step3, Plan(1).StepProblems(task, 4).Select(p => p.Question));
+        Assert.NotEqual(step3, Plan(2).StepProblems(task, 3).Select(p => p.Question));
+        var sft = Plan(1).SftProblems(task).Select(p => p.Question).ToList();
         Assert.Equal(40, sft.Count);
-        Assert.Empty(sft.Select(p => p.Id).Intersect(step3));
+        Assert.NotEqual(sft.Take(16), step3);
+        // SFT from a checkpoint (an experiment's SFT control) does not replay the warm start's problems.
+        var continued = new ReMA.Grains.Campaigns.CampaignPlan(new CampaignConfig
+        {
+            Seed = 1, Model = new ModelSpec { Preset = null, Path = "/ckpt" }, Sft = new SftSpec { Demonstrations = 40 },
+        }).SftProblems(task).Select(p => p.Question).ToList();
+        Assert.NotEqual(sft, continued);
     }
 
     [Fact]

@@ -63,8 +63,7 @@ public static class CampaignPresets
 
     /// <summary>
     /// The arithmetic task as the reference GRPO (../shared/reference, issue 19) poses it: 2-4 operands 0-9 without
-    /// parentheses, every intermediate within +-99 in the multiplication-first order the worked solutions follow,
-    /// fresh problems for every RL step and for the SFT warm start, bare-operation meta turns, no role prompts.
+    /// parentheses, every intermediate within +-99, worked solutions in the multiplication-first order, fresh problems for every RL step and for the SFT warm start, bare-operation meta turns, no role prompts.
     /// </summary>
     private static Dictionary<string, string> ReferenceTask(int evalSize) => new()
     {

@@ -46,7 +46,7 @@ public static class ExperimentPresets
       ],
       "quick": {
         "seeds": [1, 2],
-        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 100 }, "eval": { "interval": 8, "max_problems": 100 } }
+        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 100, "demonstrations": 3000 }, "eval": { "interval": 8, "max_problems": 100 } }
       }
     }
     """;
@@ -74,7 +74,7 @@ public static class ExperimentPresets
       ],
       "quick": {
         "seeds": [1],
-        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 100 }, "eval": { "interval": 8, "max_problems": 100 } }
+        "campaign": { "steps": 8, "prompts_per_step": 8, "sft": { "steps": 100, "demonstrations": 3000 }, "eval": { "interval": 8, "max_problems": 100 } }
       }
     }
     """;

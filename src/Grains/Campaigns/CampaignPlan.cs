@@ -108,14 +108,21 @@ public sealed class CampaignPlan(CampaignConfig config)
         return Enumerable.Range(0, config.PromptsPerStep).Select(_ => train[random.Next(train.Count)]).ToList();
     }
 
-    /// <summary>The problems the SFT warm start demonstrates: the first sft.demonstrations of the pool, or fresh draws.</summary>
+    /// <summary>
+    /// The problems the SFT stage demonstrates: the first sft.demonstrations of the pool, or fresh draws. SFT that
+    /// continues from a checkpoint (model.path, e.g. an experiment's equal-compute SFT control) draws from a stream of
+    /// its own, so it never replays the warm start's problems under the same seed.
+    /// </summary>
     public IReadOnlyList<Problem> SftProblems(ITask task) => Fresh(task) is IFreshProblems fresh
-        ? fresh.DrawTraining(config.Sft.Demonstrations, Stream(0))
+        ? fresh.DrawTraining(config.Sft.Demonstrations, Stream(config.Model.Path is null ? 0 : ContinuedSftStream))
         : [.. task.Load(config.Task.TrainSplit).Take(config.Sft.Demonstrations)];
+
+    /// <summary>Stream index of SFT from a checkpoint: far beyond any step number (steps use step + 1).</summary>
+    private const long ContinuedSftStream = 1L << 40;
 
     private IFreshProblems? Fresh(ITask task) =>
         task is IFreshProblems { FreshTraining: true } fresh && config.Task.TrainSplit == "train" ? fresh : null;
 
-    /// <summary>The fresh-problem stream of (campaign seed, <paramref name="index"/>): 0 for SFT, step + 1 for RL steps.</summary>
+    /// <summary>The fresh-problem stream of (campaign seed, <paramref name="index"/>): 0 for the warm start, step + 1 for RL steps.</summary>
     private long Stream(long index) => (long)(unchecked((ulong)config.Seed * 1_000_003UL + (ulong)index) & long.MaxValue);
 }

@@ -13,7 +13,8 @@ public sealed record UpdateOptions
     /// <summary>
     /// Split the rows into this many mini-batches of whole episodes (every row of an episode in the same one; one
     /// optimizer step each), as the reference GRPO does with two. 0 or 1: as <see cref="MiniBatchRows"/> says.
-    /// Cannot be combined with <see cref="MiniBatchRows"/>.
+    /// Cannot be combined with <see cref="MiniBatchRows"/>. Learning-rate warm-up counts optimizer steps, so K
+    /// mini-batches warm up over 1/K as many RL steps.
     /// </summary>
     public int MiniBatches { get; init; }
     /// <summary>Padded tokens per forward/backward pass; the mini-batch gradient does not depend on it.</summary>
@@ -338,7 +339,6 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         return flat;
     }
 
-    /// <summary>Fisher-Yates with the updater's own generator (saved in checkpoints).</summary>
     /// <summary>
     /// One epoch's mini-batches as row indices: shuffled rows in chunks of mini_batch_rows (all rows when 0), or, with
     /// mini_batches K, the episodes shuffled and dealt into K parts (fewer when there are fewer episodes).
@@ -364,6 +364,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         }
     }
 
+    /// <summary>Fisher-Yates with the updater's own generator (saved in checkpoints).</summary>
     private int[] Permutation(int n)
     {
         int[] order = Enumerable.Range(0, n).ToArray();

@@ -18,8 +18,9 @@ public sealed record ArithmeticSettings
     /// <summary>Nesting depth of explicit parentheses: 1 = one level (training), 2 = nested (an unseen pattern).</summary>
     public int ParenthesesDepth { get; init; } = 1;
     /// <summary>
-    /// Step order of the worked solutions (and of the +-bound check): the leftmost operation with two number operands
-    /// (false), or the leftmost such multiplication first (true: the reference's canonical reduction).
+    /// Step order of the worked solutions: the leftmost operation with two number operands (false), or the leftmost
+    /// such multiplication first (true: the reference's canonical reduction). The +-bound check does not depend on it:
+    /// every order computes the same sub-expression values.
     /// </summary>
     public bool MultiplicationFirst { get; init; }
 
@@ -156,5 +157,5 @@ public static class ArithmeticProblems
     }
 
     private static bool WithinBound(Expr e, ArithmeticSettings s) =>
-        Math.Abs(e.Evaluate()) <= s.MaxIntermediate && e.Trace(s.MultiplicationFirst).All(t => Math.Abs(t.Step.Evaluate()) <= s.MaxIntermediate);
+        Math.Abs(e.Evaluate()) <= s.MaxIntermediate && e.Trace().All(t => Math.Abs(t.Step.Evaluate()) <= s.MaxIntermediate);
 }

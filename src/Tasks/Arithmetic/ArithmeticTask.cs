@@ -136,7 +136,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegative(stream);
         // One generator per stream, seeded from (task seed, stream) so a step's problems do not depend on other steps.
-        int seed = unchecked((int)StableHash.Of($"{_seed}/train/{stream}"));
+        int seed = unchecked((int)StableHash.Of(string.Create(CultureInfo.InvariantCulture, $"{_seed}/train/{stream}")));
         return DrawIndependent(seed, $"train{stream}", count, q => EvalClass(q) < 0, "train");
     }
 
