@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -124,118 +126,182 @@ public static class SiloHosting
         string host = builder.Configuration["ReMA:Health:Host"] ?? "127.0.0.1";
         if (port > 0)
         {
+            HealthAddress(host);   // a bad ReMA:Health:Host is named now, not when the host starts
             builder.Services.AddHostedService(sp => new HealthEndpoint(host, port, sp));
         }
         return builder;
     }
+
+    /// <summary>
+    /// The address ReMA:Health:Host names: an IP address, <c>localhost</c> (loopback), or <c>*</c>, <c>+</c> or
+    /// <c>0.0.0.0</c> (every IPv4 interface). Any request reaching the socket is answered, whatever its Host header says.
+    /// </summary>
+    public static IPAddress HealthAddress(string host) => host.Trim() switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "+" => IPAddress.Any,
+        var text when IPAddress.TryParse(text, out IPAddress? address) => address,
+        _ => throw new InvalidOperationException(
+            $"ReMA:Health:Host is '{host}'; expected an IP address (127.0.0.1, 0.0.0.0, ::), localhost, * or +."),
+    };
 }
 
+/// <summary>
+/// The health endpoint: a minimal HTTP/1.1 responder on a plain socket. It does not use HttpListener, whose managed
+/// implementation (Linux) crashes the process when a client connects while Start() is binding the port (its accept
+/// loop starts before the constructor has created the lock it takes; dotnet/corefx#35191), which is exactly what a
+/// probe polling a starting silo does. One request per connection; the answer closes it.
+/// </summary>
 internal sealed class HealthEndpoint(string host, int port, IServiceProvider services) : BackgroundService
 {
+    private const int MaxRequestBytes = 8192;
+
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
     private readonly DateTime _started = DateTime.UtcNow;
 
-    private HttpListener? _listener;
+    private TcpListener? _listener;
 
     /// <summary>Listens before the host reports itself started, so a probe right after start-up is answered.</summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener = new HttpListener();
-        foreach (string name in HostNames(host))
-        {
-            _listener.Prefixes.Add($"http://{name}:{port}/");
-        }
+        _listener = new TcpListener(SiloHosting.HealthAddress(host), port);
         _listener.Start();
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The names the endpoint answers to. HttpListener matches a request's Host header against its prefixes, so the
-    /// loopback default also answers <c>localhost</c> (what curl and browsers send for http://localhost:8081/).
-    /// </summary>
-    internal static IEnumerable<string> HostNames(string host)
-    {
-        yield return host;
-        if (host is "127.0.0.1" or "localhost")
-        {
-            yield return host == "localhost" ? "127.0.0.1" : "localhost";
-        }
-    }
-
     public override void Dispose()
     {
-        _listener?.Close();
+        _listener?.Dispose();
         base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        HttpListener listener = _listener!;
+        TcpListener listener = _listener!;
         var logger = services.GetRequiredService<ILogger<HealthEndpoint>>();
         logger.LogInformation("Health endpoint on http://{Host}:{Port}/health", host, port);
         using CancellationTokenRegistration stop = stoppingToken.Register(listener.Stop);
         while (!stoppingToken.IsCancellationRequested)
         {
-            HttpListenerContext context;
+            TcpClient client;
             try
             {
-                context = await listener.GetContextAsync();
+                client = await listener.AcceptTcpClientAsync(stoppingToken);
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
                 break;
             }
+            catch (SocketException e)
+            {
+                // A connection reset before it was accepted: that caller is gone, the endpoint is not.
+                logger.LogDebug(e, "Health connection not accepted");
+                continue;
+            }
+            // Each connection on its own: a caller that never sends its request holds up no one else.
+            _ = Task.Run(() => ServeAsync(client, logger, stoppingToken), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, Microsoft.Extensions.Logging.ILogger logger, CancellationToken stoppingToken)
+    {
+        using (client)
+        {
             try
             {
-                await RespondAsync(context);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                timeout.CancelAfter(ReadTimeout);
+                NetworkStream stream = client.GetStream();
+                (string method, string path)? request = await ReadRequestLineAsync(stream, timeout.Token);
+                (int status, object body) = request switch
+                {
+                    null => (400, (object)new { error = "malformed request; expected GET /health HTTP/1.1" }),
+                    { method: not ("GET" or "HEAD") } => (405, new { error = $"method {request.Value.method} not allowed; use GET" }),
+                    { path: "/health" } => await HealthAsync(),
+                    _ => (404, new { error = "not found; try /health" }),
+                };
+                byte[] content = JsonSerializer.SerializeToUtf8Bytes(body);
+                string head = $"HTTP/1.1 {status} {Reason(status)}\r\nContent-Type: application/json\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), timeout.Token);
+                if (request is not { method: "HEAD" })
+                {
+                    await stream.WriteAsync(content, timeout.Token);
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // The caller went away before the answer (a timed-out probe): that request is lost, the endpoint is not.
+                // The caller went away or stalled (a timed-out probe): that request is lost, the endpoint is not.
                 logger.LogDebug(e, "Health request not answered");
-                try
-                {
-                    context.Response.Abort();
-                }
-                catch (Exception abort) when (abort is not OutOfMemoryException)
-                {
-                    logger.LogDebug(abort, "Health response not aborted cleanly");
-                }
             }
         }
     }
 
-    private async Task RespondAsync(HttpListenerContext context)
+    /// <summary>Reads the request head (up to the blank line) and returns its method and path, or null when malformed.</summary>
+    internal static async Task<(string method, string path)?> ReadRequestLineAsync(Stream stream, CancellationToken cancellationToken)
     {
-        int status = 404;
-        object body = new { error = "not found; try /health" };
-        if (context.Request.Url?.AbsolutePath == "/health")
+        byte[] buffer = new byte[MaxRequestBytes];
+        int length = 0;
+        while (length < buffer.Length)
         {
-            try
+            int read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            if (read == 0)
             {
-                var silo = services.GetRequiredService<ILocalSiloDetails>();
-                var management = services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
-                var hosts = await management.GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(5));
-                status = 200;
-                body = new
-                {
-                    status = "ok",
-                    silo = silo.SiloAddress.ToString(),
-                    name = silo.Name,
-                    uptime_seconds = (int)(DateTime.UtcNow - _started).TotalSeconds,
-                    active_silos = hosts.Keys.Select(k => k.ToString()).ToArray(),
-                };
+                break;
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            length += read;
+            if (buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0 || buffer.AsSpan(0, length).IndexOf("\n\n"u8) >= 0)
             {
-                status = 503;
-                body = new { status = "unavailable", error = e.Message };
+                break;
             }
         }
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(body);
-        await context.Response.OutputStream.WriteAsync(bytes);
-        context.Response.Close();
+        string head = Encoding.ASCII.GetString(buffer, 0, length);
+        int end = head.IndexOf('\n');
+        string[] parts = (end >= 0 ? head[..end] : head).TrimEnd('\r').Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 3 || !parts[2].StartsWith("HTTP/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        string target = parts[1];
+        // An absolute-form target (GET http://host:port/health) names the same path.
+        if (Uri.TryCreate(target, UriKind.Absolute, out Uri? absolute) && absolute.Scheme is "http" or "https")
+        {
+            target = absolute.AbsolutePath;
+        }
+        int query = target.IndexOf('?');
+        return (parts[0], query >= 0 ? target[..query] : target);
+    }
+
+    private static string Reason(int status) => status switch
+    {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+
+    private async Task<(int status, object body)> HealthAsync()
+    {
+        try
+        {
+            var silo = services.GetRequiredService<ILocalSiloDetails>();
+            var management = services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+            var hosts = await management.GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(5));
+            return (200, new
+            {
+                status = "ok",
+                silo = silo.SiloAddress.ToString(),
+                name = silo.Name,
+                uptime_seconds = (int)(DateTime.UtcNow - _started).TotalSeconds,
+                active_silos = hosts.Keys.Select(k => k.ToString()).ToArray(),
+            });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (503, new { status = "unavailable", error = e.Message });
+        }
     }
 }
 

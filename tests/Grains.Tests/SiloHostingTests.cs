@@ -37,6 +37,21 @@ public class SiloHostingTests
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("http://127.0.0.1:28081/other")).StatusCode);
             // Both loopback names answer (curl localhost:8081/health used to get 404: the Host header did not match).
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://localhost:28081/health")).StatusCode);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("http://127.0.0.1:28081/health", new StringContent(""))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://127.0.0.1:28081/health?verbose=1")).StatusCode);
+            // A caller that sends garbage, or nothing, gets an error or is dropped; the endpoint keeps answering.
+            using (var raw = new System.Net.Sockets.TcpClient())
+            {
+                await raw.ConnectAsync(IPAddress.Loopback, 28081);
+                await raw.GetStream().WriteAsync("nonsense\r\n\r\n"u8.ToArray());
+                string answer = await new StreamReader(raw.GetStream()).ReadToEndAsync();
+                Assert.StartsWith("HTTP/1.1 400 ", answer);
+            }
+            using (var silent = new System.Net.Sockets.TcpClient())
+            {
+                await silent.ConnectAsync(IPAddress.Loopback, 28081);
+                Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://127.0.0.1:28081/health")).StatusCode);
+            }
 
             host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ReMA.Test").LogInformation("hello from the test");
         }
@@ -47,6 +62,70 @@ public class SiloHostingTests
         Serilog.Log.CloseAndFlush();
         string file = Assert.Single(Directory.GetFiles(logs, "silo-*.log"));
         Assert.Contains("hello from the test", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public async Task HealthEndpoint_SurvivesProbesThatArriveWhileItStarts()
+    {
+        // HttpListener (the endpoint's first implementation) crashed the whole silo when a probe connected while Start()
+        // bound the port: the multi-process tests poll /health from the moment a silo process is launched. Probes hammer
+        // the port here from before the host starts until it answers; the process must survive and answer.
+        const int port = 28083;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ReMA:Health:Port"] = $"{port}" });
+        builder.AddReMAEmbeddedSilo(24113, 34113);
+        builder.AddReMAHealthEndpoint();
+        using IHost host = builder.Build();
+        using var done = new CancellationTokenSource();
+        int connected = 0;
+        Task[] probes = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                using var socket = new System.Net.Sockets.TcpClient();
+                try
+                {
+                    await socket.ConnectAsync(IPAddress.Loopback, port);
+                    await socket.GetStream().WriteAsync("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                    Interlocked.Increment(ref connected);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // not listening yet
+                }
+            }
+        })).ToArray();
+        await host.StartAsync();
+        try
+        {
+            using var http = new HttpClient();
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://127.0.0.1:{port}/health")).StatusCode);
+        }
+        finally
+        {
+            done.Cancel();
+            await Task.WhenAll(probes);
+            await host.StopAsync();
+        }
+        Assert.True(connected > 0);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("localhost", "127.0.0.1")]
+    [InlineData("*", "0.0.0.0")]
+    [InlineData("0.0.0.0", "0.0.0.0")]
+    [InlineData("::1", "::1")]
+    public void HealthHost_NamesAnAddress(string host, string address) =>
+        Assert.Equal(IPAddress.Parse(address), SiloHosting.HealthAddress(host));
+
+    [Fact]
+    public void HealthHost_ThatIsNotAnAddress_IsNamed()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ReMA:Health:Host"] = "my-silo.example" });
+        var e = Assert.Throws<InvalidOperationException>(() => builder.AddReMAHealthEndpoint());
+        Assert.Contains("ReMA:Health:Host is 'my-silo.example'", e.Message);
     }
 
     [Fact]
