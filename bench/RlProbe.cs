@@ -217,7 +217,7 @@ public static class RlProbe
     }
 
     /// <summary>The demonstration rows of <paramref name="problems"/>, replayed through the episode runner as the campaign's SFT stage does.</summary>
-    private static async Task<List<TrajectoryRow>> DemonstrationRows(ITask task, EpisodeSettings episode, ChatTemplate chat, IEnumerable<Problem> problems)
+    internal static async Task<List<TrajectoryRow>> DemonstrationRows(ITask task, EpisodeSettings episode, ChatTemplate chat, IEnumerable<Problem> problems)
     {
         var settings = episode with { MaxTurns = int.MaxValue / 2, MaxTokensPerTurn = 4096, MaxContextTokens = int.MaxValue / 2 };
         var rows = new List<TrajectoryRow>();

@@ -153,11 +153,25 @@ public sealed class CampaignGrain(
         Interleave = true,
     });
 
+    /// <summary>
+    /// Runs units back to back while the campaign runs and each unit succeeds; the timer only (re)starts the loop: on
+    /// activation, after a failure's wait, after a resume. (One unit per tick left the loop idle for up to a timer
+    /// period after every unit: about a tenth of an RL step of the reference preset.) Calls still interleave at every
+    /// await; a pause, a cancellation or deactivation ends the loop after the current unit.
+    /// </summary>
     private async Task TickAsync(CancellationToken cancellation)
+    {
+        while (await UnitAsync() && !cancellation.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One unit of the loop; true when it ran, succeeded, and the campaign is still running.</summary>
+    private async Task<bool> UnitAsync()
     {
         if (_busy || state.State.Config is null || DateTime.UtcNow < _retryAt)
         {
-            return;
+            return false;
         }
         if (state.State.Status != "running")
         {
@@ -165,8 +179,9 @@ public sealed class CampaignGrain(
             {
                 await FlushAsync();
             }
-            return;
+            return false;
         }
+        bool succeeded = false;
         _busy = true;
         try
         {
@@ -182,6 +197,7 @@ public sealed class CampaignGrain(
             _transientFailures = 0;
             _warning = null;
             _storageLostSince = null;
+            succeeded = true;
         }
         catch (Exception e) when (Transient.IsStorageLoss(e))
         {
@@ -243,6 +259,7 @@ public sealed class CampaignGrain(
         {
             await StopRemindingAsync();
         }
+        return succeeded && state.State.Status == "running";
     }
 
     /// <summary>Writes state that an earlier write failed to store (the loop is not running).</summary>

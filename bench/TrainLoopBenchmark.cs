@@ -1,0 +1,371 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using ReMA.Abstractions.Campaigns;
+using ReMA.Abstractions.Learning;
+using ReMA.Abstractions.Policy;
+using ReMA.Grains.Campaigns;
+using ReMA.Grains.Episodes;
+using ReMA.Grains.Policy;
+using ReMA.Learner.Checkpoints;
+using ReMA.Learner.Generation;
+using ReMA.Learner.Tokenization;
+using ReMA.Learner.Training;
+using ReMA.Grains.Learning;
+using ReMA.Silo;
+using ReMA.Tasks.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ReMA.Bench;
+
+/// <summary>
+/// The training loop as a user runs it: the <c>arithmetic-reference</c> preset as a campaign on an in-process silo,
+/// cut to a short SFT stage, a warm-up RL step and N timed RL steps, with a greedy evaluation of 500 test problems
+/// before and after. Per RL step: wall time (watched from outside the campaign), rollout, learner compute,
+/// checkpoint-and-publication (the learner call less its compute) and the rest (storing episodes, the campaign loop);
+/// the rollout's Orleans share from the same episodes run directly on an engine in this process; tokens per turn, per
+/// step and per second; the matmul rate of this process. Where /usr/bin/python3 has torch, the reference
+/// (../shared/reference/nano_rema.py) is timed in the same sitting with the same step counts and the ratios printed.
+/// `dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 200] [--no-reference]`.
+/// </summary>
+public static class TrainLoopBenchmark
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        bool json = args.Contains("--json");
+        string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "train-loop.json");
+        int rlSteps = int.Parse(BenchArgs.Value(args, "--rl-steps") ?? "10", CultureInfo.InvariantCulture);
+        int sftSteps = int.Parse(BenchArgs.Value(args, "--sft-steps") ?? "200", CultureInfo.InvariantCulture);
+        int evalProblems = 500;
+        void Say(string line)
+        {
+            if (!json)
+            {
+                Console.WriteLine(line);
+            }
+        }
+
+        double matmul = GenerateBenchmark.MatmulGflops(CPU);
+        Say($"matmul rate of this process: {matmul:F1} GFLOP/s ({get_num_threads()} threads)");
+
+        string root = Directory.CreateTempSubdirectory("rema-train-loop").FullName;
+        CampaignConfig preset = CampaignPresets.Get(CampaignPresets.ArithmeticReference);
+        var options = new Dictionary<string, string>(preset.Task.Options) { ["eval_size"] = evalProblems.ToString(CultureInfo.InvariantCulture) };
+        CampaignConfig config = preset with
+        {
+            Name = "train-loop",
+            Task = preset.Task with { Options = options },
+            Steps = rlSteps + 1,
+            Sft = preset.Sft with { Steps = sftSteps, Demonstrations = Math.Min(preset.Sft.Demonstrations, sftSteps * preset.Sft.BatchRows / 6 + 1) },
+            Eval = new EvalSpec { Sets = ["test"], Interval = 1_000_000, MaxProblems = evalProblems, AtStart = true },
+        };
+
+        // Checkpoints go where every campaign's go (runs/<name>/checkpoints under the working folder): cleared before
+        // and after; state, episodes and logs in a temporary folder.
+        string checkpoints = Path.Combine("runs", config.Name);
+        if (Directory.Exists(checkpoints))
+        {
+            Directory.Delete(checkpoints, recursive: true);
+        }
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ReMA:Storage:Folder"] = Path.Combine(root, "storage"),
+            ["ReMA:Runs:Folder"] = Path.Combine(root, "runs"),
+            ["ReMA:Checkpoints:Cache"] = Path.Combine(root, "cache"),
+            ["ReMA:Logging:Folder"] = Path.Combine(root, "logs"),
+        });
+        builder.AddReMALogging(LogConsole.ErrorsOnly);
+        builder.AddReMAEmbeddedSilo(11411, 30411);
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
+        ICampaignGrain campaign = grains.GetGrain<ICampaignGrain>(config.Name);
+
+        // Watched from outside at 10 ms: when the SFT stage ends, when each step ends, when each evaluation ends.
+        var clock = Stopwatch.StartNew();
+        await campaign.Start(config);
+        double sftEnd = double.NaN;
+        var stepEnds = new Dictionary<long, double>();
+        var evalEnds = new List<double>();
+        CampaignStatus status;
+        while (true)
+        {
+            status = await campaign.Status();
+            double now = clock.Elapsed.TotalSeconds;
+            if (double.IsNaN(sftEnd) && status.Stage != "sft")
+            {
+                sftEnd = now;
+            }
+            stepEnds.TryAdd(status.NextStep, now);
+            while (evalEnds.Count < status.Evaluations.Length)
+            {
+                evalEnds.Add(now);
+            }
+            if (status.Status is not "running")
+            {
+                break;
+            }
+            await Task.Delay(10);
+        }
+        if (status.Status != "completed")
+        {
+            Console.Error.WriteLine($"train-loop: the campaign ended {status.Status}: {status.Error}");
+            return 1;
+        }
+        StepRecord[] history = await campaign.History();
+        await host.StopAsync();
+
+        // Step s (0-based) ends when NextStep becomes s + 1; step 0 is the warm-up, and step 1 starts when step 0 ends.
+        var timed = history.Where(h => h.Step >= 1).ToList();
+        double Mean(Func<StepRecord, double> f) => timed.Average(f);
+        double wall = (stepEnds[rlSteps + 1] - stepEnds[1]) / rlSteps;
+        double rollout = Mean(h => h.RolloutSeconds);
+        double update = Mean(h => h.UpdateSeconds);
+        double compute = Mean(h => h.Learners.Values.Sum(l => l.Seconds));
+        double publish = update - compute;
+        double rest = wall - rollout - update;
+        double generated = Mean(h => h.RolloutTokensPerSecond * h.RolloutSeconds);
+        double turns = Mean(h => h.TurnsPerEpisode * h.Episodes);
+        double lossTokens = Mean(h => h.Learners.Values.Sum(l => (double)l.LossTokens));
+        double trainedPerSecond = Mean(h => h.Learners.Values.Sum(l => l.TokensPerSecond));
+        double rows = Mean(h => h.Learners.Values.Sum(l => (double)l.Rows));
+        var perTurn = timed.SelectMany(h => h.TokensPerTurn).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => Math.Round(g.Average(kv => kv.Value), 2));
+        double sftWall = sftEnd;
+        SftResult sft = status.Sft!;
+        EvalRecord[] evals = status.Evaluations;
+
+        // The same kind of episodes without Orleans: the SFT checkpoint on an engine in this process, the timed steps'
+        // problems, the campaign's sampling settings; warm-up once, then the mean over the steps' problems.
+        var plan = new CampaignPlan(config);
+        ITask task = TaskCatalog.Default().Create(config.Task.Name, config.Task.Options);
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed });
+        ModelFolder.LoadWeights(model, sft.CheckpointPath);
+        double direct;
+        using (var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256 }))
+        {
+            var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
+                EngineRoleGenerator.Shared(engine, new ChatTemplate(tokenizer), Roles.Meta, Roles.Reasoner));
+            async Task<double> Step(long step)
+            {
+                var watch = Stopwatch.StartNew();
+                var problems = plan.StepProblems(task, step);
+                await Task.WhenAll(problems.SelectMany((p, i) => Enumerable.Range(0, config.GroupSize)
+                    .Select(g => runner.RunAsync(p, $"d{step}-{i}-{g}", $"d{step}-{i}"))));
+                return watch.Elapsed.TotalSeconds;
+            }
+            await Step(0);
+            var times = new List<double>();
+            foreach (long s in timed.Select(h => h.Step).Take(5))
+            {
+                times.Add(await Step(s));
+            }
+            direct = times.Average();
+        }
+        model.Dispose();
+        SftProfile profile = await ProfileSft(task, plan, config);
+        Say($"SFT step, direct ({profile.Steps} steps of {config.Sft.BatchRows} rows, mean {profile.RowTokens:F1} tokens per row, {profile.LossTokens:F1} loss tokens): "
+            + $"{profile.Total:F3} s = forward {profile.Forward:F3} + backward {profile.Backward:F3} + clip and optimizer {profile.Optimizer:F3} + batching {profile.Batching:F3}");
+
+        var product = new JsonObject
+        {
+            ["preset"] = CampaignPresets.ArithmeticReference,
+            ["rl_steps_timed"] = rlSteps,
+            ["episodes_per_step"] = config.PromptsPerStep * config.GroupSize,
+            ["rl_step_seconds"] = Round(wall),
+            ["rollout_seconds"] = Round(rollout),
+            ["rollout_direct_seconds"] = Round(direct),
+            ["learner_compute_seconds"] = Round(compute),
+            ["checkpoint_publication_seconds"] = Round(publish),
+            ["other_seconds"] = Round(rest),
+            ["shares"] = new JsonObject
+            {
+                ["rollout_generation"] = Round(Math.Min(direct, rollout) / wall),
+                ["rollout_orleans"] = Round(Math.Max(0, rollout - direct) / wall),
+                ["update_compute"] = Round(compute / wall),
+                ["checkpoint_publication"] = Round(publish / wall),
+                ["other_loop_and_storage"] = Round(rest / wall),
+            },
+            ["turns_per_step"] = Round(turns),
+            ["tokens_per_turn"] = JsonSerializer.SerializeToNode(perTurn),
+            ["generated_tokens_per_step"] = Round(generated),
+            ["generated_tokens_per_second"] = Round(generated / rollout),
+            ["trained_rows_per_step"] = Round(rows),
+            ["trained_loss_tokens_per_step"] = Round(lossTokens),
+            ["trained_tokens_per_second"] = Round(trainedPerSecond),
+            ["sft_steps"] = sft.OptimizerSteps,
+            ["sft_stage_seconds"] = Round(sftWall),
+            ["sft_learner_seconds"] = Round(sft.Seconds),
+            ["sft_seconds_per_step"] = Round(sft.Seconds / Math.Max(1, sft.OptimizerSteps)),
+            ["sft_direct"] = JsonSerializer.SerializeToNode(profile),
+            ["eval_problems"] = evalProblems,
+            ["eval_seconds"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Seconds)))]),
+            ["eval_accuracy"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Accuracy)))]),
+        };
+        Say($"product: RL step {wall:F3} s (rollout {rollout:F3}, direct {direct:F3}; learner compute {compute:F3}; checkpoint+publication {publish:F3}; other {rest:F3})");
+        Say($"         {turns:F0} turns, {generated:F0} generated tokens per step ({generated / rollout:F0}/s); tokens per turn {string.Join(", ", perTurn.Select(kv => $"{kv.Key} {kv.Value}"))}; {rows:F0} rows, {lossTokens:F0} loss tokens trained per step");
+        Say($"         SFT {sft.OptimizerSteps} steps: {sft.Seconds / Math.Max(1, sft.OptimizerSteps):F3} s per step (learner call {sft.Seconds:F1} s, stage {sftWall:F1} s)");
+        Say($"         greedy evaluation of {evalProblems}: {string.Join(", ", evals.Select(e => $"{e.Seconds:F2} s ({e.Accuracy:P1})"))}");
+
+        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say);
+        var result = new JsonObject
+        {
+            ["machine"] = Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores",
+            ["matmul_gflops"] = Round(matmul),
+            ["torch_threads"] = get_num_threads(),
+            ["product"] = product,
+        };
+        if (reference is not null)
+        {
+            result["reference"] = reference;
+            double refStep = (double)reference["rl_step_seconds"]!, refSft = (double)reference["sft_seconds_per_step"]!, refEval = (double)reference["eval_seconds_per_problem"]!;
+            var ratios = new JsonObject
+            {
+                ["rl_step"] = Round(wall / refStep),
+                ["sft_step"] = Round(sft.Seconds / Math.Max(1, sft.OptimizerSteps) / refSft),
+                ["eval_per_problem"] = Round(evals[0].Seconds / evalProblems / refEval),
+            };
+            result["ratios"] = ratios;
+            Say($"ratios to the reference (product / reference): RL step {ratios["rl_step"]}x, SFT step {ratios["sft_step"]}x, evaluation per problem {ratios["eval_per_problem"]}x");
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, result.ToJsonString(Indented));
+        Console.WriteLine(json ? File.ReadAllText(output) : $"written: {output}");
+        try
+        {
+            Directory.Delete(root, recursive: true);
+            Directory.Delete(checkpoints, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        return 0;
+    }
+
+    private static double Round(double x) => Math.Round(x, 4);
+
+    /// <summary>Where one SFT step's time goes (seconds per step), measured on the campaign's own demonstration rows.</summary>
+    public sealed record SftProfile(int Steps, double RowTokens, double LossTokens, double Batching, double Forward, double Backward, double Optimizer, double Total);
+
+    /// <summary>
+    /// The SFT step as <see cref="SftTrainer.Step"/> takes it (same batching, loss, clipping and optimizer), timed in
+    /// parts, on a fresh model of the campaign's preset and rows demonstrated the way the campaign demonstrates them.
+    /// </summary>
+    private static async Task<SftProfile> ProfileSft(ITask task, CampaignPlan plan, CampaignConfig config)
+    {
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed });
+        var settings = EpisodeGrain.Settings(plan.Spec(evaluation: false));
+        var rows = await RlProbe.DemonstrationRows(task, settings, new ChatTemplate(tokenizer), plan.SftProblems(task).Take(600));
+        var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), AlgorithmOptions.SftOptimizer(config.Sft, config.Algorithm));
+        var budget = new SftOptions().MicroBatchTokens;
+        var shuffle = new Random(1);
+        double batching = 0, forward = 0, backward = 0, step = 0;
+        const int warmup = 5, steps = 30;
+        model.train();
+        for (int s = 0; s < warmup + steps; s++)
+        {
+            var batch = Enumerable.Range(0, config.Sft.BatchRows).Select(_ => rows[shuffle.Next(rows.Count)]).ToList();
+            long total = batch.Sum(r => (long)r.LossTokens);
+            var watch = Stopwatch.StartNew();
+            optimizer.ZeroGrad();
+            double b = 0, f = 0, k = 0;
+            foreach (int[] micro in RowBatching.ByTokenBudget(batch.Select(r => r.Length).ToList(), budget))
+            {
+                using var scope = NewDisposeScope();
+                long t0 = watch.ElapsedTicks;
+                var mb = new MicroBatch(micro.Select(i => batch[i]).ToList());
+                long t1 = watch.ElapsedTicks;
+                Tensor nll = -mb.Score(model).LogProbs.sum() / total;
+                nll.ToDouble();
+                long t2 = watch.ElapsedTicks;
+                nll.backward();
+                long t3 = watch.ElapsedTicks;
+                b += t1 - t0;
+                f += t2 - t1;
+                k += t3 - t2;
+            }
+            long before = watch.ElapsedTicks;
+            nn.utils.clip_grad_norm_(optimizer.Parameters, 1.0);
+            optimizer.Step(1e-4);
+            double o = (watch.ElapsedTicks - before) / (double)Stopwatch.Frequency;
+            if (s >= warmup)
+            {
+                batching += b / Stopwatch.Frequency;
+                forward += f / Stopwatch.Frequency;
+                backward += k / Stopwatch.Frequency;
+                step += o;
+            }
+        }
+        optimizer.Dispose();
+        model.Dispose();
+        return new SftProfile(steps, rows.Average(r => r.Length), rows.Average(r => r.LossTokens) , Round(batching / steps), Round(forward / steps),
+            Round(backward / steps), Round(step / steps), Round((batching + forward + backward + step) / steps));
+    }
+
+    /// <summary>
+    /// The reference's SFT and GRPO with the same step counts, 2 threads, in this sitting; null (and a note) when
+    /// /usr/bin/python3 or its torch is missing, or the reference is not at ../shared/reference.
+    /// </summary>
+    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say)
+    {
+        string script = Path.GetFullPath(Path.Combine("..", "shared", "reference", "nano_rema.py"));
+        if (!File.Exists("/usr/bin/python3") || !File.Exists(script) || Python(["-c", "import torch"], out _) != 0)
+        {
+            say("reference: skipped (needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
+            return null;
+        }
+        string checkpoint = Path.Combine(root, "reference.pt"), sftLog = Path.Combine(root, "reference-sft.jsonl"), rlLog = Path.Combine(root, "reference-rl.jsonl");
+        string S(int v) => v.ToString(CultureInfo.InvariantCulture);
+        if (Python([script, "--sft_steps", S(sftSteps), "--save", checkpoint, "--eval_every", "1000000", "--log_every", S(sftSteps), "--threads", "2", "--log", sftLog], out string error) != 0
+            || Python([script, "--load", checkpoint, "--rl_steps", S(rlSteps), "--rl_block", S(rlSteps), "--eval_every", "1000000", "--threads", "2", "--log", rlLog], out error) != 0)
+        {
+            say($"reference: failed ({error.Trim().Split('\n').LastOrDefault()})");
+            return null;
+        }
+        JsonNode[] sft = [.. File.ReadAllLines(sftLog).Select(l => JsonNode.Parse(l)!)];
+        JsonNode[] rl = [.. File.ReadAllLines(rlLog).Select(l => JsonNode.Parse(l)!)];
+        double sftTrain = (double)sft.First(n => (string?)n["kind"] == "time")["train_s"]!;
+        JsonNode block = rl.First(n => (string?)n["kind"] == "rl");
+        JsonNode firstEval = rl.First(n => (string?)n["kind"] == "eval");
+        double gen = (double)block["gen_s"]!, upd = (double)block["upd_s"]!;
+        double evalSeconds = (double)firstEval["eval_s"]!;
+        var result = new JsonObject
+        {
+            ["command"] = $"/usr/bin/python3 {Path.Combine("..", "shared", "reference", "nano_rema.py")} --sft_steps {sftSteps} --threads 2, then --load --rl_steps {rlSteps}",
+            ["rl_step_seconds"] = Round((gen + upd) / rlSteps),
+            ["rollout_seconds"] = Round(gen / rlSteps),
+            ["update_seconds"] = Round(upd / rlSteps),
+            ["tokens_per_turn"] = new JsonObject { ["meta"] = (double)block["meta_len"]!, ["reasoner"] = (double)block["reas_len"]! },
+            ["trained_turns_per_step"] = (double)block["nturn"]!,
+            ["sft_seconds_per_step"] = Round(sftTrain / sftSteps),
+            ["eval_problems"] = 400,
+            ["eval_seconds"] = Round(evalSeconds),
+            ["eval_seconds_per_problem"] = evalSeconds / 400,
+            ["eval_accuracy"] = Round((double)firstEval["id"]! / 100),
+        };
+        say($"reference: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s; tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}");
+        return result;
+    }
+
+    private static int Python(string[] arguments, out string error)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using Process process = Process.Start(start)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        error = stderr.Result;
+        return process.ExitCode;
+    }
+}
