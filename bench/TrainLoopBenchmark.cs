@@ -31,7 +31,7 @@ namespace ReMA.Bench;
 /// the rollout's Orleans share from the same episodes run directly on an engine in this process; tokens per turn, per
 /// step and per second; the matmul rate of this process. Where /usr/bin/python3 has torch, the reference
 /// (../shared/reference/nano_rema.py) is timed in the same sitting with the same step counts and the ratios printed.
-/// `dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 200] [--no-reference]`.
+/// `dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 800] [--no-reference]`.
 /// </summary>
 public static class TrainLoopBenchmark
 {
@@ -42,7 +42,7 @@ public static class TrainLoopBenchmark
         bool json = args.Contains("--json");
         string output = BenchArgs.Value(args, "--out") ?? Path.Combine("bench", "results", "train-loop.json");
         int rlSteps = int.Parse(BenchArgs.Value(args, "--rl-steps") ?? "10", CultureInfo.InvariantCulture);
-        int sftSteps = int.Parse(BenchArgs.Value(args, "--sft-steps") ?? "200", CultureInfo.InvariantCulture);
+        int sftSteps = int.Parse(BenchArgs.Value(args, "--sft-steps") ?? "800", CultureInfo.InvariantCulture);
         int evalProblems = 500;
         void Say(string line)
         {
@@ -146,9 +146,10 @@ public static class TrainLoopBenchmark
         // problems, the campaign's sampling settings; warm-up once, then the mean over the steps' problems.
         var plan = new CampaignPlan(config);
         ITask task = TaskCatalog.Default().Create(config.Task.Name, config.Task.Options);
-        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed });
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
         ModelFolder.LoadWeights(model, sft.CheckpointPath);
         double direct;
+        UpdateProfile updateProfile;
         using (var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256 }))
         {
             var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
@@ -162,6 +163,7 @@ public static class TrainLoopBenchmark
                 return watch.Elapsed.TotalSeconds;
             }
             await Step(0);
+            updateProfile = await ProfileUpdate(task, plan, config, runner, model);
             var times = new List<double>();
             foreach (long s in timed.Select(h => h.Step).Take(5))
             {
@@ -169,9 +171,29 @@ public static class TrainLoopBenchmark
             }
             direct = times.Average();
         }
+        // Greedy evaluation of the same 500 problems directly on an engine: at the campaign's batch limit, and at 512.
+        var evalDirect = new JsonObject();
+        foreach (int maxBatch in new[] { plan.Model.MaxBatch, 512 })
+        {
+            using var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = maxBatch });
+            var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: true)),
+                EngineRoleGenerator.Shared(engine, new ChatTemplate(tokenizer), Roles.Meta, Roles.Reasoner));
+            var problems = task.Load("test").Take(evalProblems).ToList();
+            double best = double.MaxValue;
+            for (int round = 0; round < 2; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                await Task.WhenAll(problems.Select((p, i) => runner.RunAsync(p, $"e{round}-{i}", $"e{round}-{i}")));
+                best = Math.Min(best, watch.Elapsed.TotalSeconds);
+            }
+            evalDirect[$"max_batch_{maxBatch}"] = Round(best);
+            Say($"greedy evaluation of {problems.Count} directly on an engine (SFT checkpoint), max batch {maxBatch}: {best:F2} s");
+        }
+        Say($"RL update of one step's rows, direct ({updateProfile.ActiveRows} of {updateProfile.Rows} rows with an advantage, {updateProfile.RowTokens:F1} tokens each): "
+            + $"updater {updateProfile.Update:F3} s; one forward and backward of those rows {updateProfile.ForwardBackwardFloor:F3} s");
         model.Dispose();
         SftProfile profile = await ProfileSft(task, plan, config);
-        Say($"SFT step, direct ({profile.Steps} steps of {config.Sft.BatchRows} rows, mean {profile.RowTokens:F1} tokens per row, {profile.LossTokens:F1} loss tokens): "
+        Say($"SFT step, direct ({profile.Steps} steps of {config.Sft.BatchRows} rows, mean {profile.RowTokens:F1} tokens per row of which {profile.MarkupTokensPerRow} chat markup, {profile.LossTokens:F1} loss tokens): "
             + $"{profile.Total:F3} s = forward {profile.Forward:F3} + backward {profile.Backward:F3} + clip and optimizer {profile.Optimizer:F3} + batching {profile.Batching:F3}");
 
         var product = new JsonObject
@@ -205,7 +227,9 @@ public static class TrainLoopBenchmark
             ["sft_learner_seconds"] = Round(sft.Seconds),
             ["sft_seconds_per_step"] = Round(sft.Seconds / Math.Max(1, sft.OptimizerSteps)),
             ["sft_direct"] = JsonSerializer.SerializeToNode(profile),
+            ["update_direct"] = JsonSerializer.SerializeToNode(updateProfile),
             ["eval_problems"] = evalProblems,
+            ["eval_direct_seconds"] = evalDirect,
             ["eval_seconds"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Seconds)))]),
             ["eval_accuracy"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Accuracy)))]),
         };
@@ -214,7 +238,11 @@ public static class TrainLoopBenchmark
         Say($"         SFT {sft.OptimizerSteps} steps: {sft.Seconds / Math.Max(1, sft.OptimizerSteps):F3} s per step (learner call {sft.Seconds:F1} s, stage {sftWall:F1} s)");
         Say($"         greedy evaluation of {evalProblems}: {string.Join(", ", evals.Select(e => $"{e.Seconds:F2} s ({e.Accuracy:P1})"))}");
 
-        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say);
+        // The reference in its own compact format (the issue's yardstick), and in the product's chat format with the
+        // product's model family (--format chat --arch llama): the second separates the format's cost from the loop's.
+        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say, []);
+        JsonObject? referenceChat = args.Contains("--no-reference") || args.Contains("--compact-reference-only") ? null
+            : RunReference(root, sftSteps, rlSteps, Say, ["--format", "chat", "--arch", "llama"]);
         var result = new JsonObject
         {
             ["machine"] = Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores",
@@ -222,18 +250,23 @@ public static class TrainLoopBenchmark
             ["torch_threads"] = get_num_threads(),
             ["product"] = product,
         };
-        if (reference is not null)
+        double evalSeconds = evals.Min(e => e.Seconds);
+        foreach ((string key, JsonObject? r) in new[] { ("reference", reference), ("reference_chat_format", referenceChat) })
         {
-            result["reference"] = reference;
-            double refStep = (double)reference["rl_step_seconds"]!, refSft = (double)reference["sft_seconds_per_step"]!, refEval = (double)reference["eval_seconds_per_problem"]!;
+            if (r is null)
+            {
+                continue;
+            }
+            result[key] = r;
+            double refStep = (double)r["rl_step_seconds"]!, refSft = (double)r["sft_seconds_per_step"]!, refEval = (double)r["eval_seconds_per_problem"]!;
             var ratios = new JsonObject
             {
                 ["rl_step"] = Round(wall / refStep),
                 ["sft_step"] = Round(sft.Seconds / Math.Max(1, sft.OptimizerSteps) / refSft),
-                ["eval_per_problem"] = Round(evals[0].Seconds / evalProblems / refEval),
+                ["eval_per_problem"] = Round(evalSeconds / evalProblems / refEval),
             };
-            result["ratios"] = ratios;
-            Say($"ratios to the reference (product / reference): RL step {ratios["rl_step"]}x, SFT step {ratios["sft_step"]}x, evaluation per problem {ratios["eval_per_problem"]}x");
+            result[$"ratios_to_{key}"] = ratios;
+            Say($"ratios to the {key.Replace('_', ' ')} (product / reference): RL step {ratios["rl_step"]}x, SFT step {ratios["sft_step"]}x, evaluation per problem {ratios["eval_per_problem"]}x");
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, result.ToJsonString(Indented));
@@ -251,8 +284,59 @@ public static class TrainLoopBenchmark
 
     private static double Round(double x) => Math.Round(x, 4);
 
+    /// <summary>The RL update of one step's rows (seconds): the product's updater, and a plain forward and backward of the same rows.</summary>
+    public sealed record UpdateProfile(int Rows, int ActiveRows, double RowTokens, double Update, double ForwardBackwardFloor);
+
+    /// <summary>
+    /// One step's episodes (the step-1 problems, the SFT checkpoint), advantages as the learner computes them, then
+    /// (on a copy of the weights, restored after) the updater's Update with the campaign's settings against the floor
+    /// of one forward and backward over the rows the update trains (no loss arithmetic, statistics or optimizer).
+    /// </summary>
+    private static async Task<UpdateProfile> ProfileUpdate(ITask task, CampaignPlan plan, CampaignConfig config, EpisodeRunner runner, ReMA.Learner.Model.CausalLM model)
+    {
+        var problems = plan.StepProblems(task, 1);
+        var results = await Task.WhenAll(problems.SelectMany((p, i) => Enumerable.Range(0, config.GroupSize)
+            .Select(g => runner.RunAsync(p, $"u-{i}-{g}", $"u-{i}"))));
+        var advantaged = Advantages.Compute(results.SelectMany(r => r.Rows).ToList(), AlgorithmOptions.Advantage(config.Algorithm)).Rows;
+        var active = advantaged.Where(a => a.TurnAdvantages.Any(v => v != 0)).Select(a => a.Row).ToList();
+        var saved = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        double update = double.MaxValue, floor = double.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            using (var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(config.Algorithm), AlgorithmOptions.Schedule(config.Algorithm, 1000),
+                AlgorithmOptions.Loss(config.Algorithm, config.Sampling.Temperature), AlgorithmOptions.Update(config.Algorithm), (Func<ReMA.Learner.Model.CausalLM>?)null, 1))
+            {
+                var watch = Stopwatch.StartNew();
+                updater.Update(advantaged);
+                update = Math.Min(update, watch.Elapsed.TotalSeconds);
+            }
+            var clock = Stopwatch.StartNew();
+            model.train();
+            foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(r => r.Length).ToList(), new UpdateOptions().MicroBatchTokens))
+            {
+                using var scope = NewDisposeScope();
+                var mb = new MicroBatch(micro.Select(i => active[i]).ToList());
+                mb.Score(model).LogProbs.sum().backward();
+            }
+            model.eval();
+            floor = Math.Min(floor, clock.Elapsed.TotalSeconds);
+            using (no_grad())
+            {
+                foreach (var kv in model.state_dict())
+                {
+                    kv.Value.copy_(saved[kv.Key]);
+                }
+                foreach (var p in model.parameters())
+                {
+                    p.grad?.zero_();
+                }
+            }
+        }
+        return new UpdateProfile(advantaged.Count, active.Count, active.Count == 0 ? 0 : active.Average(r => r.Length), Round(update), Round(floor));
+    }
+
     /// <summary>Where one SFT step's time goes (seconds per step), measured on the campaign's own demonstration rows.</summary>
-    public sealed record SftProfile(int Steps, double RowTokens, double LossTokens, double Batching, double Forward, double Backward, double Optimizer, double Total);
+    public sealed record SftProfile(int Steps, double RowTokens, double LossTokens, int MarkupTokensPerRow, double Batching, double Forward, double Backward, double Optimizer, double Total);
 
     /// <summary>
     /// The SFT step as <see cref="SftTrainer.Step"/> takes it (same batching, loss, clipping and optimizer), timed in
@@ -260,11 +344,11 @@ public static class TrainLoopBenchmark
     /// </summary>
     private static async Task<SftProfile> ProfileSft(ITask task, CampaignPlan plan, CampaignConfig config)
     {
-        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed });
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
         var settings = EpisodeGrain.Settings(plan.Spec(evaluation: false));
         var rows = await RlProbe.DemonstrationRows(task, settings, new ChatTemplate(tokenizer), plan.SftProblems(task).Take(600));
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), AlgorithmOptions.SftOptimizer(config.Sft, config.Algorithm));
-        var budget = new SftOptions().MicroBatchTokens;
+        var budget = BenchArgs.Value(Environment.GetCommandLineArgs(), "--sft-budget") is string b0 ? int.Parse(b0, CultureInfo.InvariantCulture) : new SftOptions().MicroBatchTokens;
         var shuffle = new Random(1);
         double batching = 0, forward = 0, backward = 0, step = 0;
         const int warmup = 5, steps = 30;
@@ -305,7 +389,10 @@ public static class TrainLoopBenchmark
         }
         optimizer.Dispose();
         model.Dispose();
-        return new SftProfile(steps, rows.Average(r => r.Length), rows.Average(r => r.LossTokens) , Round(batching / steps), Round(forward / steps),
+        // The chat markup every compact row carries (an empty user message, the generation prompt, the turn's end).
+        var chat = new ChatTemplate(tokenizer);
+        int markup = chat.Render([ChatMessage.User("")], addGenerationPrompt: true).Length + 1;
+        return new SftProfile(steps, rows.Average(r => r.Length), rows.Average(r => r.LossTokens), markup, Round(batching / steps), Round(forward / steps),
             Round(backward / steps), Round(step / steps), Round((batching + forward + backward + step) / steps));
     }
 
@@ -313,20 +400,22 @@ public static class TrainLoopBenchmark
     /// The reference's SFT and GRPO with the same step counts, 2 threads, in this sitting; null (and a note) when
     /// /usr/bin/python3 or its torch is missing, or the reference is not at ../shared/reference.
     /// </summary>
-    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say)
+    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say, string[] extra)
     {
+        string label = extra.Length == 0 ? "reference" : $"reference ({string.Join(' ', extra)})";
+        string tag = extra.Length == 0 ? "compact" : "chat";
         string script = Path.GetFullPath(Path.Combine("..", "shared", "reference", "nano_rema.py"));
         if (!File.Exists("/usr/bin/python3") || !File.Exists(script) || Python(["-c", "import torch"], out _) != 0)
         {
             say("reference: skipped (needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
             return null;
         }
-        string checkpoint = Path.Combine(root, "reference.pt"), sftLog = Path.Combine(root, "reference-sft.jsonl"), rlLog = Path.Combine(root, "reference-rl.jsonl");
+        string checkpoint = Path.Combine(root, $"reference-{tag}.pt"), sftLog = Path.Combine(root, $"reference-{tag}-sft.jsonl"), rlLog = Path.Combine(root, $"reference-{tag}-rl.jsonl");
         string S(int v) => v.ToString(CultureInfo.InvariantCulture);
-        if (Python([script, "--sft_steps", S(sftSteps), "--save", checkpoint, "--eval_every", "1000000", "--log_every", S(sftSteps), "--threads", "2", "--log", sftLog], out string error) != 0
-            || Python([script, "--load", checkpoint, "--rl_steps", S(rlSteps), "--rl_block", S(rlSteps), "--eval_every", "1000000", "--threads", "2", "--log", rlLog], out error) != 0)
+        if (Python([script, "--sft_steps", S(sftSteps), "--save", checkpoint, "--eval_every", "1000000", "--log_every", S(sftSteps), "--threads", "2", "--log", sftLog, .. extra], out string error) != 0
+            || Python([script, "--load", checkpoint, "--rl_steps", S(rlSteps), "--rl_block", S(rlSteps), "--eval_every", "1000000", "--threads", "2", "--log", rlLog, .. extra], out error) != 0)
         {
-            say($"reference: failed ({error.Trim().Split('\n').LastOrDefault()})");
+            say($"{label}: failed ({error.Trim().Split('\n').LastOrDefault()})");
             return null;
         }
         JsonNode[] sft = [.. File.ReadAllLines(sftLog).Select(l => JsonNode.Parse(l)!)];
@@ -338,7 +427,7 @@ public static class TrainLoopBenchmark
         double evalSeconds = (double)firstEval["eval_s"]!;
         var result = new JsonObject
         {
-            ["command"] = $"/usr/bin/python3 {Path.Combine("..", "shared", "reference", "nano_rema.py")} --sft_steps {sftSteps} --threads 2, then --load --rl_steps {rlSteps}",
+            ["command"] = $"/usr/bin/python3 {Path.Combine("..", "shared", "reference", "nano_rema.py")} --sft_steps {sftSteps} --threads 2 {string.Join(' ', extra)}, then --load --rl_steps {rlSteps}",
             ["rl_step_seconds"] = Round((gen + upd) / rlSteps),
             ["rollout_seconds"] = Round(gen / rlSteps),
             ["update_seconds"] = Round(upd / rlSteps),
@@ -350,7 +439,7 @@ public static class TrainLoopBenchmark
             ["eval_seconds_per_problem"] = evalSeconds / 400,
             ["eval_accuracy"] = Round((double)firstEval["id"]! / 100),
         };
-        say($"reference: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s; tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}");
+        say($"{label}: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s; tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}");
         return result;
     }
 

@@ -20,7 +20,9 @@ public static class ReMASiloExtensions
     {
         silo.Services.AddOptions<PolicyCatalogOptions>()
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
-            .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.");
+            .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.")
+            .Validate(o => o.Policies.Values.All(p => ReMA.Learner.Tokenization.ChatMarkups.All.Contains(p.ChatMarkup)),
+                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.");
         // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
         // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).
         int threads = configuration.GetValue("ReMA:Torch:Threads", 0);

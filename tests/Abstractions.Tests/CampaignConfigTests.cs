@@ -48,6 +48,17 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void ChatMarkup_IsChatMlOrCompact_AndOnlyForPresets()
+    {
+        Assert.Equal("chatml", CampaignFile.Parse("""{ }""", "default.json").Model.ChatMarkup);
+        Assert.Equal("compact", CampaignFile.Parse("""{ "model": { "preset": "nano", "chat_markup": "compact" } }""", "ok.json").Model.ChatMarkup);
+        var bad = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "model": { "chat_markup": "terse" } }""", "bad.json"));
+        Assert.Contains("model.chat_markup: 'terse' is not one of chatml, compact", bad.Message);
+        var folder = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "model": { "preset": null, "path": "/m", "chat_markup": "compact" } }""", "folder.json"));
+        Assert.Contains("model.chat_markup: 'compact' applies to presets only", folder.Message);
+    }
+
+    [Fact]
     public void WarmupSteps_WithAConstantSchedule_AreRefused_NotIgnored()
     {
         var error = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "algorithm": { "warmup_steps": 5 } }""", "warm.json"));
@@ -92,7 +103,8 @@ public class CampaignConfigTests
         Assert.Equal("fresh", c.Task.Options["problems"]);
         Assert.Equal("0", c.Task.Options["parentheses_probability"]);
         Assert.Equal("multiplication-first", c.Task.Options["order"]);
-        Assert.Equal("short", c.Task.Options["format"]);
+        Assert.Equal("terse", c.Task.Options["format"]);
+        Assert.Equal("compact", c.Model.ChatMarkup);
         Assert.Equal(2, c.Algorithm.MiniBatches);
         Assert.False(c.Algorithm.OverlapRollout);
         Assert.Equal(0, c.Algorithm.WarmupSteps);

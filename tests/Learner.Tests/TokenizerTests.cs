@@ -119,4 +119,44 @@ public class TokenizerTests
             Assert.Equal(tok.TurnEndId, chat.TurnEndId);
         }
     }
+
+    [Fact]
+    public void ChatTemplate_CompactMarkup_UsesTheRolesFirstLetterAndNothingBetweenTurns()
+    {
+        var tok = new CharTokenizer(chatMarkup: ChatMarkups.Compact);
+        var chat = new ChatTemplate(tok);
+        Assert.Equal(ChatMarkups.Compact, chat.Markup);
+        ChatMessage[] messages = [ChatMessage.User("7*3-2"), ChatMessage.Assistant("7*3")];
+        string text = chat.RenderText(messages, addGenerationPrompt: true);
+        Assert.Equal("<|im_start|>u7*3-2<|im_end|><|im_start|>a7*3<|im_end|><|im_start|>a", text);
+        int[] ids = chat.Render(messages, addGenerationPrompt: true);
+        Assert.Equal(tok.Encode(text), ids);
+        // A compact row's markup: 6 tokens (2 headers of 2, 2 ends) against ChatML's 20 for the same user turn and reply.
+        int[] chatMl = new ChatTemplate(new CharTokenizer()).Render([ChatMessage.User("7*3-2")], addGenerationPrompt: true);
+        int[] compact = chat.Render([ChatMessage.User("7*3-2")], addGenerationPrompt: true);
+        Assert.Equal(5 + 20, chatMl.Length + 1);
+        Assert.Equal(5 + 6, compact.Length + 1);
+        Assert.Equal(tok.TurnEndId, chat.TurnEndId);
+    }
+
+    [Fact]
+    public void Char_ChatMarkup_IsSavedWithTheTokenizer_AndABadValueIsNamed()
+    {
+        string dir = TestModels.TempDir();
+        new CharTokenizer(chatMarkup: ChatMarkups.Compact).Save(dir);
+        Assert.Equal(ChatMarkups.Compact, TokenizerLoader.Load(dir).ChatMarkup);
+        // Files written before the field existed (and ChatML tokenizers, which omit it) read as ChatML.
+        string plain = TestModels.TempDir();
+        new CharTokenizer().Save(plain);
+        Assert.DoesNotContain("chat_markup", File.ReadAllText(Path.Combine(plain, CharTokenizer.FileName)));
+        Assert.Equal(ChatMarkups.ChatMl, TokenizerLoader.Load(plain).ChatMarkup);
+
+        string file = Path.Combine(dir, CharTokenizer.FileName);
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"compact\"", "\"terse\""));
+        var error = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir));
+        Assert.Contains("chat_markup", error.Message);
+        Assert.Contains("terse", error.Message);
+        Assert.Contains("chatml, compact", error.Message);
+        Assert.Contains("chat_markup is 'x'", Assert.Throws<ArgumentException>(() => new CharTokenizer(chatMarkup: "x")).Message);
+    }
 }

@@ -37,6 +37,21 @@ public class ArithmeticReferenceSettingsTests
     }
 
     [Fact]
+    public void TerseFormat_ShortensTheCompactViews_AndKeepsShortTurns()
+    {
+        ArithmeticTask terse = ArithmeticTask.FromOptions(new TaskOptions("arithmetic", new Dictionary<string, string> { ["format"] = "terse", ["prompts"] = "none" }));
+        Assert.Equal("7*3-2\nLast: -", terse.MetaView("7*3-2", "-"));
+        Assert.Equal("21-2\nLast: 7*3=21", terse.MetaView("21-2", "7*3=21"));
+        Assert.Equal("7*3-2\nDo: 7*3", terse.ReasonerView("7*3-2", "7*3"));
+        var problem = new Problem("p", "Compute 7*3-2.", "19", "train") { Metadata = new Dictionary<string, string> { ["expression"] = "7*3-2" } };
+        Assert.Equal("7*3", terse.Demonstrate(problem, Protocol.RemaMultiTurn).Turns[0].Text);
+        // Other formats keep the labelled views (what every run before the option saw).
+        IStatefulTask labelled = Reference();
+        Assert.Equal("Current: 7*3-2\nLast: -", labelled.MetaView("7*3-2", "-"));
+        Assert.Equal("Current: 7*3-2\nInstruction: 7*3", labelled.ReasonerView("7*3-2", "7*3"));
+    }
+
+    [Fact]
     public void FreshProblems_EveryStreamIsNewDeterministicAndNeverAnEvaluationQuestion()
     {
         ArithmeticTask task = Reference();
@@ -87,7 +102,7 @@ public class ArithmeticReferenceSettingsTests
         ArithmeticTask.FromOptions(options);
         string message = Assert.Throws<ArgumentException>(options.ThrowIfInvalid).Message;
         Assert.Contains("option 'order' must be leftmost or multiplication-first (got 'rightmost')", message);
-        Assert.Contains("option 'format' must be labelled or short (got 'tiny')", message);
+        Assert.Contains("option 'format' must be labelled or short or terse (got 'tiny')", message);
         Assert.Contains("option 'problems' must be pool or fresh (got 'new')", message);
     }
 }

@@ -42,6 +42,11 @@ public sealed record ModelSpec
     [Id(1)] public string? Path { get; init; }
     [Id(2)] public string Device { get; init; } = "cpu";
     [Id(3)] public string? DType { get; init; }
+    /// <summary>
+    /// Turn markup of a preset's character tokenizer: chatml, or compact (6 tokens of markup per turn instead of 20;
+    /// the tokenizer file saved with every checkpoint records it). A model folder's tokenizer decides its own.
+    /// </summary>
+    [Id(4)] public string ChatMarkup { get; init; } = "chatml";
 }
 
 [GenerateSerializer, Immutable, Alias("rema.TaskSpec")]

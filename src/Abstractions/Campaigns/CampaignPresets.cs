@@ -63,12 +63,12 @@ public static class CampaignPresets
 
     /// <summary>
     /// The arithmetic task as the reference GRPO (../shared/reference, issue 19) poses it: 2-4 operands 0-9 without
-    /// parentheses, every intermediate within +-99, worked solutions in the multiplication-first order, fresh problems for every RL step and for the SFT warm start, bare-operation meta turns, no role prompts.
+    /// parentheses, every intermediate within +-99, worked solutions in the multiplication-first order, fresh problems for every RL step and for the SFT warm start, bare-operation meta turns, terse compact views, no role prompts; the model's compact chat markup.
     /// </summary>
     private static Dictionary<string, string> ReferenceTask(int evalSize) => new()
     {
         ["prompts"] = "none", ["min_operand"] = "0", ["parentheses_probability"] = "0", ["order"] = "multiplication-first",
-        ["format"] = "short", ["problems"] = "fresh", ["eval_size"] = evalSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["format"] = "terse", ["problems"] = "fresh", ["eval_size"] = evalSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     /// <summary>
@@ -91,7 +91,7 @@ public static class CampaignPresets
     private static CampaignConfig Arithmetic(string name, string protocol, string parameters) => new()
     {
         Name = name,
-        Model = new ModelSpec { Preset = "nano", Device = "cpu" },
+        Model = new ModelSpec { Preset = "nano", Device = "cpu", ChatMarkup = "compact" },
         Task = new TaskSpec { Name = "arithmetic", Options = ReferenceTask(500) },
         Protocol = protocol,
         View = protocol == "rema-multi-turn" ? "compact" : "full",

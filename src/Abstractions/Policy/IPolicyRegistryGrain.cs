@@ -11,7 +11,8 @@ public sealed record PolicyModel(
     string? DType = null,
     int Seed = 1,
     int MaxBatch = 64,
-    int? MaxSequenceLength = null);
+    int? MaxSequenceLength = null,
+    string ChatMarkup = "chatml");
 
 /// <summary>
 /// Cluster-wide record of policies that campaigns create at run time (keyed by policy id). Policies named in a

@@ -82,7 +82,7 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
         for (int round = 0; round < settings.MaxTurns; round++)
         {
             string metaInput = compact
-                ? $"Current: {state}\nLast: {(round == 0 ? "-" : lastReasoner)}"
+                ? stateful!.MetaView(state, round == 0 ? "-" : lastReasoner)
                 : round == 0 ? problem.Question : lastReasoner;
             GenerateResponse? m = await SpeakAsync(views[Roles.Meta], metaInput, round, transcript, episodeId);
             if (m is null)
@@ -95,7 +95,7 @@ public sealed class EpisodeRunner(ITask task, EpisodeSettings settings, IRoleAge
             }
             bool finishing = m.Text.Contains(Roles.Finish, StringComparison.Ordinal);
             string reasonerInput = compact
-                ? $"Current: {state}\nInstruction: {m.Text}"
+                ? stateful!.ReasonerView(state, m.Text)
                 : round == 0 ? $"Question:\n{problem.Question}\n\nInstruction:\n{m.Text}" : m.Text;
             GenerateResponse? y = await SpeakAsync(views[Roles.Reasoner], reasonerInput, round, transcript, episodeId);
             if (y is null)

@@ -23,8 +23,9 @@ public sealed class CharTokenizer : ITokenizer
     private readonly byte[][] _bytes;
     private readonly Dictionary<string, int> _special;
 
-    public CharTokenizer(string? alphabet = null)
+    public CharTokenizer(string? alphabet = null, string chatMarkup = ChatMarkups.ChatMl)
     {
+        ChatMarkup = ChatMarkups.Check(chatMarkup, "char tokenizer: chat_markup");
         _alphabet = alphabet ?? DefaultAlphabet;
         _special = Specials.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i);
         _bytes = new byte[Specials.Length + _alphabet.Length][];
@@ -44,6 +45,8 @@ public sealed class CharTokenizer : ITokenizer
     }
 
     public string Alphabet => _alphabet;
+    /// <summary>How <see cref="ChatTemplate"/> marks up turns for this tokenizer (saved with it, so a checkpoint keeps its format).</summary>
+    public string ChatMarkup { get; }
     public int VocabSize => Specials.Length + _alphabet.Length;
     public IReadOnlyDictionary<string, int> SpecialTokens => _special;
     public int EosId => 0;
@@ -122,6 +125,10 @@ public sealed class CharTokenizer : ITokenizer
             ["special_tokens"] = new JsonArray(Specials.Select(s => (JsonNode)s).ToArray()),
             ["alphabet"] = _alphabet,
         };
+        if (ChatMarkup != ChatMarkups.ChatMl)
+        {
+            json["chat_markup"] = ChatMarkup;   // absent means ChatML: files written before the field existed read as before
+        }
         File.WriteAllText(Path.Combine(directory, FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -145,6 +152,15 @@ public sealed class CharTokenizer : ITokenizer
         {
             throw new InvalidDataException($"{path}: field 'special_tokens' must be [{string.Join(", ", Specials)}].");
         }
-        return new CharTokenizer(alphabet.GetValue<string>());
+        string markup = ChatMarkups.ChatMl;
+        if (root["chat_markup"] is JsonNode node)
+        {
+            markup = node is JsonValue v && v.TryGetValue(out string? text) ? text : "";
+            if (!ChatMarkups.All.Contains(markup))
+            {
+                throw new InvalidDataException($"{path}: field 'chat_markup' is '{node.ToJsonString()}'; expected one of: {string.Join(", ", ChatMarkups.All)}.");
+            }
+        }
+        return new CharTokenizer(alphabet.GetValue<string>(), markup);
     }
 }

@@ -8,7 +8,9 @@ public sealed record ChatMessage(string Role, string Content)
 }
 
 /// <summary>
-/// ChatML rendering: &lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n per message, and &lt;|im_start|&gt;assistant\n as the generation prompt.
+/// ChatML rendering: &lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n per message, and &lt;|im_start|&gt;assistant\n as the generation prompt;
+/// or, where the tokenizer's <see cref="ITokenizer.ChatMarkup"/> is compact, &lt;|im_start|&gt; + the role's first letter +
+/// content + &lt;|im_end|&gt; per message and &lt;|im_start|&gt;a as the generation prompt.
 /// Rendering works on ids (special tokens are inserted as ids, never re-parsed from text).
 /// </summary>
 public sealed class ChatTemplate(ITokenizer tokenizer)
@@ -21,15 +23,24 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
     /// <summary>The token that ends a turn; the engine stops on it.</summary>
     public int TurnEndId => tokenizer.TurnEndId;
 
+    /// <summary>The markup this template renders (the tokenizer's).</summary>
+    public string Markup { get; } = tokenizer.ChatMarkup;
+
+    private bool Compact => Markup == ChatMarkups.Compact;
+
     public int[] Render(IEnumerable<ChatMessage> messages, bool addGenerationPrompt)
     {
         var ids = new List<int>();
         foreach (ChatMessage message in messages)
         {
+            // One encode of header and content: a BPE tokenizer's ids for the two need not be the concatenation of each.
             ids.Add(_imStart);
-            ids.AddRange(tokenizer.Encode(message.Role + "\n" + message.Content));
+            ids.AddRange(tokenizer.Encode(Header(message.Role) + message.Content));
             ids.Add(tokenizer.TurnEndId);
-            ids.AddRange(tokenizer.Encode("\n"));
+            if (!Compact)
+            {
+                ids.AddRange(tokenizer.Encode("\n"));
+            }
         }
         if (addGenerationPrompt)
         {
@@ -39,9 +50,14 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
     }
 
     /// <summary>Ids that open a turn of <paramref name="role"/>.</summary>
-    public int[] GenerationPrompt(string role) => [_imStart, .. tokenizer.Encode(role + "\n")];
+    public int[] GenerationPrompt(string role) => [_imStart, .. tokenizer.Encode(Header(role))];
+
+    /// <summary>What follows &lt;|im_start|&gt;: the role and a newline (ChatML), or the role's first letter (compact).</summary>
+    private string Header(string role) => Compact
+        ? (role.Length > 0 ? role[..1] : throw new ArgumentException("chat template: a message's role is empty."))
+        : role + "\n";
 
     public string RenderText(IEnumerable<ChatMessage> messages, bool addGenerationPrompt) =>
-        string.Concat(messages.Select(m => $"{SpecialTokenNames.ImStart}{m.Role}\n{m.Content}{SpecialTokenNames.ImEnd}\n"))
-        + (addGenerationPrompt ? $"{SpecialTokenNames.ImStart}assistant\n" : "");
+        string.Concat(messages.Select(m => $"{SpecialTokenNames.ImStart}{Header(m.Role)}{m.Content}{SpecialTokenNames.ImEnd}{(Compact ? "" : "\n")}"))
+        + (addGenerationPrompt ? $"{SpecialTokenNames.ImStart}{Header("assistant")}" : "");
 }

@@ -51,6 +51,16 @@ public interface IStatefulTask
     /// null when the state has no step left to take (or cannot be read), so that no step was asked for.
     /// </summary>
     bool? CheckStep(string state, string reasonerMessage);
+
+    /// <summary>What the meta agent reads in the compact view: the state and the reasoner's last message ("-" before any).</summary>
+    string MetaView(string state, string last) => DefaultMetaView(state, last);
+
+    /// <summary>What the reasoner reads in the compact view: the state and the meta agent's instruction.</summary>
+    string ReasonerView(string state, string instruction) => DefaultReasonerView(state, instruction);
+
+    static string DefaultMetaView(string state, string last) => $"Current: {state}\nLast: {last}";
+
+    static string DefaultReasonerView(string state, string instruction) => $"Current: {state}\nInstruction: {instruction}";
 }
 
 /// <summary>
