@@ -133,7 +133,7 @@ public static class TrainLoopBenchmark
         double publish = update - compute;
         double rest = wall - rollout - update;
         double generated = Mean(h => h.RolloutTokensPerSecond * h.RolloutSeconds);
-        double turns = Mean(h => h.TurnsPerEpisode * h.Episodes);
+        double rounds = Mean(h => h.TurnsPerEpisode);   // rounds (a meta turn and the reasoner's answer) per episode
         double lossTokens = Mean(h => h.Learners.Values.Sum(l => (double)l.LossTokens));
         double trainedPerSecond = Mean(h => h.Learners.Values.Sum(l => l.TokensPerSecond));
         double rows = Mean(h => h.Learners.Values.Sum(l => (double)l.Rows));
@@ -215,7 +215,7 @@ public static class TrainLoopBenchmark
                 ["checkpoint_publication"] = Round(publish / wall),
                 ["other_loop_and_storage"] = Round(rest / wall),
             },
-            ["turns_per_step"] = Round(turns),
+            ["rounds_per_episode"] = Round(rounds),
             ["tokens_per_turn"] = JsonSerializer.SerializeToNode(perTurn),
             ["generated_tokens_per_step"] = Round(generated),
             ["generated_tokens_per_second"] = Round(generated / rollout),
@@ -234,7 +234,7 @@ public static class TrainLoopBenchmark
             ["eval_accuracy"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Accuracy)))]),
         };
         Say($"product: RL step {wall:F3} s (rollout {rollout:F3}, direct {direct:F3}; learner compute {compute:F3}; checkpoint+publication {publish:F3}; other {rest:F3})");
-        Say($"         {turns:F0} turns, {generated:F0} generated tokens per step ({generated / rollout:F0}/s); tokens per turn {string.Join(", ", perTurn.Select(kv => $"{kv.Key} {kv.Value}"))}; {rows:F0} rows, {lossTokens:F0} loss tokens trained per step");
+        Say($"         {rounds:F2} rounds per episode, {generated:F0} generated tokens per step ({generated / rollout:F0}/s); tokens per turn {string.Join(", ", perTurn.Select(kv => $"{kv.Key} {kv.Value}"))}; {rows:F0} rows, {lossTokens:F0} loss tokens trained per step");
         Say($"         SFT {sft.OptimizerSteps} steps: {sft.Seconds / Math.Max(1, sft.OptimizerSteps):F3} s per step (learner call {sft.Seconds:F1} s, stage {sftWall:F1} s)");
         Say($"         greedy evaluation of {evalProblems}: {string.Join(", ", evals.Select(e => $"{e.Seconds:F2} s ({e.Accuracy:P1})"))}");
 
@@ -312,7 +312,7 @@ public static class TrainLoopBenchmark
             }
             var clock = Stopwatch.StartNew();
             model.train();
-            foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(r => r.Length).ToList(), new UpdateOptions().MicroBatchTokens))
+            foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(r => r.Length).ToList(), AlgorithmOptions.Update(config.Algorithm).MicroBatchTokens))
             {
                 using var scope = NewDisposeScope();
                 var mb = new MicroBatch(micro.Select(i => active[i]).ToList());

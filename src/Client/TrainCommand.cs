@@ -120,7 +120,7 @@ internal static class TrainCommand
             Name = name ?? config.Name,
             Steps = steps ?? config.Steps,
             Sft = sftSteps is int n ? config.Sft with { Steps = n } : config.Sft,
-            Model = modelPath is not null ? config.Model with { Path = modelPath, Preset = null } : config.Model,
+            Model = modelPath is not null ? config.Model.FromFolder(modelPath) : config.Model,
         };
         CampaignChecks.ThrowIfInvalid(config);
         if (config.Model.Path is string folder && !Directory.Exists(folder))

@@ -156,7 +156,7 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
 {
     private const int MaxRequestBytes = 8192;
 
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan IoTimeout = TimeSpan.FromSeconds(5);
 
     private readonly DateTime _started = DateTime.UtcNow;
 
@@ -210,10 +210,13 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
         {
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                timeout.CancelAfter(ReadTimeout);
                 NetworkStream stream = client.GetStream();
-                (string method, string path)? request = await ReadRequestLineAsync(stream, timeout.Token);
+                (string method, string path)? request;
+                using (var reading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    reading.CancelAfter(IoTimeout);
+                    request = await ReadRequestLineAsync(stream, reading.Token);
+                }
                 (int status, object body) = request switch
                 {
                     null => (400, (object)new { error = "malformed request; expected GET /health HTTP/1.1" }),
@@ -223,10 +226,20 @@ internal sealed class HealthEndpoint(string host, int port, IServiceProvider ser
                 };
                 byte[] content = JsonSerializer.SerializeToUtf8Bytes(body);
                 string head = $"HTTP/1.1 {status} {Reason(status)}\r\nContent-Type: application/json\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), timeout.Token);
+                // The answer has its own time (a 503 comes after the cluster query's own 5 s): never cut off by the read's.
+                using var writing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                writing.CancelAfter(IoTimeout);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), writing.Token);
                 if (request is not { method: "HEAD" })
                 {
-                    await stream.WriteAsync(content, timeout.Token);
+                    await stream.WriteAsync(content, writing.Token);
+                }
+                // Close gracefully: end our side, then drain what the caller still sends (a request body), so the
+                // kernel does not answer unread bytes with a reset that could discard the response.
+                client.Client.Shutdown(SocketShutdown.Send);
+                byte[] sink = new byte[1024];
+                while (await stream.ReadAsync(sink, writing.Token) > 0)
+                {
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)

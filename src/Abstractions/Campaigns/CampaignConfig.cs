@@ -47,6 +47,12 @@ public sealed record ModelSpec
     /// the tokenizer file saved with every checkpoint records it). A model folder's tokenizer decides its own.
     /// </summary>
     [Id(4)] public string ChatMarkup { get; init; } = "chatml";
+
+    /// <summary>
+    /// This model taken from a folder (a checkpoint of it, or a Hugging Face model): the preset and its markup choice
+    /// give way to the folder's files, whose tokenizer file records the markup it was trained with.
+    /// </summary>
+    public ModelSpec FromFolder(string path) => this with { Preset = null, Path = path, ChatMarkup = "chatml" };
 }
 
 [GenerateSerializer, Immutable, Alias("rema.TaskSpec")]

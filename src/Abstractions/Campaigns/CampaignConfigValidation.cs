@@ -23,8 +23,8 @@ public static class CampaignConfigValidation
         Check((c.Model.Preset is null) != (c.Model.Path is null), "model", "give exactly one of model.preset and model.path");
         Check(c.Model.Device == "cpu" || c.Model.Device == "cuda" || c.Model.Device.StartsWith("cuda:", StringComparison.Ordinal), "model.device", $"'{c.Model.Device}' must be cpu, cuda or cuda:N");
         Check(c.Model.DType is null or "float32" or "bfloat16", "model.dtype", $"'{c.Model.DType}' must be float32 or bfloat16");
-        OneOf(c.Model.ChatMarkup, "model.chat_markup", "chatml", "compact");
-        Check(c.Model.ChatMarkup == "chatml" || c.Model.Path is null, "model.chat_markup",
+        OneOf(c.Model.ChatMarkup ?? "chatml", "model.chat_markup", "chatml", "compact");   // null: state saved before the field
+        Check(c.Model.ChatMarkup is null or "chatml" || c.Model.Path is null, "model.chat_markup",
             $"'{c.Model.ChatMarkup}' applies to presets only; a model folder's tokenizer file decides its markup");
         Check(!string.IsNullOrWhiteSpace(c.Task.Name), "task.name", "is required");
         OneOf(c.Protocol, "protocol", Protocols);

@@ -52,7 +52,7 @@ public sealed class ExperimentPlan
     {
         Name = RunName(arm, seed),
         Seed = seed,
-        Model = arm.Config.Model with { Preset = null, Path = startCheckpoint },
+        Model = arm.Config.Model.FromFolder(startCheckpoint),
         Sft = arm.Config.Sft with { Enabled = false },
         Eval = arm.Config.Eval with { AtStart = false },
     };
@@ -63,7 +63,7 @@ public sealed class ExperimentPlan
         Name = RunName(arm, seed),
         Seed = seed,
         Steps = 0,
-        Model = arm.Config.Model with { Preset = null, Path = startCheckpoint },
+        Model = arm.Config.Model.FromFolder(startCheckpoint),
         Sft = arm.Config.Sft with
         {
             Enabled = true,

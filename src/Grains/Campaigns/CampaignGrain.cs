@@ -145,24 +145,29 @@ public sealed class CampaignGrain(
     /// The loop's timer interleaves with other calls: a unit can take minutes (an SFT stage), and the reminder's
     /// delivery (and Start, which is a no-op once configured) must not wait for it. Units never overlap (_busy).
     /// </summary>
+    /// <summary>How often the timer looks at a campaign that is not advancing (paused, waiting out a failure).</summary>
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(200);
+
     private void StartTimer() => _timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions
     {
         DueTime = TimeSpan.FromMilliseconds(10),
-        Period = TimeSpan.FromMilliseconds(200),
+        Period = TickPeriod,
         KeepAlive = true,
         Interleave = true,
     });
 
     /// <summary>
-    /// Runs units back to back while the campaign runs and each unit succeeds; the timer only (re)starts the loop: on
-    /// activation, after a failure's wait, after a resume. (One unit per tick left the loop idle for up to a timer
-    /// period after every unit: about a tenth of an RL step of the reference preset.) Calls still interleave at every
-    /// await; a pause, a cancellation or deactivation ends the loop after the current unit.
+    /// One unit per tick; after a unit that succeeded with the campaign still running, the next tick is due at once
+    /// rather than a period later (waiting a period after every unit left the loop idle for about a tenth of an RL
+    /// step of the reference preset). Each unit stays its own timer request, so deactivation, a silo's shutdown and
+    /// migration wait for one unit, never for the whole campaign; calls interleave at every await.
     /// </summary>
     private async Task TickAsync(CancellationToken cancellation)
     {
-        while (await UnitAsync() && !cancellation.IsCancellationRequested)
+        if (await UnitAsync() && !cancellation.IsCancellationRequested)
         {
+            // A change during the callback takes effect when it completes: the next tick is queued immediately.
+            _timer?.Change(TimeSpan.Zero, TickPeriod);
         }
     }
 

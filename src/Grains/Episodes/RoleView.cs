@@ -28,7 +28,7 @@ internal sealed class RoleView(string role, string system, ChatTemplate chat, st
         }
         else
         {
-            _current.Context([.. chat.Tokenizer.Encode("\n"), .. chat.Render([ChatMessage.User(userMessage)], addGenerationPrompt: true)]);
+            _current.Context([.. chat.Separator, .. chat.Render([ChatMessage.User(userMessage)], addGenerationPrompt: true)]);
         }
         return _current.Ids;
     }

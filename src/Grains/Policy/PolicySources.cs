@@ -22,7 +22,7 @@ public sealed class PolicySources(IOptions<PolicyCatalogOptions> catalog, IGrain
         return new PolicySource
         {
             Preset = model.Preset ?? "nano", ModelPath = model.Path, Device = model.Device, DType = model.DType,
-            Seed = model.Seed, MaxBatch = model.MaxBatch, MaxSequenceLength = model.MaxSequenceLength, ChatMarkup = model.ChatMarkup,
+            Seed = model.Seed, MaxBatch = model.MaxBatch, MaxSequenceLength = model.MaxSequenceLength, ChatMarkup = model.ChatMarkup ?? "chatml",   // registrations saved before the field read back null
         };
     }
 }

@@ -28,6 +28,9 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
 
     private bool Compact => Markup == ChatMarkups.Compact;
 
+    /// <summary>What follows a message's end before the next message: a newline in ChatML, nothing in the compact markup.</summary>
+    public int[] Separator => Compact ? [] : tokenizer.Encode("\n");
+
     public int[] Render(IEnumerable<ChatMessage> messages, bool addGenerationPrompt)
     {
         var ids = new List<int>();
@@ -37,10 +40,7 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
             ids.Add(_imStart);
             ids.AddRange(tokenizer.Encode(Header(message.Role) + message.Content));
             ids.Add(tokenizer.TurnEndId);
-            if (!Compact)
-            {
-                ids.AddRange(tokenizer.Encode("\n"));
-            }
+            ids.AddRange(Separator);
         }
         if (addGenerationPrompt)
         {

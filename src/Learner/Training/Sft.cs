@@ -25,7 +25,7 @@ public static class SftData
     {
         ITokenizer tok = chat.Tokenizer;
         var builder = new TrajectoryRowBuilder(id, trainRole, id, tok.TurnEndId);
-        int[] newline = tok.Encode("\n");
+        int[] separator = chat.Separator;
         foreach (ChatMessage message in messages)
         {
             builder.Context(chat.GenerationPrompt(message.Role));
@@ -38,7 +38,7 @@ public static class SftData
             {
                 builder.Context([.. tok.Encode(message.Content), tok.TurnEndId]);
             }
-            builder.Context(newline);
+            builder.Context(separator);
         }
         if (builder.Turns == 0)
         {

@@ -31,7 +31,7 @@ public sealed partial class ArithmeticTask : ITask, IDemonstrationSource, IState
     /// <param name="prompts">
     /// Role prompts: the paper-style paragraphs (full), one line (short) or none. A character-level model re-reads its
     /// system prompt every turn, so long prompts dominate its compute and context; with none, the roles are told apart
-    /// by their views (the meta agent sees "Last:", the reasoner "Instruction:").
+    /// by their views (the meta agent sees "Last:", the reasoner "Instruction:", or "Do:" with format terse).
     /// </param>
     /// <param name="shortTurns">
     /// The meta agent's instructions as the bare operation ("4*7") instead of "Next: 4*7": turns about as short as the
