@@ -16,9 +16,10 @@ namespace ReMA.Bench;
 /// </summary>
 public static unsafe class DecodeProfile
 {
-    public static int Run(Device device, int batch, int cached = 96)
+    public static int Run(Device device, int batch, int cached = 96, string preset = "stories15m")
     {
-        ModelConfig config = ModelPresets.Get("stories15m");
+        // A nano preset takes the character tokenizer's vocabulary (as the product builds it).
+        ModelConfig config = ModelPresets.Get(preset, preset.StartsWith("nano", StringComparison.Ordinal) ? new ReMA.Learner.Tokenization.CharTokenizer().VocabSize : null);
         using var model = new CausalLM(config, device, ScalarType.Float32, seed: 0);
         model.eval();
         using var noGrad = no_grad();
@@ -47,9 +48,19 @@ public static unsafe class DecodeProfile
         Tensor q = randn(batch, config.NumHeads, 1, hd, device: device);
         Tensor a = randn(batch, config.HiddenSize, device: device), b = randn(batch, config.HiddenSize, device: device);
 
-        Console.WriteLine($"decode step profile: batch {batch}, {cached} cached positions, stories15m float32, {get_num_threads()} threads");
+        Console.WriteLine($"decode step profile: batch {batch}, {cached} cached positions, {preset} float32, {get_num_threads()} threads");
         EngineSteps(model, batch, kernels: true);
         EngineSteps(model, batch, kernels: false);
+        if (preset != "stories15m")
+        {
+            // The lines below use the 15M preset's shapes; for another preset the engine runs and the body are the figures.
+            Time("body with attention over the cache", () => model.Hidden(input, position, mask, new DecodeAccess(cache, writeIndex, attend)).Dispose());
+            Time("body, no cache (attention over 1 key)", () => model.Hidden(input, position, noMask).Dispose());
+            Time("sampling, torch (T=1)", () => TokenSampler.Sample(logits, sampling, rngs));
+            Time("sampling, host by column (T=1)", () => HostSampler.Sample(logitsByColumn, sampling, rngs));
+            Time("one small op (add [B, D])", () => (a + b).Dispose(), 2000);
+            return 0;
+        }
         Time("body with attention over the cache", () => model.Hidden(input, position, mask, new DecodeAccess(cache, writeIndex, attend)).Dispose());
         if (ReMA.Learner.Runtime.TorchThreads.Available)
         {

@@ -53,7 +53,7 @@ public static class GenerateBenchmark
         Device dev = TorchDevice.Resolve(device);
         if (args.Contains("--profile"))
         {
-            return DecodeProfile.Run(dev, int.Parse(BenchArgs.Value(args, "--batch") ?? "64"));
+            return DecodeProfile.Run(dev, int.Parse(BenchArgs.Value(args, "--batch") ?? "64"), preset: BenchArgs.Value(args, "--preset") ?? "stories15m");
         }
         const int promptTokens = 32;
 

@@ -28,7 +28,7 @@ switch (command)
         return await AllBenchmarks.RunAsync(args[1..]);
     default:
         Console.WriteLine("usage: dotnet run -c Release --project bench -- generate [--json] [--all] [--torch-kernels] [--device cpu|cuda] [--dtype float32|bfloat16] [--new-tokens N] [--out FILE]");
-        Console.WriteLine("       dotnet run -c Release --project bench -- generate --profile [--batch N]   (where one decode step spends its time)");
+        Console.WriteLine("       dotnet run -c Release --project bench -- generate --profile [--batch N] [--preset stories15m|nano]   (where one decode step spends its time)");
         Console.WriteLine("       dotnet run -c Release --project bench -- split-probe [--batch 64] [--parts 2]   (one engine on all cores against one engine per core)");
         Console.WriteLine("       dotnet run -c Release --project bench -- learn [--json] [--device cpu|cuda] [--micro-batch-tokens N] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- verify [--json] [--data ../shared/data/math500/test.jsonl] [--out FILE]");

@@ -150,6 +150,7 @@ public static class TrainLoopBenchmark
         ModelFolder.LoadWeights(model, sft.CheckpointPath);
         double direct;
         UpdateProfile updateProfile;
+        double engineSteps = 0, directTorch = 0;
         using (var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256 }))
         {
             var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
@@ -165,11 +166,37 @@ public static class TrainLoopBenchmark
             await Step(0);
             updateProfile = await ProfileUpdate(task, plan, config, runner, model);
             var times = new List<double>();
+            long stepsBefore = engine.Steps, tokensBefore = engine.GeneratedTokens;
             foreach (long s in timed.Select(h => h.Step).Take(5))
             {
                 times.Add(await Step(s));
             }
             direct = times.Average();
+            engineSteps = (engine.Steps - stepsBefore) / (double)times.Count;
+            Say($"direct rollout: {direct:F3} s per step, {engineSteps:F0} engine steps ({direct / engineSteps * 1000:F1} ms each), "
+                + $"{(engine.GeneratedTokens - tokensBefore) / (double)times.Count:F0} tokens generated");
+        }
+        // The same episodes on the torch operators instead of the C# decode kernels (the kernels were written for the
+        // 15M preset's shapes; for a 0.34M model their fixed costs may not pay).
+        using (var torchEngine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256, DecodeKernels = false }))
+        {
+            var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
+                EngineRoleGenerator.Shared(torchEngine, new ChatTemplate(tokenizer), Roles.Meta, Roles.Reasoner));
+            async Task<double> Step(long step)
+            {
+                var watch = Stopwatch.StartNew();
+                await Task.WhenAll(plan.StepProblems(task, step).SelectMany((p, i) => Enumerable.Range(0, config.GroupSize)
+                    .Select(g => runner.RunAsync(p, $"t{step}-{i}-{g}", $"t{step}-{i}"))));
+                return watch.Elapsed.TotalSeconds;
+            }
+            await Step(0);
+            var times = new List<double>();
+            foreach (long s in timed.Select(h => h.Step).Take(5))
+            {
+                times.Add(await Step(s));
+            }
+            directTorch = times.Average();
+            Say($"direct rollout on torch operators (no C# decode kernels): {directTorch:F3} s per step");
         }
         // Greedy evaluation of the same 500 problems directly on an engine: at the campaign's batch limit, and at 512.
         var evalDirect = new JsonObject();
@@ -204,6 +231,8 @@ public static class TrainLoopBenchmark
             ["rl_step_seconds"] = Round(wall),
             ["rollout_seconds"] = Round(rollout),
             ["rollout_direct_seconds"] = Round(direct),
+            ["rollout_direct_engine_steps"] = Round(engineSteps),
+            ["rollout_direct_torch_operators_seconds"] = Round(directTorch),
             ["learner_compute_seconds"] = Round(compute),
             ["checkpoint_publication_seconds"] = Round(publish),
             ["other_seconds"] = Round(rest),
