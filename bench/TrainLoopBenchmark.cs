@@ -148,55 +148,47 @@ public static class TrainLoopBenchmark
         ITask task = TaskCatalog.Default().Create(config.Task.Name, config.Task.Options);
         (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
         ModelFolder.LoadWeights(model, sft.CheckpointPath);
-        double direct;
-        UpdateProfile updateProfile;
-        double engineSteps = 0, directTorch = 0;
-        using (var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256 }))
+        // Once on the C# decode kernels (the product's default; the RL update is profiled on its warmed-up runner), once
+        // on the torch operators (the kernels were written for the 15M preset's shapes).
+        double direct = 0, directTorch = 0, engineSteps = 0;
+        UpdateProfile? updateProfile = null;
+        long[] timedSteps = [.. timed.Select(h => h.Step).Take(5)];
+        foreach (bool kernels in new[] { true, false })
         {
+            using var engine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256, DecodeKernels = kernels });
             var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
                 EngineRoleGenerator.Shared(engine, new ChatTemplate(tokenizer), Roles.Meta, Roles.Reasoner));
-            async Task<double> Step(long step)
-            {
-                var watch = Stopwatch.StartNew();
-                var problems = plan.StepProblems(task, step);
-                await Task.WhenAll(problems.SelectMany((p, i) => Enumerable.Range(0, config.GroupSize)
-                    .Select(g => runner.RunAsync(p, $"d{step}-{i}-{g}", $"d{step}-{i}"))));
-                return watch.Elapsed.TotalSeconds;
-            }
-            await Step(0);
-            updateProfile = await ProfileUpdate(task, plan, config, runner, model);
-            var times = new List<double>();
-            long stepsBefore = engine.Steps, tokensBefore = engine.GeneratedTokens;
-            foreach (long s in timed.Select(h => h.Step).Take(5))
-            {
-                times.Add(await Step(s));
-            }
-            direct = times.Average();
-            engineSteps = (engine.Steps - stepsBefore) / (double)times.Count;
-            Say($"direct rollout: {direct:F3} s per step, {engineSteps:F0} engine steps ({direct / engineSteps * 1000:F1} ms each), "
-                + $"{(engine.GeneratedTokens - tokensBefore) / (double)times.Count:F0} tokens generated");
-        }
-        // The same episodes on the torch operators instead of the C# decode kernels (the kernels were written for the
-        // 15M preset's shapes; for a 0.34M model their fixed costs may not pay).
-        using (var torchEngine = new GenerationEngine(model, tokenizer, new EngineOptions { MaxBatch = 256, DecodeKernels = false }))
-        {
-            var runner = new EpisodeRunner(task, EpisodeGrain.Settings(plan.Spec(evaluation: false)),
-                EngineRoleGenerator.Shared(torchEngine, new ChatTemplate(tokenizer), Roles.Meta, Roles.Reasoner));
+            string tag = kernels ? "d" : "t";
             async Task<double> Step(long step)
             {
                 var watch = Stopwatch.StartNew();
                 await Task.WhenAll(plan.StepProblems(task, step).SelectMany((p, i) => Enumerable.Range(0, config.GroupSize)
-                    .Select(g => runner.RunAsync(p, $"t{step}-{i}-{g}", $"t{step}-{i}"))));
+                    .Select(g => runner.RunAsync(p, $"{tag}{step}-{i}-{g}", $"{tag}{step}-{i}"))));
                 return watch.Elapsed.TotalSeconds;
             }
             await Step(0);
+            if (kernels)
+            {
+                updateProfile = await ProfileUpdate(task, plan, config, runner, model);
+            }
+            long stepsBefore = engine.Steps, tokensBefore = engine.GeneratedTokens;
             var times = new List<double>();
-            foreach (long s in timed.Select(h => h.Step).Take(5))
+            foreach (long s in timedSteps)
             {
                 times.Add(await Step(s));
             }
-            directTorch = times.Average();
-            Say($"direct rollout on torch operators (no C# decode kernels): {directTorch:F3} s per step");
+            if (kernels)
+            {
+                direct = times.Average();
+                engineSteps = (engine.Steps - stepsBefore) / (double)times.Count;
+                Say($"direct rollout: {direct:F3} s per step, {engineSteps:F0} engine steps ({direct / engineSteps * 1000:F1} ms each), "
+                    + $"{(engine.GeneratedTokens - tokensBefore) / (double)times.Count:F0} tokens generated");
+            }
+            else
+            {
+                directTorch = times.Average();
+                Say($"direct rollout on torch operators (no C# decode kernels): {directTorch:F3} s per step");
+            }
         }
         // Greedy evaluation of the same 500 problems directly on an engine: at the campaign's batch limit, and at 512.
         var evalDirect = new JsonObject();
@@ -216,10 +208,10 @@ public static class TrainLoopBenchmark
             evalDirect[$"max_batch_{maxBatch}"] = Round(best);
             Say($"greedy evaluation of {problems.Count} directly on an engine (SFT checkpoint), max batch {maxBatch}: {best:F2} s");
         }
-        Say($"RL update of one step's rows, direct ({updateProfile.ActiveRows} of {updateProfile.Rows} rows with an advantage, {updateProfile.RowTokens:F1} tokens each): "
+        Say($"RL update of one step's rows, direct ({updateProfile!.ActiveRows} of {updateProfile.Rows} rows with an advantage, {updateProfile.RowTokens:F1} tokens each): "
             + $"updater {updateProfile.Update:F3} s; one forward and backward of those rows {updateProfile.ForwardBackwardFloor:F3} s");
         model.Dispose();
-        SftProfile profile = await ProfileSft(task, plan, config);
+        SftProfile profile = await ProfileSft(task, plan, config, args);
         Say($"SFT step, direct ({profile.Steps} steps of {config.Sft.BatchRows} rows, mean {profile.RowTokens:F1} tokens per row of which {profile.MarkupTokensPerRow} chat markup, {profile.LossTokens:F1} loss tokens): "
             + $"{profile.Total:F3} s = forward {profile.Forward:F3} + backward {profile.Backward:F3} + clip and optimizer {profile.Optimizer:F3} + batching {profile.Batching:F3}");
 
@@ -371,13 +363,14 @@ public static class TrainLoopBenchmark
     /// The SFT step as <see cref="SftTrainer.Step"/> takes it (same batching, loss, clipping and optimizer), timed in
     /// parts, on a fresh model of the campaign's preset and rows demonstrated the way the campaign demonstrates them.
     /// </summary>
-    private static async Task<SftProfile> ProfileSft(ITask task, CampaignPlan plan, CampaignConfig config)
+    private static async Task<SftProfile> ProfileSft(ITask task, CampaignPlan plan, CampaignConfig config, string[] args)
     {
         (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
         var settings = EpisodeGrain.Settings(plan.Spec(evaluation: false));
         var rows = await RlProbe.DemonstrationRows(task, settings, new ChatTemplate(tokenizer), plan.SftProblems(task).Take(600));
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), AlgorithmOptions.SftOptimizer(config.Sft, config.Algorithm));
-        var budget = BenchArgs.Value(Environment.GetCommandLineArgs(), "--sft-budget") is string b0 ? int.Parse(b0, CultureInfo.InvariantCulture) : new SftOptions().MicroBatchTokens;
+        // --sft-budget N: another micro-batch token budget (length buckets), for comparisons.
+        int budget = BenchArgs.Value(args, "--sft-budget") is string b0 ? int.Parse(b0, CultureInfo.InvariantCulture) : new SftOptions().MicroBatchTokens;
         var shuffle = new Random(1);
         double batching = 0, forward = 0, backward = 0, step = 0;
         const int warmup = 5, steps = 30;

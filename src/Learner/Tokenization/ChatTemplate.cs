@@ -26,10 +26,10 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
     /// <summary>The markup this template renders (the tokenizer's).</summary>
     public string Markup { get; } = tokenizer.ChatMarkup;
 
-    private bool Compact => Markup == ChatMarkups.Compact;
+    private readonly bool _compact = tokenizer.ChatMarkup == ChatMarkups.Compact;
 
     /// <summary>What follows a message's end before the next message: a newline in ChatML, nothing in the compact markup.</summary>
-    public int[] Separator => Compact ? [] : tokenizer.Encode("\n");
+    public int[] Separator { get; } = tokenizer.ChatMarkup == ChatMarkups.Compact ? [] : tokenizer.Encode("\n");
 
     public int[] Render(IEnumerable<ChatMessage> messages, bool addGenerationPrompt)
     {
@@ -53,11 +53,11 @@ public sealed class ChatTemplate(ITokenizer tokenizer)
     public int[] GenerationPrompt(string role) => [_imStart, .. tokenizer.Encode(Header(role))];
 
     /// <summary>What follows &lt;|im_start|&gt;: the role and a newline (ChatML), or the role's first letter (compact).</summary>
-    private string Header(string role) => Compact
+    private string Header(string role) => _compact
         ? (role.Length > 0 ? role[..1] : throw new ArgumentException("chat template: a message's role is empty."))
         : role + "\n";
 
     public string RenderText(IEnumerable<ChatMessage> messages, bool addGenerationPrompt) =>
-        string.Concat(messages.Select(m => $"{SpecialTokenNames.ImStart}{Header(m.Role)}{m.Content}{SpecialTokenNames.ImEnd}{(Compact ? "" : "\n")}"))
+        string.Concat(messages.Select(m => $"{SpecialTokenNames.ImStart}{Header(m.Role)}{m.Content}{SpecialTokenNames.ImEnd}{(_compact ? "" : "\n")}"))
         + (addGenerationPrompt ? $"{SpecialTokenNames.ImStart}{Header("assistant")}" : "");
 }
