@@ -146,11 +146,12 @@ public static class TrainLoopBenchmark
         // problems, the campaign's sampling settings; warm-up once, then the mean over the steps' problems.
         var plan = new CampaignPlan(config);
         ITask task = TaskCatalog.Default().Create(config.Task.Name, config.Task.Options);
-        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup, TokenizerWords = config.Model.TokenizerWords });
         ModelFolder.LoadWeights(model, sft.CheckpointPath);
         // Once on the C# decode kernels (the product's default; the RL update is profiled on its warmed-up runner), once
         // on the torch operators (the kernels were written for the 15M preset's shapes).
         double direct = 0, directTorch = 0, engineSteps = 0;
+        JsonObject? rolloutProfile = null;
         UpdateProfile? updateProfile = null;
         long[] timedSteps = [.. timed.Select(h => h.Step).Take(5)];
         foreach (bool kernels in new[] { true, false })
@@ -172,6 +173,7 @@ public static class TrainLoopBenchmark
                 updateProfile = await ProfileUpdate(task, plan, config, runner, model);
             }
             long stepsBefore = engine.Steps, tokensBefore = engine.GeneratedTokens;
+            EngineTimes timesBefore = engine.Times;
             var times = new List<double>();
             foreach (long s in timedSteps)
             {
@@ -183,6 +185,23 @@ public static class TrainLoopBenchmark
                 engineSteps = (engine.Steps - stepsBefore) / (double)times.Count;
                 Say($"direct rollout: {direct:F3} s per step, {engineSteps:F0} engine steps ({direct / engineSteps * 1000:F1} ms each), "
                     + $"{(engine.GeneratedTokens - tokensBefore) / (double)times.Count:F0} tokens generated");
+                EngineTimes after = engine.Times;
+                double n = times.Count;
+                rolloutProfile = new JsonObject
+                {
+                    ["decode_forwards"] = Round((after.DecodeForwards - timesBefore.DecodeForwards) / n),
+                    ["decode_seconds"] = Round((after.DecodeSeconds - timesBefore.DecodeSeconds) / n),
+                    ["mixed_forwards"] = Round((after.MixedForwards - timesBefore.MixedForwards) / n),
+                    ["prefill_forwards"] = Round((after.PrefillForwards - timesBefore.PrefillForwards) / n),
+                    ["prefill_prompts"] = Round((after.PrefillSequences - timesBefore.PrefillSequences) / n),
+                    ["prefill_tokens"] = Round((after.PrefillTokens - timesBefore.PrefillTokens) / n),
+                    ["prefill_padded_tokens"] = Round((after.PrefillPaddedTokens - timesBefore.PrefillPaddedTokens) / n),
+                    ["prefill_seconds"] = Round((after.PrefillSeconds - timesBefore.PrefillSeconds) / n),
+                    ["engine_idle_seconds"] = Round((after.IdleSeconds - timesBefore.IdleSeconds) / n),
+                };
+                Say($"  per rollout: {rolloutProfile["decode_forwards"]} decode forwards ({rolloutProfile["mixed_forwards"]} with prompts packed in) in {rolloutProfile["decode_seconds"]} s; "
+                    + $"{rolloutProfile["prefill_forwards"]} prefill-only forwards; {rolloutProfile["prefill_prompts"]} prompts ({rolloutProfile["prefill_tokens"]} tokens, "
+                    + $"{rolloutProfile["prefill_padded_tokens"]} padded), prefill-only {rolloutProfile["prefill_seconds"]} s; engine idle {rolloutProfile["engine_idle_seconds"]} s");
             }
             else
             {
@@ -224,6 +243,7 @@ public static class TrainLoopBenchmark
             ["rollout_seconds"] = Round(rollout),
             ["rollout_direct_seconds"] = Round(direct),
             ["rollout_direct_engine_steps"] = Round(engineSteps),
+            ["rollout_direct_profile"] = rolloutProfile,
             ["rollout_direct_torch_operators_seconds"] = Round(directTorch),
             ["learner_compute_seconds"] = Round(compute),
             ["checkpoint_publication_seconds"] = Round(publish),
@@ -365,7 +385,7 @@ public static class TrainLoopBenchmark
     /// </summary>
     private static async Task<SftProfile> ProfileSft(ITask task, CampaignPlan plan, CampaignConfig config, string[] args)
     {
-        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup });
+        (var model, var tokenizer) = PolicyModelLoader.Load(new PolicySource { Preset = config.Model.Preset ?? "nano", Seed = (int)config.Seed, ChatMarkup = config.Model.ChatMarkup, TokenizerWords = config.Model.TokenizerWords });
         var settings = EpisodeGrain.Settings(plan.Spec(evaluation: false));
         var rows = await RlProbe.DemonstrationRows(task, settings, new ChatTemplate(tokenizer), plan.SftProblems(task).Take(600));
         var optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), AlgorithmOptions.SftOptimizer(config.Sft, config.Algorithm));

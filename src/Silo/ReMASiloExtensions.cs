@@ -15,6 +15,19 @@ namespace ReMA.Silo;
 /// <summary>How a ReMA silo is configured; shared by the standalone silo, the embedded silo of the CLI and tests.</summary>
 public static class ReMASiloExtensions
 {
+    private static bool WordsFit(string? words)
+    {
+        try
+        {
+            _ = new ReMA.Learner.Tokenization.CharTokenizer(words: ReMA.Learner.Tokenization.CharTokenizer.ParseWords(words));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Binds the ReMA settings (section "ReMA": policies and their models) for the grains.</summary>
     public static ISiloBuilder AddReMA(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -22,7 +35,9 @@ public static class ReMASiloExtensions
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.")
             .Validate(o => o.Policies.Values.All(p => ReMA.Learner.Tokenization.ChatMarkups.All.Contains(p.ChatMarkup)),
-                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.");
+                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.")
+            .Validate(o => o.Policies.Values.All(p => WordsFit(p.TokenizerWords)),
+                "ReMA:Policies:<id>:TokenizerWords must be words of 2-32 printable ASCII characters, separated by spaces, none repeated, none containing '<|'.");
         // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
         // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).
         int threads = configuration.GetValue("ReMA:Torch:Threads", 0);

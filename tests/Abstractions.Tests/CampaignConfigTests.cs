@@ -48,6 +48,21 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void TokenizerWords_AreCheckedWordByWord_AndOnlyForPresets()
+    {
+        Assert.Null(CampaignFile.Parse("""{ }""", "default.json").Model.TokenizerWords);
+        Assert.Equal("[FINISH] Do:", CampaignFile.Parse("""{ "model": { "preset": "nano", "tokenizer_words": "[FINISH] Do:" } }""", "ok.json").Model.TokenizerWords);
+        var bad = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "model": { "tokenizer_words": "ok x ok a<|b" } }""", "bad.json"));
+        Assert.Contains("model.tokenizer_words: 'x' must be 2-32 printable ASCII characters", bad.Message);
+        Assert.Contains("model.tokenizer_words: 'ok' is repeated", bad.Message);
+        Assert.Contains("model.tokenizer_words: 'a<|b' must be", bad.Message);
+        Assert.DoesNotContain("'ok' must", bad.Message);
+        var folder = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "model": { "preset": null, "path": "/m", "tokenizer_words": "ab" } }""", "folder.json"));
+        Assert.Contains("model.tokenizer_words: applies to presets only", folder.Message);
+        Assert.Null(new ModelSpec { TokenizerWords = "ab" }.FromFolder("/m").TokenizerWords);
+    }
+
+    [Fact]
     public void ChatMarkup_IsChatMlOrCompact_AndOnlyForPresets()
     {
         Assert.Equal("chatml", CampaignFile.Parse("""{ }""", "default.json").Model.ChatMarkup);
@@ -105,6 +120,7 @@ public class CampaignConfigTests
         Assert.Equal("multiplication-first", c.Task.Options["order"]);
         Assert.Equal("terse", c.Task.Options["format"]);
         Assert.Equal("compact", c.Model.ChatMarkup);
+        Assert.Equal(CampaignPresets.ArithmeticWords, c.Model.TokenizerWords);
         Assert.Equal(2, c.Algorithm.MiniBatches);
         Assert.False(c.Algorithm.OverlapRollout);
         Assert.Equal(0, c.Algorithm.WarmupSteps);

@@ -32,6 +32,9 @@ public sealed class PolicyClusterFixture : IAsyncLifetime
         ["ReMA:Policies:cosine:Seed"] = "21",
         ["ReMA:Policies:recompute:Preset"] = "nano",
         ["ReMA:Policies:recompute:Seed"] = "21",
+        ["ReMA:Policies:words:Preset"] = "nano",
+        ["ReMA:Policies:words:ChatMarkup"] = "compact",
+        ["ReMA:Policies:words:TokenizerWords"] = "[FINISH] Do:",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -82,6 +85,22 @@ public class PolicyGrainTests(PolicyClusterFixture fixture) : IClassFixture<Poli
         PolicyInfo info = await policy.GetInfo();
         Assert.Equal(ModelConfig.Qwen2Architecture, info.Architecture);
         Assert.True(info.GeneratedTokens >= responses.Sum(r => r.TokenIds.Length));
+    }
+
+    [Fact]
+    public async Task TokenizerWordsSetting_BuildsTheCharTokenizerWithThem_AndTheModelsVocabularyCoversThem()
+    {
+        IPolicyGrain policy = fixture.Cluster.Client.GetGrain<IPolicyGrain>("words/0");
+        int[] ids = await policy.RenderChat([new ChatTurn("user", "7*3\nDo: 7*3"), new ChatTurn("assistant", "[FINISH]")], false);
+        var expected = new CharTokenizer(chatMarkup: ChatMarkups.Compact, words: ["[FINISH]", "Do:"]);
+        Assert.Equal(new ChatTemplate(expected).Render([ChatMessage.User("7*3\nDo: 7*3"), ChatMessage.Assistant("[FINISH]")], addGenerationPrompt: false), ids);
+        Assert.Equal(4 + 3 + 1 + 1 + 4 + 2 + 1, ids.Length);   // two headers of 2, "7*3", "\n", Do:, " 7*3", two ends, [FINISH]
+        PolicyInfo info = await policy.GetInfo();
+        Assert.Equal(expected.VocabSize, info.VocabSize);
+        Assert.Equal(new CharTokenizer().VocabSize + 2, info.VocabSize);
+        // The model samples over the whole vocabulary, words included.
+        GenerateResponse reply = await policy.Generate(new GenerateRequest("w", ids, Sampling(5, 6)));
+        Assert.All(reply.TokenIds, id => Assert.InRange(id, 0, expected.VocabSize - 1));
     }
 
     [Fact]

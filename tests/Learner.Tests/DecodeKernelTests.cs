@@ -389,6 +389,49 @@ public class DecodeKernelTests
     }
 
     [Fact]
+    public void DecodeAttention_PackedTokens_EqualThePaddedLayout_AndBadOffsetsAreRefused()
+    {
+        if (!TorchThreads.Available)
+        {
+            Assert.False(OperatingSystem.IsLinux(), TorchThreads.UnavailableReason);
+            return;
+        }
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        int heads = 4, kvHeads = 2, hd = 16, t = 11;
+        var config = new ModelConfig
+        {
+            Architecture = ModelConfig.LlamaArchitecture, VocabSize = 16, HiddenSize = heads * hd, IntermediateSize = 8,
+            NumLayers = 1, NumHeads = heads, NumKeyValueHeads = kvHeads, HeadDim = hd, MaxPositionEmbeddings = 32,
+            RmsNormEps = 1e-5, RopeTheta = 10000,
+        };
+        using var padded = new KvCache(config, 4, 32, CPU, ScalarType.Float32);
+        using var packed = new KvCache(config, 4, 32, CPU, ScalarType.Float32);
+        padded.Keys(0).normal_();
+        padded.Values(0).normal_();
+        packed.Keys(0).copy_(padded.Keys(0));
+        packed.Values(0).copy_(padded.Values(0));
+        // Two decode steps after cached tokens, a prompt of 11 (two query blocks) and one of 3: a mixed engine step.
+        int[] starts = [5, 9, 0, 0], counts = [1, 1, 11, 3];
+        Tensor q = randn(4, heads, t, hd), k = randn(4, kvHeads, t, hd), v = randn(4, kvHeads, t, hd);
+        var table = new RotaryTable(hd, 10000, 32);
+        Tensor expected = new DecodeAttention().Attend(padded, 0, 0, starts, counts, q, k, v, table);   // [B, H, T, hd]
+
+        int[] offsets = [0, 1, 2, 13];
+        Tensor Pack(Tensor x) => cat(Enumerable.Range(0, 4).Select(i => x[i].narrow(1, 0, counts[i])).ToArray(), 1).unsqueeze(0);   // [1, heads, N, hd]
+        Tensor actual = new DecodeAttention().Attend(packed, 0, 0, starts, counts, offsets, Pack(q), Pack(k), Pack(v), table);
+        Assert.Equal(new long[] { 1, heads, 16, hd }, actual.shape);
+        Assert.Equal(0f, (Pack(expected) - actual).abs().max().item<float>());
+        Assert.Equal(0f, (padded.Keys(0) - packed.Keys(0)).abs().max().item<float>());
+        Assert.Equal(0f, (padded.Values(0) - packed.Values(0)).abs().max().item<float>());
+
+        var gap = Assert.Throws<ArgumentOutOfRangeException>(() => new DecodeAttention().Attend(packed, 0, 0, starts, counts, [0, 2, 3, 14], Pack(q), Pack(k), Pack(v), table));
+        Assert.Contains("packed sequence 1 starts at row 2 with 1 tokens; expected row 1", gap.Message);
+        var shortCover = Assert.Throws<ArgumentException>(() => new DecodeAttention().Attend(packed, 0, 0, starts[..3], counts[..3], offsets[..3], Pack(q), Pack(k), Pack(v), table));
+        Assert.Contains("cover 13 rows of the 16 given", shortCover.Message);
+    }
+
+    [Fact]
     public void Engine_OnTheKernels_GivesEachSeededRequestTheSameBitsAloneOrInABatch()
     {
         using CausalLM model = TestModels.Tiny(preset: "nano-qwen2", vocab: 1000);   // vocabulary over two 480-row chunks
@@ -401,6 +444,9 @@ public class DecodeKernelTests
             })).ToList();
         using var engine = new ContinuousBatcher(model, tok, new EngineOptions { MaxBatch = 16 });   // 16 at once, the rest join as others finish
         GenerationResult[] batched = engine.Generate(requests);
+        // Requests that joined while others ran were prefilled in the same packed forward as the others' decode step.
+        Assert.Equal(engine.DecodesWithKernels, engine.Times.MixedForwards > 0);
+        Assert.Equal(requests.Count, engine.Times.PrefillSequences);
         // Bit for bit where every kernel runs (AVX-512: projections and the vocabulary sampler in C#). Without AVX-512
         // the projections run torch's product, whose reduction order depends on the batch: there the promise is the
         // torch path's, the same tokens with log-probs equal to float rounding.

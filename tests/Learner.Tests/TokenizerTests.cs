@@ -159,4 +159,59 @@ public class TokenizerTests
         Assert.Contains("chatml, compact", error.Message);
         Assert.Contains("chat_markup is 'x'", Assert.Throws<ArgumentException>(() => new CharTokenizer(chatMarkup: "x")).Message);
     }
+    [Fact]
+    public void Char_Words_AreOneTokenEach_LongestFirst_AndRoundTrip()
+    {
+        var tok = new CharTokenizer(chatMarkup: ChatMarkups.Compact, words: ["[FINISH]", "\\boxed{", "Do:", "Do:x"]);
+        var plain = new CharTokenizer(chatMarkup: ChatMarkups.Compact);
+        Assert.Equal(plain.VocabSize + 4, tok.VocabSize);
+        int finish = tok.Encode("[FINISH]").Single();
+        Assert.Equal(plain.VocabSize, finish);                                  // words follow the alphabet, in order
+        Assert.Equal([plain.VocabSize + 1, .. plain.Encode("31}")], tok.Encode("\\boxed{31}"));
+        Assert.Equal(plain.VocabSize + 3, tok.Encode("Do:x").Single());          // the longest word wins
+        Assert.Equal([plain.VocabSize + 2, .. plain.Encode("y")], tok.Encode("Do:y"));
+        // Text around and between words, special tokens included, keeps one id per character.
+        string text = "<|im_start|>a[FINISH<|im_end|>7*3\nDo: 7*3[FINISH]\\boxed{<|im_end|>";
+        int[] ids = tok.Encode(text);
+        Assert.Equal(text, tok.Decode(ids));
+        Assert.Equal(plain.Encode(text).Length - 7 - 6 - 2, ids.Length);
+        // A word's ids decode to the same text as its characters: generation may produce either.
+        Assert.Equal(tok.Decode(tok.Encode("[FINISH]")), tok.Decode(plain.Encode("[FINISH]")));
+        Assert.Equal(Encoding.UTF8.GetBytes("\\boxed{"), tok.TokenBytes(plain.VocabSize + 1).ToArray());
+        Assert.False(tok.IsSpecial(finish));
+    }
+
+    [Fact]
+    public void Char_Words_AreSavedWithTheTokenizer_AndBadOnesAreNamed()
+    {
+        string dir = TestModels.TempDir();
+        new CharTokenizer(chatMarkup: ChatMarkups.Compact, words: ["[FINISH]", "Last:"]).Save(dir);
+        var loaded = Assert.IsType<CharTokenizer>(TokenizerLoader.Load(dir));
+        Assert.Equal(["[FINISH]", "Last:"], loaded.Words);
+        Assert.Single(loaded.Encode("Last:"));
+        // Tokenizers without words omit the field, and files without it load with none.
+        string plain = TestModels.TempDir();
+        new CharTokenizer().Save(plain);
+        Assert.DoesNotContain("words", File.ReadAllText(Path.Combine(plain, CharTokenizer.FileName)));
+        Assert.Empty(Assert.IsType<CharTokenizer>(TokenizerLoader.Load(plain)).Words);
+
+        foreach ((string[] words, string expected) in new[]
+        {
+            (new[] { "x" }, "'x' (index 0) must have 2 to 32"),
+            (new[] { "ab", "ab" }, "'ab' (index 1) is repeated"),
+            (new[] { "a b" }, "must not contain whitespace"),
+            (new[] { "a<|b" }, "must not contain '<|'"),
+            (new[] { "é1" }, "U+00E9, which is not in the tokenizer's alphabet"),
+        })
+        {
+            Assert.Contains(expected, Assert.Throws<ArgumentException>(() => new CharTokenizer(words: words)).Message);
+        }
+        string file = Path.Combine(dir, CharTokenizer.FileName);
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"Last:\"", "\"[FINISH]\""));
+        var repeated = Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir));
+        Assert.Contains(file, repeated.Message);
+        Assert.Contains("'[FINISH]' (index 1) is repeated", repeated.Message);
+        File.WriteAllText(file, """{ "type": "char", "special_tokens": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], "alphabet": "ab", "words": "ab" }""");
+        Assert.Contains("field 'words' is \"ab\"; expected an array of strings", Assert.Throws<InvalidDataException>(() => TokenizerLoader.Load(dir)).Message);
+    }
 }

@@ -47,12 +47,18 @@ public sealed record ModelSpec
     /// the tokenizer file saved with every checkpoint records it). A model folder's tokenizer decides its own.
     /// </summary>
     [Id(4)] public string ChatMarkup { get; init; } = "chatml";
+    /// <summary>
+    /// Multi-character tokens of a preset's character tokenizer, separated by spaces (e.g. "[FINISH] \\boxed{"): a
+    /// protocol's fixed markers then cost one token each instead of one per character. Recorded in the tokenizer file
+    /// with every checkpoint. Null: none. A model folder's tokenizer decides its own.
+    /// </summary>
+    [Id(5)] public string? TokenizerWords { get; init; }
 
     /// <summary>
-    /// This model taken from a folder (a checkpoint of it, or a Hugging Face model): the preset and its markup choice
-    /// give way to the folder's files, whose tokenizer file records the markup it was trained with.
+    /// This model taken from a folder (a checkpoint of it, or a Hugging Face model): the preset and its markup and word
+    /// choices give way to the folder's files, whose tokenizer file records the markup it was trained with.
     /// </summary>
-    public ModelSpec FromFolder(string path) => this with { Preset = null, Path = path, ChatMarkup = "chatml" };
+    public ModelSpec FromFolder(string path) => this with { Preset = null, Path = path, ChatMarkup = "chatml", TokenizerWords = null };
 }
 
 [GenerateSerializer, Immutable, Alias("rema.TaskSpec")]

@@ -26,6 +26,18 @@ public static class CampaignConfigValidation
         OneOf(c.Model.ChatMarkup ?? "chatml", "model.chat_markup", "chatml", "compact");   // null: state saved before the field
         Check(c.Model.ChatMarkup is null or "chatml" || c.Model.Path is null, "model.chat_markup",
             $"'{c.Model.ChatMarkup}' applies to presets only; a model folder's tokenizer file decides its markup");
+        if (!string.IsNullOrWhiteSpace(c.Model.TokenizerWords))
+        {
+            Check(c.Model.Path is null, "model.tokenizer_words", "applies to presets only; a model folder's tokenizer file decides its tokens");
+            string[] words = c.Model.TokenizerWords.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            foreach ((string word, int i) in words.Select((w, i) => (w, i)))
+            {
+                // The preset's character tokenizer knows printable ASCII; "<|" starts its special tokens.
+                Check(word.Length is >= 2 and <= 32 && word.All(ch => ch is > ' ' and <= '~') && !word.Contains("<|", StringComparison.Ordinal),
+                    "model.tokenizer_words", $"'{word}' must be 2-32 printable ASCII characters without '<|' (words are separated by spaces)");
+                Check(Array.IndexOf(words, word) == i, "model.tokenizer_words", $"'{word}' is repeated");
+            }
+        }
         Check(!string.IsNullOrWhiteSpace(c.Task.Name), "task.name", "is required");
         OneOf(c.Protocol, "protocol", Protocols);
         OneOf(c.View, "view", "full", "compact");

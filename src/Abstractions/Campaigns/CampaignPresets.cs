@@ -88,10 +88,16 @@ public static class CampaignPresets
     /// warm-up, groups whose episodes all scored the same left out of the update and its normalisation) and
     /// overlapped rollouts, which keep both cores of a small machine busy (docs/benchmarks.md).
     /// </summary>
+    /// <summary>
+    /// The arithmetic presets' multi-character tokens: the protocol's markers and the terse views' labels, one token
+    /// each (as the reference's vocabulary has them) instead of one per character.
+    /// </summary>
+    public const string ArithmeticWords = "[FINISH] \\boxed{ Last: Do:";
+
     private static CampaignConfig Arithmetic(string name, string protocol, string parameters) => new()
     {
         Name = name,
-        Model = new ModelSpec { Preset = "nano", Device = "cpu", ChatMarkup = "compact" },
+        Model = new ModelSpec { Preset = "nano", Device = "cpu", ChatMarkup = "compact", TokenizerWords = ArithmeticWords },
         Task = new TaskSpec { Name = "arithmetic", Options = ReferenceTask(500) },
         Protocol = protocol,
         View = protocol == "rema-multi-turn" ? "compact" : "full",

@@ -12,7 +12,8 @@ public sealed record PolicyModel(
     int Seed = 1,
     int MaxBatch = 64,
     int? MaxSequenceLength = null,
-    string ChatMarkup = "chatml");
+    string ChatMarkup = "chatml",
+    string? TokenizerWords = null);
 
 /// <summary>
 /// Cluster-wide record of policies that campaigns create at run time (keyed by policy id). Policies named in a

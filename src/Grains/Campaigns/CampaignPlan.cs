@@ -42,7 +42,8 @@ public sealed class CampaignPlan(CampaignConfig config)
     public static string Replica(string policy) => PolicyKey.Replica(policy, PolicyKey.Local);
 
     public PolicyModel Model => new(config.Model.Path is null ? config.Model.Preset : null, config.Model.Path, config.Model.Device,
-        config.Model.DType, (int)config.Seed, Math.Max(64, config.PromptsPerStep * config.GroupSize), ChatMarkup: config.Model.ChatMarkup ?? "chatml");
+        config.Model.DType, (int)config.Seed, Math.Max(64, config.PromptsPerStep * config.GroupSize), ChatMarkup: config.Model.ChatMarkup ?? "chatml",
+        TokenizerWords: string.IsNullOrWhiteSpace(config.Model.TokenizerWords) ? null : config.Model.TokenizerWords);
 
     public string CheckpointRoot(string policy) => Path.Combine("runs", config.Name, "checkpoints", policy);
 

@@ -24,6 +24,8 @@ public sealed class PolicySource
     public int? MaxSequenceLength { get; set; }
     /// <summary>Turn markup of a preset's character tokenizer (chatml or compact; see <see cref="ReMA.Learner.Tokenization.ChatMarkups"/>); a folder's tokenizer decides its own.</summary>
     public string ChatMarkup { get; set; } = "chatml";
+    /// <summary>Multi-character tokens of a preset's character tokenizer, separated by spaces (see <see cref="ReMA.Learner.Tokenization.CharTokenizer"/>); null: none.</summary>
+    public string? TokenizerWords { get; set; }
     /// <summary>
     /// The engine's C# decode kernels on the CPU (<c>EngineOptions.DecodeKernels</c>; on by default). They keep packed
     /// copies of the projections: false saves that memory for large models, at about half the decode speed.

@@ -20,7 +20,7 @@ public static class PolicyModelLoader
             loaded.eval();
             return (loaded, folderTokenizer);
         }
-        var tokenizer = new CharTokenizer(chatMarkup: source.ChatMarkup);
+        var tokenizer = new CharTokenizer(chatMarkup: source.ChatMarkup, words: CharTokenizer.ParseWords(source.TokenizerWords));
         var model = new CausalLM(ModelPresets.Get(source.Preset, tokenizer.VocabSize), device, dtype, seed: source.Seed);
         model.eval();
         return (model, tokenizer);

@@ -17,6 +17,6 @@ public sealed class PolicyTemplates(PolicySources sources)
             return known;
         }
         PolicySource source = await sources.ResolveAsync(id);
-        return _templates.GetOrAdd(id, _ => new ChatTemplate(source.ModelPath is string path ? TokenizerLoader.Load(path) : new CharTokenizer(chatMarkup: source.ChatMarkup)));
+        return _templates.GetOrAdd(id, _ => new ChatTemplate(source.ModelPath is string path ? TokenizerLoader.Load(path) : new CharTokenizer(chatMarkup: source.ChatMarkup, words: CharTokenizer.ParseWords(source.TokenizerWords))));
     }
 }

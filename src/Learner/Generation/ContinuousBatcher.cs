@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ReMA.Learner.Model;
 using ReMA.Learner.Tokenization;
 using static TorchSharp.torch;
@@ -84,6 +85,8 @@ public sealed class ContinuousBatcher : IDisposable
     /// <summary>Sequences decoded per step, on average over the steps that decoded any.</summary>
     public double MeanBatch => _decodeSteps == 0 ? 0 : (double)_decodedSequences / _decodeSteps;
     private long _decodeSteps, _decodedSequences;
+    /// <summary>Where the engine's steps spent their time (cumulative; read for profiles, never reset).</summary>
+    public EngineTimes Times { get; } = new();
     public long GeneratedTokens { get; private set; }
     public CausalLM Model => _model;
     /// <summary>Version of the weights in the model, stamped on every sampled token's sequence.</summary>
@@ -188,19 +191,44 @@ public sealed class ContinuousBatcher : IDisposable
         return tasks.Select(t => t.GetAwaiter().GetResult()).ToArray();
     }
 
-    /// <summary>One engine step: decode one token for every running sequence, retire finished ones, admit new ones.</summary>
+    /// <summary>
+    /// One engine step: decode one token for every running sequence, retire finished ones, admit new ones. On the C#
+    /// kernels, prompts admitted while sequences run share their decode forward (packed, see <see cref="DecodeAndPrefill"/>).
+    /// </summary>
     public void Step()
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         if (_options.UseKvCache)
         {
-            if (_active.Count > 0)
+            if (_active.Count > 0 && _waiting.Count > 0 && DecodesWithKernels && _active.Count < _options.MaxBatch)
             {
+                // Running sequences and new prompts in one packed forward: one pass's fixed cost instead of two.
+                long start = Stopwatch.GetTimestamp();
+                List<SequenceState> admitted = TakeAdmissible(_active.Count);
+                DecodeAndPrefill(admitted);
+                Retire();
+                Times.DecodeForwards++;
+                Times.MixedForwards++;
+                Times.PrefillSequences += admitted.Count;
+                Times.PrefillTokens += admitted.Sum(s => (long)s.Prompt.Length);
+                Times.PrefillPaddedTokens += admitted.Sum(s => (long)s.Prompt.Length);
+                Times.DecodeSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+            else if (_active.Count > 0)
+            {
+                long start = Stopwatch.GetTimestamp();
                 DecodeCached();
                 Retire();
+                Times.DecodeForwards++;
+                Times.DecodeSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
             }
-            Admit();
+            // On the kernels, prompts that wait while sequences run join the next step's packed forward (their first token
+            // comes from the same forward as a separate prefill would be); with nothing running they prefill alone now.
+            if (!DecodesWithKernels || _active.Count == 0)
+            {
+                Admit();
+            }
         }
         else
         {
@@ -217,11 +245,12 @@ public sealed class ContinuousBatcher : IDisposable
         Steps++;
     }
 
-    private void Admit()
+    /// <summary>Waiting prompts that fit beside <paramref name="running"/> sequences and the prefill token budget (at least one).</summary>
+    private List<SequenceState> TakeAdmissible(int running)
     {
         var admitted = new List<SequenceState>();
         int tokens = 0;
-        while (_waiting.Count > 0 && _active.Count + admitted.Count < _options.MaxBatch)
+        while (_waiting.Count > 0 && running + admitted.Count < _options.MaxBatch)
         {
             int next = _waiting.Peek().Prompt.Length;
             if (admitted.Count > 0 && tokens + next > _options.MaxPrefillTokens)
@@ -231,6 +260,12 @@ public sealed class ContinuousBatcher : IDisposable
             tokens += next;
             admitted.Add(_waiting.Dequeue());
         }
+        return admitted;
+    }
+
+    private void Admit()
+    {
+        List<SequenceState> admitted = TakeAdmissible(_active.Count);
         if (admitted.Count == 0)
         {
             return;
@@ -238,8 +273,14 @@ public sealed class ContinuousBatcher : IDisposable
         _cache ??= new KvCache(_model.Config, _options.MaxBatch, _maxLength, _model.Device, _model.DType);
         int first = _active.Count;
         _active.AddRange(admitted);
+        long start = Stopwatch.GetTimestamp();
         Prefill(admitted, first);
         Retire();
+        Times.PrefillForwards++;
+        Times.PrefillSequences += admitted.Count;
+        Times.PrefillTokens += admitted.Sum(s => (long)s.Prompt.Length);
+        Times.PrefillPaddedTokens += (long)admitted.Count * admitted.Max(s => s.Prompt.Length);
+        Times.PrefillSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary>Writes the prompts into slots first.. and samples each sequence's first token.</summary>
@@ -279,6 +320,51 @@ public sealed class ContinuousBatcher : IDisposable
             s.CachedLength = s.Prompt.Length;
         }
         SampleInto(sequences, hidden.reshape(n * t, -1).index_select(0, last));
+    }
+
+    /// <summary>
+    /// One packed forward through the C# kernels: each running sequence's newest token at its own position, then the
+    /// admitted prompts (slots after the running ones) from position 0, no padding; every sequence samples its next
+    /// token from its last row. Each token's values are computed as in separate decode and prefill forwards.
+    /// </summary>
+    private void DecodeAndPrefill(List<SequenceState> admitted)
+    {
+        _cache ??= new KvCache(_model.Config, _options.MaxBatch, _maxLength, _model.Device, _model.DType);
+        int running = _active.Count;
+        _active.AddRange(admitted);
+        int n = _active.Count;
+        int[] starts = new int[n], counts = new int[n], offsets = new int[n];
+        int total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            SequenceState s = _active[i];
+            (starts[i], counts[i]) = i < running ? (s.CachedLength, 1) : (0, s.Prompt.Length);
+            offsets[i] = total;
+            total += counts[i];
+        }
+        long[] ids = new long[total], positions = new long[total];
+        long[] last = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            SequenceState s = _active[i];
+            for (int j = 0; j < counts[i]; j++)
+            {
+                ids[offsets[i] + j] = i < running ? s.Tokens[^1] : s.Prompt[j];
+                positions[offsets[i] + j] = starts[i] + j;
+            }
+            last[i] = offsets[i] + counts[i] - 1;
+        }
+        Device device = _model.Device;
+        _decodeKernels ??= new DecodeKernels(_model.Config, _cache.MaxLength);
+        _noMask ??= empty(0, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+        Tensor hidden = _model.Hidden(tensor(ids, [1, total], device: device), tensor(positions, [1, total], device: device), _noMask,
+            new KernelDecodeAccess(_cache, 0, starts, counts, _decodeKernels, offsets));   // [1, N, D]
+        for (int i = 0; i < n; i++)
+        {
+            SequenceState s = _active[i];
+            s.CachedLength = i < running ? s.CachedLength + 1 : s.Prompt.Length;
+        }
+        SampleInto(_active, hidden.reshape(total, -1).index_select(0, tensor(last, device: device)));
     }
 
     /// <summary>Feeds each running sequence's newest token at its own position, attending to its cached past.</summary>
@@ -420,5 +506,36 @@ public sealed class ContinuousBatcher : IDisposable
         _vocabSampler?.Dispose();
         _decodeKernels?.Dispose();
         _noMask?.Dispose();
+    }
+}
+
+/// <summary>Cumulative time and work of an engine's forwards (a profile: the benchmarks print differences of two reads).</summary>
+public sealed class EngineTimes
+{
+    /// <summary>Decode forwards (one token for every running sequence) and the seconds they took, sampling and retiring included.</summary>
+    public long DecodeForwards { get; set; }
+    /// <summary>Those decode forwards that also prefilled new prompts (packed, C# kernels): their prompts count under Prefill* too.</summary>
+    public long MixedForwards { get; set; }
+    public double DecodeSeconds { get; set; }
+    /// <summary>Prefill-only forwards (the prompts admitted in one step), all prompts admitted, their tokens with and without padding, and the prefill-only seconds.</summary>
+    public long PrefillForwards { get; set; }
+    public long PrefillSequences { get; set; }
+    public long PrefillTokens { get; set; }
+    public long PrefillPaddedTokens { get; set; }
+    public double PrefillSeconds { get; set; }
+    /// <summary>Seconds the engine's thread waited with nothing to run (no running sequence, no prompt queued).</summary>
+    public double IdleSeconds { get; set; }
+    /// <summary>When the current wait began (a Stopwatch timestamp), 0 while the engine works.</summary>
+    public long IdleSince { get; set; }
+
+    /// <summary>A copy, with the wait in progress counted up to now (so two reads around a period measure that period).</summary>
+    public EngineTimes Snapshot()
+    {
+        var copy = (EngineTimes)MemberwiseClone();
+        if (copy.IdleSince != 0)
+        {
+            copy.IdleSeconds += Stopwatch.GetElapsedTime(copy.IdleSince).TotalSeconds;
+        }
+        return copy;
     }
 }

@@ -27,6 +27,8 @@ public sealed class GenerationEngine : IDisposable
     }
 
     public long Steps => _batcher.Steps;
+    /// <summary>Where the engine's time went so far (written by the engine's thread; a read may lag one step).</summary>
+    public EngineTimes Times => _batcher.Times.Snapshot();
     public long GeneratedTokens => _batcher.GeneratedTokens;
     public long WeightsVersion => _batcher.WeightsVersion;
     public int PeakBatch => _batcher.PeakBatch;
@@ -94,7 +96,11 @@ public sealed class GenerationEngine : IDisposable
             }
             else
             {
+                long idle = System.Diagnostics.Stopwatch.GetTimestamp();
+                _batcher.Times.IdleSince = idle;
                 _signal.Wait();
+                _batcher.Times.IdleSince = 0;
+                _batcher.Times.IdleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(idle).TotalSeconds;
             }
         }
     }

@@ -25,6 +25,8 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     private float* _q, _kNew, _vNew, _kCache, _vCache, _out;
     private RotaryTable? _rotary;
     private int[] _starts = [], _counts = [];
+    /// <summary>Null: token j of sequence i is row i * T + j of q/k/v/out ([B, T] layout); else row offsets[i] + j (packed).</summary>
+    private int[]? _offsets;
     private int _batch, _tokens, _heads, _kvHeads, _maxLen, _headDim, _firstSlot, _next;
     private float _scale;
 
@@ -40,11 +42,19 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     /// <see cref="RotaryEmbedding.Apply"/> computes it); without it they are taken as already rotated.
     /// </summary>
     public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, Tensor queries, Tensor keys, Tensor values,
+        RotaryTable? rotary) => Attend(cache, layer, firstSlot, starts, counts, null, queries, keys, values, rotary);
+
+    /// <summary>
+    /// As above; with <paramref name="offsets"/> the tokens are packed instead: queries, keys and values are
+    /// [1, heads, N, hd] and sequence i's counts[i] tokens are rows offsets[i].. of the N (each right after the previous),
+    /// so sequences of different lengths (decode steps and prompts together) share one forward without padding.
+    /// </summary>
+    public Tensor Attend(KvCache cache, int layer, int firstSlot, int[] starts, int[]? counts, int[]? offsets, Tensor queries, Tensor keys, Tensor values,
         RotaryTable? rotary)
     {
         // [B, T, heads, hd] memory: what the projections produced, so these are usually views, not copies.
         using Tensor q = queries.transpose(1, 2).contiguous(), k = keys.transpose(1, 2).contiguous(), v = values.transpose(1, 2).contiguous();
-        _batch = (int)q.shape[0];
+        _batch = offsets is null ? (int)q.shape[0] : starts.Length;
         _tokens = (int)q.shape[1];
         _heads = (int)q.shape[2];
         _kvHeads = (int)k.shape[2];
@@ -54,6 +64,26 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         if (starts.Length < _batch || (counts is not null && counts.Length < _batch))
         {
             throw new ArgumentException($"attention kernel: {_batch} sequences but {starts.Length} start positions and {counts?.Length ?? _batch} counts.");
+        }
+        if (offsets is not null)
+        {
+            if (q.shape[0] != 1 || counts is null || offsets.Length < _batch)
+            {
+                throw new ArgumentException($"attention kernel: packed tokens need queries of batch 1 (got {q.shape[0]}), counts and {_batch} offsets (got {offsets.Length}).");
+            }
+            int end = 0;
+            for (int i = 0; i < _batch; i++)
+            {
+                if (offsets[i] != end || counts[i] < 1)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(offsets), $"attention kernel: packed sequence {i} starts at row {offsets[i]} with {counts[i]} tokens; expected row {end} (each sequence right after the previous one) and at least one token.");
+                }
+                end += counts[i];
+            }
+            if (end != _tokens)
+            {
+                throw new ArgumentException($"attention kernel: the packed sequences cover {end} rows of the {_tokens} given.");
+            }
         }
         Tensor keysOfLayer = cache.Keys(layer);
         if (keysOfLayer.shape[1] != _kvHeads || keysOfLayer.shape[3] != _headDim || k.shape[3] != _headDim || v.shape[2] != _kvHeads
@@ -67,6 +97,7 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
             throw new ArgumentOutOfRangeException(nameof(firstSlot), $"attention kernel: slots {firstSlot}..{firstSlot + _batch - 1} are outside the cache's 0..{cache.Slots - 1}.");
         }
         _counts = counts ?? Enumerable.Repeat(_tokens, _batch).ToArray();
+        _offsets = offsets;
         for (int i = 0; i < _batch; i++)
         {
             int last = starts[i] + _counts[i] - 1;
@@ -131,7 +162,8 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
     private void RunTeam()
     {
         int pairs = _batch * _kvHeads, threads = get_num_threads();
-        if (_tokens == 1)
+        int longest = _offsets is null ? _tokens : _counts.Take(_batch).DefaultIfEmpty(0).Max();
+        if (longest <= 1)
         {
             (_phase, _items, _blocks) = (Phase.Both, pairs, 1);
             _next = 0;
@@ -141,11 +173,15 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         (_phase, _items, _blocks) = (Phase.Store, pairs, 1);
         _next = 0;
         TorchThreads.Run(this, threads);
-        _blocks = (_tokens + QueryBlock - 1) / QueryBlock;
+        _blocks = (longest + QueryBlock - 1) / QueryBlock;
         (_phase, _items) = (Phase.Attend, pairs * _blocks);
         _next = 0;
         TorchThreads.Run(this, threads);
     }
+
+    /// <summary>The row of token <paramref name="j"/> of sequence <paramref name="b"/> in the [B, T] or packed token memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Row(int b, int j, int t) => _offsets is null ? (long)b * t + j : _offsets[b] + j;
 
     /// <summary>Stores (rotated) keys and values of one (sequence, key/value head) at the sequence's positions.</summary>
     private void Store(int pair)
@@ -156,7 +192,7 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         float* kBlock = _kCache + block, vBlock = _vCache + block;
         for (int j = 0; j < count; j++)
         {
-            long from = (((long)b * t + j) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
+            long from = (Row(b, j, t) * _kvHeads + kvh) * hd, to = (long)(start + j) * hd;
             if (_rotary is not null)
             {
                 Rotate(_kNew + from, _rotary.Cos(start + j), _rotary.Sin(start + j), kBlock + to, hd);
@@ -176,11 +212,15 @@ public sealed unsafe class DecodeAttention : TorchThreads.Body
         int b = pair / _kvHeads, kvh = pair % _kvHeads, start = _starts[b], count = _counts[b];
         long block = ((long)(_firstSlot + b) * _kvHeads + kvh) * _maxLen * hd;
         float* kBlock = _kCache + block, vBlock = _vCache + block;
+        if (_offsets is not null)
+        {
+            to = Math.Min(to, count);   // packed: no padding rows to clear (the rows past count are the next sequence's)
+        }
         for (int j = from; j < to; j++)
         {
             for (int g = 0; g < groups; g++)
             {
-                long head = (((long)b * t + j) * _heads + kvh * groups + g) * hd;
+                long head = (Row(b, j, t) * _heads + kvh * groups + g) * hd;
                 if (j >= count)
                 {
                     new Span<float>(_out + head, hd).Clear();   // padding of a shorter prompt

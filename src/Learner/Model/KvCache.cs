@@ -145,9 +145,10 @@ public sealed class DecodeKernels : IDisposable
 /// A forward pass through the C# kernels: sequence i (cache slot firstSlot + i) brings counts[i] tokens (null: all T) at
 /// positions starts[i].., whose keys/values <see cref="DecodeAttention"/> writes and attends causally within the slot
 /// (no mask is needed); the layers' projections go through <see cref="DecodeLinear"/> where it handles them. Serves
-/// decode steps (one token each, slots 0..B-1) and prompt prefill (right-padded prompts from position 0).
+/// decode steps (one token each, slots 0..B-1), prompt prefill (right-padded prompts from position 0), and both in one
+/// forward with <paramref name="offsets"/>: the tokens packed as [1, N], sequence i's at rows offsets[i]..
 /// </summary>
-public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] starts, int[]? counts, DecodeKernels kernels) : KvCacheAccess
+public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] starts, int[]? counts, DecodeKernels kernels, int[]? offsets = null) : KvCacheAccess
 {
     /// <summary>Decode: one token per sequence in slots 0..B-1 at <paramref name="positions"/>.</summary>
     public KernelDecodeAccess(KvCache cache, int[] positions, DecodeKernels kernels) : this(cache, 0, positions, null, kernels)
@@ -158,7 +159,7 @@ public sealed class KernelDecodeAccess(KvCache cache, int firstSlot, int[] start
         throw new InvalidOperationException("KernelDecodeAccess stores keys and values in Attend; Update is never called on it.");
 
     public override Tensor? Attend(int layer, Tensor queries, Tensor keys, Tensor values, Tensor cos, Tensor sin) =>
-        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, queries, keys, values, kernels.Rotary);
+        kernels.Attention.Attend(cache, layer, firstSlot, starts, counts, offsets, queries, keys, values, kernels.Rotary);
 
     public override bool RotatesItself => true;
 

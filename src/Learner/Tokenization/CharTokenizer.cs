@@ -6,7 +6,9 @@ namespace ReMA.Learner.Tokenization;
 
 /// <summary>
 /// A character-level tokenizer for nano models: ids 0..2 are &lt;|endoftext|&gt;, &lt;|im_start|&gt;, &lt;|im_end|&gt;, then one id
-/// per character of the alphabet. Saved as char_tokenizer.json next to the model.
+/// per character of the alphabet, then one id per word (optional multi-character tokens such as "[FINISH]" or
+/// "\boxed{", matched longest first wherever they occur in the text; a protocol's fixed markers then cost one token,
+/// as they do in a BPE vocabulary). Saved as char_tokenizer.json next to the model.
 /// </summary>
 public sealed class CharTokenizer : ITokenizer
 {
@@ -22,8 +24,18 @@ public sealed class CharTokenizer : ITokenizer
     private readonly Dictionary<char, int> _ids = new();
     private readonly byte[][] _bytes;
     private readonly Dictionary<string, int> _special;
+    private readonly string[] _words;
+    /// <summary>Per first character: the words starting with it, longest first, with their ids.</summary>
+    private readonly Dictionary<char, (string Word, int Id)[]> _wordsByFirst;
 
-    public CharTokenizer(string? alphabet = null, string chatMarkup = ChatMarkups.ChatMl)
+    /// <summary>The longest word a tokenizer accepts.</summary>
+    public const int MaxWordLength = 32;
+
+    /// <param name="alphabet">one id per character (default <see cref="DefaultAlphabet"/>)</param>
+    /// <param name="chatMarkup">the turn markup (<see cref="ChatMarkups"/>)</param>
+    /// <param name="words">multi-character tokens: 2..32 characters of the alphabet each, no whitespace, none repeated, none
+    /// containing "&lt;|" (the special tokens' prefix)</param>
+    public CharTokenizer(string? alphabet = null, string chatMarkup = ChatMarkups.ChatMl, IReadOnlyList<string>? words = null)
     {
         ChatMarkup = ChatMarkups.Check(chatMarkup, "char tokenizer: chat_markup");
         _alphabet = alphabet ?? DefaultAlphabet;
@@ -42,12 +54,61 @@ public sealed class CharTokenizer : ITokenizer
             }
             _bytes[Specials.Length + i] = Encoding.UTF8.GetBytes(c.ToString());
         }
+        _words = [.. words ?? []];
+        for (int w = 0; w < _words.Length; w++)
+        {
+            string word = _words[w];
+            string? problem = CheckWord(word, _ids) ?? (Array.IndexOf(_words, word) < w ? "is repeated" : null);
+            if (problem is not null)
+            {
+                throw new ArgumentException($"words: '{word}' (index {w}) {problem}.");
+            }
+        }
+        Array.Resize(ref _bytes, Specials.Length + _alphabet.Length + _words.Length);
+        for (int w = 0; w < _words.Length; w++)
+        {
+            _bytes[Specials.Length + _alphabet.Length + w] = Encoding.UTF8.GetBytes(_words[w]);
+        }
+        _wordsByFirst = _words.Select((word, w) => (Word: word, Id: Specials.Length + _alphabet.Length + w))
+            .GroupBy(p => p.Word[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(p => p.Word.Length).ToArray());
     }
+
+    /// <summary>Why <paramref name="word"/> cannot be a word of a tokenizer whose characters are <paramref name="ids"/>; null when it can.</summary>
+    private static string? CheckWord(string? word, IReadOnlyDictionary<char, int> ids)
+    {
+        if (word is null || word.Length < 2 || word.Length > MaxWordLength)
+        {
+            return $"must have 2 to {MaxWordLength} characters";
+        }
+        if (word.Contains("<|", StringComparison.Ordinal))
+        {
+            return "must not contain '<|' (the special tokens' prefix)";
+        }
+        foreach (char c in word)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                return "must not contain whitespace";
+            }
+            if (!ids.ContainsKey(c))
+            {
+                return $"has character U+{(int)c:X4}, which is not in the tokenizer's alphabet";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Words written as one setting: separated by spaces (null or blank: none).</summary>
+    public static string[] ParseWords(string? spaceSeparated) =>
+        spaceSeparated?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
     public string Alphabet => _alphabet;
     /// <summary>How <see cref="ChatTemplate"/> marks up turns for this tokenizer (saved with it, so a checkpoint keeps its format).</summary>
     public string ChatMarkup { get; }
-    public int VocabSize => Specials.Length + _alphabet.Length;
+    /// <summary>The multi-character tokens, in id order (after the alphabet's).</summary>
+    public IReadOnlyList<string> Words => _words;
+    public int VocabSize => Specials.Length + _alphabet.Length + _words.Length;
     public IReadOnlyDictionary<string, int> SpecialTokens => _special;
     public int EosId => 0;
     public int TurnEndId => 2;
@@ -62,6 +123,11 @@ public sealed class CharTokenizer : ITokenizer
                 ids.Add(id);
                 i += length - 1;
             }
+            else if (_wordsByFirst.Count > 0 && TryMatchWord(text, i, out id, out length))
+            {
+                ids.Add(id);
+                i += length - 1;
+            }
             else if (_ids.TryGetValue(text[i], out int cid))
             {
                 ids.Add(cid);
@@ -72,6 +138,24 @@ public sealed class CharTokenizer : ITokenizer
             }
         }
         return [.. ids];
+    }
+
+    private bool TryMatchWord(string text, int at, out int id, out int length)
+    {
+        if (_wordsByFirst.TryGetValue(text[at], out (string Word, int Id)[]? candidates))
+        {
+            foreach ((string word, int wordId) in candidates)
+            {
+                if (string.CompareOrdinal(text, at, word, 0, word.Length) == 0 && at + word.Length <= text.Length)
+                {
+                    id = wordId;
+                    length = word.Length;
+                    return true;
+                }
+            }
+        }
+        id = length = 0;
+        return false;
     }
 
     private bool TryMatchSpecial(string text, int at, out int id, out int length)
@@ -105,9 +189,13 @@ public sealed class CharTokenizer : ITokenizer
                     sb.Append(Specials[id]);
                 }
             }
-            else
+            else if (id < Specials.Length + _alphabet.Length)
             {
                 sb.Append(_alphabet[id - Specials.Length]);
+            }
+            else
+            {
+                sb.Append(_words[id - Specials.Length - _alphabet.Length]);
             }
         }
         return sb.ToString();
@@ -128,6 +216,10 @@ public sealed class CharTokenizer : ITokenizer
         if (ChatMarkup != ChatMarkups.ChatMl)
         {
             json["chat_markup"] = ChatMarkup;   // absent means ChatML: files written before the field existed read as before
+        }
+        if (_words.Length > 0)
+        {
+            json["words"] = new JsonArray(_words.Select(w => (JsonNode)w).ToArray());   // absent means none
         }
         File.WriteAllText(Path.Combine(directory, FileName), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
@@ -161,6 +253,22 @@ public sealed class CharTokenizer : ITokenizer
                 throw new InvalidDataException($"{path}: field 'chat_markup' is '{node.ToJsonString()}'; expected one of: {string.Join(", ", ChatMarkups.All)}.");
             }
         }
-        return new CharTokenizer(alphabet.GetValue<string>(), markup);
+        var words = new List<string>();
+        if (root["words"] is JsonNode wordsNode)
+        {
+            if (wordsNode is not JsonArray array || array.Any(n => n is not JsonValue v || !v.TryGetValue(out string? _)))
+            {
+                throw new InvalidDataException($"{path}: field 'words' is {wordsNode.ToJsonString()}; expected an array of strings.");
+            }
+            words.AddRange(array.Select(n => n!.GetValue<string>()));
+        }
+        try
+        {
+            return new CharTokenizer(alphabet.GetValue<string>(), markup, words);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
     }
 }
