@@ -15,11 +15,18 @@ public sealed record VerifyResults(
     [property: JsonPropertyName("pairs_per_s")] double PairsPerSecond,
     [property: JsonPropertyName("worst_ms")] double WorstMs,
     [property: JsonPropertyName("worst_pair")] string WorstPair,
-    [property: JsonPropertyName("timeouts")] int Timeouts);
+    [property: JsonPropertyName("timeouts")] int Timeouts,
+    [property: JsonPropertyName("graded_responses")] int GradedResponses,
+    [property: JsonPropertyName("graded_agree")] int GradedAgree,
+    [property: JsonPropertyName("graded_per_s")] double GradedPerSecond,
+    [property: JsonPropertyName("graded_worst_ms")] double GradedWorstMs,
+    [property: JsonPropertyName("graded_timeouts")] int GradedTimeouts);
 
 /// <summary>
 /// Verifier throughput on MATH-500, one check at a time on one thread: per row, its solution's boxed answer, the next
 /// row's answer and a reformatted spelling, each against the row's reference; pairs per second and the slowest check.
+/// Then whole responses through <see cref="MathVerifier.Grade"/> (lenient extraction): each row's full worked solution,
+/// and a prose sentence stating the answer without a box.
 /// </summary>
 public static class VerifyBenchmark
 {
@@ -61,13 +68,37 @@ public static class VerifyBenchmark
             timeouts += v.TimedOut ? 1 : 0;
         }
         double seconds = total.Elapsed.TotalSeconds;
+
+        // Whole responses: the solution text (prose with its box) and an unboxed prose statement of the answer.
+        var rawSolutions = DatasetLoader.Load(data, new FieldMapping { Answer = ["solution"], Format = AnswerFormat.Plain }).Problems;
+        var responses = answers.Zip(rawSolutions, (a, s) => (Gold: a.Answer, Response: s.Answer))
+            .Concat(answers.Select(a => (Gold: a.Answer, Response: $"Putting everything together, the final answer is ${a.Answer}$.")))
+            .ToList();
+        foreach (var (gold, response) in responses.Take(50))
+        {
+            MathVerifier.Grade(gold, response);   // warm-up
+        }
+        double gradedWorst = 0;
+        int gradedAgree = 0, gradedTimeouts = 0;
+        var graded = Stopwatch.StartNew();
+        foreach (var (gold, response) in responses)
+        {
+            var one = Stopwatch.StartNew();
+            Verdict v = MathVerifier.Grade(gold, response).Verdict;
+            gradedWorst = Math.Max(gradedWorst, one.Elapsed.TotalMilliseconds);
+            gradedAgree += v.Equivalent ? 1 : 0;
+            gradedTimeouts += v.TimedOut ? 1 : 0;
+        }
+        double gradedSeconds = graded.Elapsed.TotalSeconds;
         var results = new VerifyResults(
             Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
-            data, pairs.Count, agree, seconds, pairs.Count / seconds, worst, worstPair, timeouts);
+            data, pairs.Count, agree, seconds, pairs.Count / seconds, worst, worstPair, timeouts,
+            responses.Count, gradedAgree, responses.Count / gradedSeconds, gradedWorst, gradedTimeouts);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, JsonSerializer.Serialize(results, Indented));
         Console.WriteLine(json ? JsonSerializer.Serialize(results, Indented)
-            : $"| pairs | agree | pairs/s | worst ms | timeouts |\n|---:|---:|---:|---:|---:|\n| {results.Pairs} | {results.Agree} | {results.PairsPerSecond:F0} | {results.WorstMs:F1} | {results.Timeouts} |\nslowest pair: {worstPair}\nwritten: {output}");
+            : $"| pairs | agree | pairs/s | worst ms | timeouts |\n|---:|---:|---:|---:|---:|\n| {results.Pairs} | {results.Agree} | {results.PairsPerSecond:F0} | {results.WorstMs:F1} | {results.Timeouts} |\nslowest pair: {worstPair}\n"
+              + $"whole responses (lenient extraction): {results.GradedResponses} graded, {results.GradedAgree} equivalent, {results.GradedPerSecond:F0}/s, worst {results.GradedWorstMs:F1} ms, {results.GradedTimeouts} timeouts\nwritten: {output}");
         return 0;
     }
 }

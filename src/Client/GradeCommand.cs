@@ -4,17 +4,21 @@ using ReMA.Tasks.Verification;
 namespace ReMA.Client;
 
 /// <summary>
-/// <c>rema grade [FILE] [--explain]</c>: reads TSV lines "gold&lt;TAB&gt;prediction" from FILE or standard input and prints
-/// 1 or 0 per line, in input order. A prediction holding a \boxed{...} is graded on its last box (as in training);
-/// otherwise it is taken as a bare answer. With --explain each line also shows the normalised forms and the method.
+/// <c>rema grade [FILE] [--explain] [--extraction lenient|boxed]</c>: reads TSV lines "gold&lt;TAB&gt;prediction" from FILE or
+/// standard input and prints 1 or 0 per line, in input order. The prediction's final answer is extracted as math
+/// campaigns extract it (<see cref="AnswerExtraction.ExtractFinal"/>: boxes first; lenient also reads answer phrases, a
+/// bare answer, the last math span or the last number), a gold that is a full solution likewise. With --explain each
+/// line also shows what was extracted from each side and by which rule, the normalised forms and the deciding rule.
 /// </summary>
 internal static class GradeCommand
 {
     public static Command Create()
     {
         var file = new Argument<string?>("file") { Description = "TSV file of gold<TAB>prediction lines (default: standard input)", Arity = ArgumentArity.ZeroOrOne };
-        var explain = new Option<bool>("--explain") { Description = "Also print the normalised forms and how they were compared" };
-        var command = new Command("grade", "Judge predictions against gold answers with the math verifier") { file, explain };
+        var explain = new Option<bool>("--explain") { Description = "Also print what was extracted from each side, by which rule, the normalised forms and the rule that decided" };
+        var extraction = new Option<string>("--extraction") { Description = "How the prediction's final answer is found: lenient (boxes, answer phrases, a bare answer, the last math span or number) or boxed (boxes only)", DefaultValueFactory = _ => "lenient" };
+        extraction.AcceptOnlyFromAmong("lenient", "boxed");
+        var command = new Command("grade", "Judge predictions against gold answers with the math verifier") { file, explain, extraction };
         command.SetAction(parse =>
         {
             string? path = parse.GetValue(file);
@@ -24,12 +28,13 @@ internal static class GradeCommand
                 return 2;
             }
             using TextReader input = path is null ? Console.In : new StreamReader(path);
-            return Run(input, Console.Out, Console.Error, parse.GetValue(explain), path ?? "stdin");
+            ExtractionMode mode = parse.GetValue(extraction) == "boxed" ? ExtractionMode.Boxed : ExtractionMode.Lenient;
+            return Run(input, Console.Out, Console.Error, parse.GetValue(explain), path ?? "stdin", mode);
         });
         return command;
     }
 
-    public static int Run(TextReader input, TextWriter output, TextWriter errors, bool explain, string source)
+    public static int Run(TextReader input, TextWriter output, TextWriter errors, bool explain, string source, ExtractionMode mode = ExtractionMode.Lenient)
     {
         int lineNumber = 0, bad = 0;
         for (string? line = input.ReadLine(); line is not null; line = input.ReadLine())
@@ -44,11 +49,15 @@ internal static class GradeCommand
                 continue;
             }
             string gold = line[..tab], prediction = line[(tab + 1)..];
-            Verdict v = MathVerifier.Grade(gold, prediction);
+            GradeResult result = MathVerifier.Grade(gold, prediction, mode);
+            Verdict v = result.Verdict;
             output.WriteLine(explain
-                ? $"{(v.Equivalent ? 1 : 0)}\tgold={v.GoldNormalized}\tprediction={v.PredictionNormalized}\tmethod={v.Method}{(v.TimedOut ? "\ttimeout" : "")}"
+                ? $"{(v.Equivalent ? 1 : 0)}\tgold[{result.Gold.Rule}]={OneLine(result.Gold.Text)}\tprediction[{result.Prediction?.Rule ?? "none"}]={OneLine(result.Prediction?.Text ?? "")}"
+                    + $"\tnormalised={v.GoldNormalized} | {v.PredictionNormalized}\tmethod={v.Method}{(v.TimedOut ? "\ttimeout" : "")}"
                 : v.Equivalent ? "1" : "0");
         }
         return bad == 0 ? 0 : 1;
     }
+
+    private static string OneLine(string s) => s.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
 }

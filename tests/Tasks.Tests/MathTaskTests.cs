@@ -29,7 +29,25 @@ public class MathTaskTests
         Judgement wrong = task.Judge(first, "\\boxed{(3, \\pi)}");
         Assert.False(wrong.Correct);
         Assert.True(wrong.HasAnswerFormat);
-        Assert.False(task.Judge(first, "I think it is (3, pi/2)").HasAnswerFormat);
+        // Lenient extraction (the default) reads an answer stated in prose; boxed extraction finds none there.
+        Assert.True(task.Judge(first, "So the point in polar coordinates is $\\left(3, \\frac{\\pi}{2}\\right)$.").Correct);
+        Assert.True(task.Judge(amc, "They meet after 1.5 hours. Final Answer: The distance is 27 miles.").Correct);
+        Assert.False(task.Judge(amc, "They meet after 1.5 hours. Final Answer: The distance is 26 miles.").Correct);
+        Assert.False(task.Judge(first, "I cannot tell.").HasAnswerFormat);
+        ITask boxed = Catalog.Create(MathTask.TaskName, new Dictionary<string, string>
+        {
+            ["test_path"] = TestData.RequireFile("math500/test.jsonl"),
+            ["answer_extraction"] = "boxed",
+        });
+        Assert.False(boxed.Judge(first, "So the point in polar coordinates is $\\left(3, \\frac{\\pi}{2}\\right)$.").HasAnswerFormat);
+        Assert.True(boxed.Judge(first, "so the point is $\\boxed{(3,\\tfrac{\\pi}{2})}$").Correct);
+        var bad = Assert.Throws<ArgumentException>(() => Catalog.Create(MathTask.TaskName, new Dictionary<string, string>
+        {
+            ["test_path"] = TestData.RequireFile("math500/test.jsonl"),
+            ["answer_extraction"] = "prose",
+        }));
+        Assert.Contains("answer_extraction", bad.Message);
+        Assert.Contains("prose", bad.Message);
     }
 
     [Fact]
@@ -39,12 +57,14 @@ public class MathTaskTests
         {
             ["train_path"] = TestData.RequireFile("math500/test.jsonl"),
             ["eval_count"] = "50",
+            ["answer_extraction"] = "boxed",
             ["final_line_fallback"] = "true",
         });
         Assert.Equal(450, task.Load("train").Count);
         Assert.Equal(50, task.Load("test").Count);
         var p = new Problem("p", "q", "\\frac{1}{2}", "test");
         Assert.True(task.Judge(p, "Working...\nThe answer is 0.5").Correct);
+        Assert.False(task.Judge(p, "Working... so 0.5").HasAnswerFormat);   // boxed: neither a box nor an answer line
     }
 
     [Fact]

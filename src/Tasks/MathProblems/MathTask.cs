@@ -6,9 +6,10 @@ using ReMA.Tasks.Verification;
 namespace ReMA.Tasks.MathProblems;
 
 /// <summary>
-/// Math word problems from datasets (MATH, GSM8K, AIME, AMC, ...), judged by the math verifier: the final answer is
-/// the last \boxed{...} of the reasoner's last message (optionally a final-answer line), compared with the reference
-/// by mathematical equivalence under a time limit (a timeout scores 0).
+/// Math word problems from datasets (MATH, GSM8K, AIME, AMC, ...), judged by the math verifier: the final answer of the
+/// reasoner's last message (option answer_extraction: lenient, the default, reads boxes, then an answer phrase, a bare
+/// answer, the last math span or the last number; boxed reads boxes only, optionally with a final-answer line), compared
+/// with the reference by mathematical equivalence under a time limit (a timeout scores 0).
 /// Splits: train (when a training file is given), test, and any evaluation-only sets.
 /// </summary>
 public sealed class MathTask : ITask
@@ -18,17 +19,24 @@ public sealed class MathTask : ITask
     private readonly bool _finalLineFallback;
     private readonly TimeSpan _timeout;
 
-    public MathTask(IReadOnlyDictionary<string, IReadOnlyList<Problem>> splits, bool finalLineFallback = false, TimeSpan? timeout = null)
+    /// <param name="extraction">how the final answer is found (<see cref="AnswerExtraction.ExtractFinal"/>)</param>
+    /// <param name="finalLineFallback">boxed extraction only: a final-answer line counts when there is no box</param>
+    public MathTask(IReadOnlyDictionary<string, IReadOnlyList<Problem>> splits, bool finalLineFallback = false, TimeSpan? timeout = null,
+        ExtractionMode extraction = ExtractionMode.Lenient)
     {
         _splits = splits.ToDictionary(kv => kv.Key, kv => kv.Value);
         _finalLineFallback = finalLineFallback;
         _timeout = timeout ?? TimeSpan.FromSeconds(2);
+        Extraction = extraction;
     }
+
+    public ExtractionMode Extraction { get; }
 
     /// <summary>
     /// Options: train_path and train_format (plain | gsm8k | boxed), test_path and test_format, eval_sets
     /// ("name=path;name=path", plain answers), eval_count (test split carved from train when no test_path), seed,
-    /// skip_malformed, final_line_fallback, timeout_ms.
+    /// skip_malformed, answer_extraction (lenient | boxed), final_line_fallback (boxed: a final-answer line counts when there
+    /// is no box; lenient reads those lines anyway), timeout_ms.
     /// </summary>
     public static MathTask FromOptions(TaskOptions o)
     {
@@ -88,7 +96,9 @@ public sealed class MathTask : ITask
         {
             o.AddError("give at least one of train_path, test_path or eval_sets");
         }
-        return new MathTask(splits, o.Bool("final_line_fallback", false), TimeSpan.FromMilliseconds(o.Int("timeout_ms", 2000)));
+        ExtractionMode extraction = o.Choice("answer_extraction", "lenient", ["lenient", "boxed"]) == "boxed" ? ExtractionMode.Boxed : ExtractionMode.Lenient;
+        bool finalLine = o.Bool("final_line_fallback", false);   // boxed only: lenient extraction reads final-answer lines anyway
+        return new MathTask(splits, finalLine, TimeSpan.FromMilliseconds(o.Int("timeout_ms", 2000)), extraction);
     }
 
     /// <summary>
@@ -131,7 +141,9 @@ public sealed class MathTask : ITask
 
     public Judgement Judge(Problem problem, string finalMessage)
     {
-        string? extracted = AnswerExtraction.Extract(finalMessage, _finalLineFallback);
+        string? extracted = Extraction == ExtractionMode.Lenient
+            ? AnswerExtraction.ExtractFinal(finalMessage, ExtractionMode.Lenient)?.Text
+            : AnswerExtraction.Extract(finalMessage, _finalLineFallback);
         if (extracted is null)
         {
             return Judgement.Missing;

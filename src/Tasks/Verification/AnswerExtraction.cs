@@ -2,9 +2,189 @@ using System.Text.RegularExpressions;
 
 namespace ReMA.Tasks.Verification;
 
+/// <summary>How a response's final answer is found: only in boxes, or leniently (boxes first, then the rules of <see cref="AnswerExtraction.Lenient"/>).</summary>
+public enum ExtractionMode
+{
+    Boxed,
+    Lenient,
+}
+
+/// <summary>A final answer taken from a text, and the rule that found it (box, boxes, answer-phrase, whole, math-span, last-number).</summary>
+public sealed record ExtractedAnswer(string Text, string Rule);
+
 /// <summary>Pulls the final answer out of a worked solution or a model response.</summary>
 public static partial class AnswerExtraction
 {
+    /// <summary>
+    /// The final answer of <paramref name="text"/>. In order of precedence:
+    /// <list type="number">
+    /// <item>box: the last <c>\boxed{}</c>/<c>\fbox{}</c>; boxes: it and the boxes right before it, separated only by
+    /// commas, semicolons, "and"/"or", spaces or math delimiters, read as a list (<c>\boxed{1}\boxed{2}</c> is "1, 2", never 12);</item>
+    /// <item>answer-phrase (lenient): the last "answer is / answer: / final answer: / Answer $9$" statement, or the math
+    /// before "is our answer / is the answer"; a stated answer that is itself prose ("The largest $n$ is 34") is
+    /// narrowed to what follows its last "is", then to its last math span or number;</item>
+    /// <item>whole (lenient): the whole text, when it is an answer rather than prose (no word of three or more letters
+    /// outside math and LaTeX commands besides percent words, units, "and"/"or"; or a single word with no digit, such as "Monday");</item>
+    /// <item>math-span (lenient): the last <c>$...$</c>, <c>$$...$$</c>, <c>\(...\)</c> or <c>\[...\]</c>;</item>
+    /// <item>last-number (lenient): the last number in the text.</item>
+    /// </list>
+    /// Null when none applies (boxed mode without a box; lenient mode with prose and no math or number).
+    /// </summary>
+    public static ExtractedAnswer? ExtractFinal(string text, ExtractionMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (Boxes(text) is ExtractedAnswer boxed)
+        {
+            return boxed;
+        }
+        return mode == ExtractionMode.Boxed ? null : Lenient(text);
+    }
+
+    /// <summary>
+    /// The gold side of a comparison: a full worked solution (one with a box, or prose of six words or more) gets the
+    /// lenient extraction; a bare answer is taken whole.
+    /// </summary>
+    public static ExtractedAnswer ExtractGold(string gold)
+    {
+        ArgumentNullException.ThrowIfNull(gold);
+        if (Boxes(gold) is ExtractedAnswer boxed)
+        {
+            return boxed;
+        }
+        return ProseWords(gold) >= 6 && Lenient(gold) is ExtractedAnswer stated ? stated : new ExtractedAnswer(gold.Trim(), "whole");
+    }
+
+    private static ExtractedAnswer? Lenient(string text)
+    {
+        if (ExtractFinalAnswerLine(text) is string stated)
+        {
+            return new ExtractedAnswer(stated, "answer-phrase");
+        }
+        if (AnswerBefore().Matches(text) is { Count: > 0 } before)
+        {
+            string value = before[^1].Groups["value"].Value;
+            return new ExtractedAnswer(LastMath(value) ?? value.Trim(), "answer-phrase");
+        }
+        string trimmed = text.Trim();
+        int words = ProseWords(trimmed);
+        if (trimmed.Length > 0 && (words == 0 || (words == 1 && !trimmed.Any(char.IsAsciiDigit) && trimmed.Length <= 40)))
+        {
+            return new ExtractedAnswer(trimmed, "whole");
+        }
+        if (LastMathList(text) is string math)
+        {
+            return new ExtractedAnswer(math, "math-span");
+        }
+        return LastNumberList(text) is string number ? new ExtractedAnswer(number, "last-number") : null;
+    }
+
+    /// <summary>The last box, with the boxes right before it when only separators stand between them.</summary>
+    private static ExtractedAnswer? Boxes(string text)
+    {
+        var boxes = new List<(int Start, int End, string Content)>();
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] != '\\')
+            {
+                continue;
+            }
+            foreach (string command in BoxCommands)
+            {
+                int after = i + command.Length;
+                if (string.CompareOrdinal(text, i, command, 0, command.Length) == 0 && (after >= text.Length || !char.IsAsciiLetter(text[after])))
+                {
+                    (string? content, int end) = ReadArgumentSpan(text, after);
+                    if (content is not null)
+                    {
+                        boxes.Add((i, end, content));
+                        i = end - 1;
+                    }
+                    break;
+                }
+            }
+        }
+        if (boxes.Count == 0)
+        {
+            return null;
+        }
+        int first = boxes.Count - 1;
+        while (first > 0 && BoxSeparator().IsMatch(text[boxes[first - 1].End..boxes[first].Start]))
+        {
+            first--;
+        }
+        return first == boxes.Count - 1
+            ? new ExtractedAnswer(boxes[^1].Content, "box")
+            : new ExtractedAnswer(string.Join(", ", boxes.Skip(first).Select(b => b.Content)), "boxes");
+    }
+
+    /// <summary>Words of three or more letters outside math spans and LaTeX commands, not counting percent words, units, "and", "or".</summary>
+    private static int ProseWords(string text)
+    {
+        string outside = MathSpan().Replace(text, " ");
+        outside = Environments().Replace(outside, " ");
+        int count = 0;
+        foreach (Match word in Word().Matches(outside))
+        {
+            string w = word.Value.ToLowerInvariant();
+            if (w is not ("and" or "or" or "percent" or "percentage" or "pct" or "cent") && !Units.IsUnitPhrase(w))
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static string? LastMath(string text)
+    {
+        MatchCollection spans = MathSpan().Matches(text);
+        for (int i = spans.Count - 1; i >= 0; i--)
+        {
+            string body = spans[i].Groups["body"].Value.Trim();
+            if (body.Length > 0)
+            {
+                return body;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The last math span, with the spans right before it when only separators ("and", commas, "x =") stand between them.</summary>
+    private static string? LastMathList(string text)
+    {
+        var spans = MathSpan().Matches(text).Where(m => m.Groups["body"].Value.Trim().Length > 0).ToList();
+        if (spans.Count == 0)
+        {
+            return null;
+        }
+        int first = spans.Count - 1;
+        while (first > 0 && BoxSeparator().IsMatch(text[(spans[first - 1].Index + spans[first - 1].Length)..spans[first].Index]))
+        {
+            first--;
+        }
+        return string.Join(", ", spans.Skip(first).Select(m => m.Groups["body"].Value.Trim()));
+    }
+
+    /// <summary>The last number, with the numbers right before it when the text ends in a list of them ("2, 3, 5, and 7.").</summary>
+    private static string? LastNumberList(string text)
+    {
+        var numbers = Number().Matches(text).ToList();
+        if (numbers.Count == 0)
+        {
+            return null;
+        }
+        int first = numbers.Count - 1;
+        while (first > 0 && NumberSeparator().IsMatch(text[(numbers[first - 1].Index + numbers[first - 1].Length)..numbers[first].Index]))
+        {
+            first--;
+        }
+        return string.Join(", ", numbers.Skip(first).Select(m => m.Value));
+    }
+
+    private static string? LastNumber(string text)
+    {
+        MatchCollection numbers = Number().Matches(text);
+        return numbers.Count == 0 ? null : numbers[^1].Value;
+    }
     private static readonly string[] BoxCommands = ["\\boxed", "\\fbox"];
 
     /// <summary>
@@ -40,6 +220,13 @@ public static partial class AnswerExtraction
         foreach (Match match in AnswerPhrase().Matches(text))
         {
             string candidate = CleanAnswerLine(InnermostRest(match.Groups["rest"].Value));
+            if (ProseWords(candidate) > 1 || (ProseWords(candidate) == 1 && candidate.Any(char.IsAsciiDigit)))
+            {
+                // "The largest $n$ is 34": what follows the last "is", else the statement's last math or number.
+                int isAt = candidate.LastIndexOf(" is ", StringComparison.OrdinalIgnoreCase);
+                string tail = isAt >= 0 ? CleanAnswerLine(candidate[(isAt + 4)..]) : "";
+                candidate = tail.Length > 0 && ProseWords(tail) == 0 ? tail : LastMath(candidate) ?? LastNumber(candidate) ?? candidate;
+            }
             if (candidate.Length > 0)
             {
                 answer = candidate;
@@ -73,7 +260,10 @@ public static partial class AnswerExtraction
         return -1;
     }
 
-    private static string? ReadArgument(string text, int position)
+    private static string? ReadArgument(string text, int position) => ReadArgumentSpan(text, position).Content;
+
+    /// <summary>The argument at <paramref name="position"/> (braced, or one token) and the index just past it.</summary>
+    private static (string? Content, int End) ReadArgumentSpan(string text, int position)
     {
         int i = position;
         while (i < text.Length && text[i] == ' ')
@@ -84,12 +274,12 @@ public static partial class AnswerExtraction
         if (i < text.Length && text[i] == '{')
         {
             int close = LatexScanner.FindClosingBrace(text, i);
-            return close < 0 ? null : text[(i + 1)..close].Trim();
+            return close < 0 ? (null, i) : (text[(i + 1)..close].Trim(), close + 1);
         }
 
         if (i >= text.Length)
         {
-            return null;
+            return (null, i);
         }
 
         int end = i;
@@ -99,7 +289,7 @@ public static partial class AnswerExtraction
         }
 
         string token = text[i..end].TrimEnd('.', ',');
-        return token.Length == 0 ? null : token;
+        return (token.Length == 0 ? null : token, end);
     }
 
     private static string InnermostRest(string rest)
@@ -127,8 +317,32 @@ public static partial class AnswerExtraction
         return s.Trim().TrimEnd('.', ',', ';').Trim().Trim('$').Trim();
     }
 
-    [GeneratedRegex(@"\b(?:final\s+answer|answer)\b\s*(?:is\b\s*:?|:|=)[ \t]*(?<rest>[^\r\n]*)", RegexOptions.IgnoreCase, 200)]
+    [GeneratedRegex(@"\b(?:final\s+answer|answer)\b\s*(?:is\b\s*:?|:|=|(?=\$|\\\(|\\\[))[ \t]*(?<rest>[^\r\n]*)", RegexOptions.IgnoreCase, 200)]
     private static partial Regex AnswerPhrase();
+
+    /// <summary>"$x \le 2$ is our answer", "so 17 is the final answer".</summary>
+    [GeneratedRegex(@"(?<value>\$\$[^$]+\$\$|\$[^$]+\$|\\\(.+?\\\)|[^\s$]+)\s+is\s+(?:our|the|my)\s+(?:final\s+)?answer\b", RegexOptions.IgnoreCase, 200)]
+    private static partial Regex AnswerBefore();
+
+    /// <summary>What may stand between two boxes (or math spans) of one list: commas, "and"/"or", spaces, math delimiters, "x =".</summary>
+    [GeneratedRegex(@"^(?:[\s,;$~]|\\[,;:! ]|\\q?quad(?![a-zA-Z])|\b(?:and|or)\b|\\text\{\s*(?:and|or|,)?\s*\}|\b[a-zA-Z]\s*=)*$", RegexOptions.IgnoreCase, 200)]
+    private static partial Regex BoxSeparator();
+
+    /// <summary>Between two numbers of a list: a comma with spaces, optionally "and"/"or" (", and", " or ").</summary>
+    [GeneratedRegex(@"^(?:,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+)$", RegexOptions.IgnoreCase, 200)]
+    private static partial Regex NumberSeparator();
+
+    [GeneratedRegex(@"\$\$(?<body>.+?)\$\$|\$(?<body>[^$]+)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\]", RegexOptions.Singleline, 200)]
+    private static partial Regex MathSpan();
+
+    [GeneratedRegex(@"\\(?:begin|end)\{[^{}]*\}(?:\{[^{}]*\})?|\\[a-zA-Z]+", RegexOptions.None, 200)]
+    private static partial Regex Environments();
+
+    [GeneratedRegex(@"(?<![a-zA-Z\\])[a-zA-Z]{3,}", RegexOptions.None, 200)]
+    private static partial Regex Word();
+
+    [GeneratedRegex(@"-?\d+(?:,\d{3}(?!\d))*(?:[.,]\d+)?(?:/\d+)?", RegexOptions.None, 200)]
+    private static partial Regex Number();
 
     [GeneratedRegex(@"^(?:\$\$(?<body>.+?)\$\$|\$(?<body>[^$]+)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\])", RegexOptions.None, 200)]
     private static partial Regex LeadingMath();

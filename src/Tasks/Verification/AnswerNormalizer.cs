@@ -14,14 +14,24 @@ public static partial class AnswerNormalizer
     /// Returns the canonical form of <paramref name="answer"/>: math delimiters, <c>\left</c>/<c>\right</c>, spacing commands,
     /// degree signs, percent and dollar signs, text wrappers, trailing units and periods, single-variable prefixes
     /// (<c>x =</c>) and thousands separators removed; <c>\dfrac</c>/<c>\tfrac</c> made <c>\frac</c>; omitted braces added
-    /// (<c>\frac12</c>, <c>\sqrt2</c>); decimals written as <c>0.5</c>; whitespace removed.
+    /// (<c>\frac12</c>, <c>\sqrt2</c>); decimals written as <c>0.5</c>; whitespace removed. Also: "28 percent" read as
+    /// 28%; inequality signs made ≤ ≥ &lt; &gt; (<c>\leq</c>, <c>&lt;=</c>, <c>\geqslant</c>, ...); <c>\approx</c> read as =, and
+    /// a chain <c>x = 5+6 = 11</c> taken at its last value; labels dropped (<c>(p,q)=(3,2)</c>, <c>S:T=7:32</c>);
+    /// assignments to distinct variables written as tuples in the variables' alphabetical order (<c>q=2,p=5</c> is
+    /// <c>(5,2)</c>; groups separated by ";" each a tuple); other ";" separators read as ",".
+    /// With <paramref name="keepVariablePrefixes"/> the <c>x =</c> prefixes, chains and assignments stay (equations compared whole).
     /// </summary>
-    public static string Normalize(string answer)
+    public static string Normalize(string answer, bool keepVariablePrefixes = false)
     {
         ArgumentNullException.ThrowIfNull(answer);
         string s = UnwrapOuterBraces(answer.Replace('\n', ' ').Replace('\r', ' ').Replace('\t', ' ').Trim());
         s = ExplicitThousands().Replace(s, "");
         s = MathDelimiters().Replace(s, "");
+        if (s.Contains("per", StringComparison.OrdinalIgnoreCase) || s.Contains("pct", StringComparison.OrdinalIgnoreCase))
+        {
+            s = PercentWords().Replace(s, "\\%");
+        }
+        s = Inequalities(s);
         s = CanonicalCommands(s);
         s = Degrees().Replace(s, "");
         s = s.Replace("\\%", "", StringComparison.Ordinal).Replace("%", "", StringComparison.Ordinal);
@@ -29,7 +39,14 @@ public static partial class AnswerNormalizer
         s = SpacingCommands().Replace(s, " ");
         s = WordSeparators().Replace(s, ",");
         s = StripTrailingNoise(s);
-        s = StripVariablePrefixes(MembershipPrefix().Replace(s, "")).Trim();
+        s = MembershipPrefix().Replace(s, "");
+        if (!keepVariablePrefixes)
+        {
+            s = RatioLabel().Replace(TupleLabel().Replace(s, ""), "");
+            s = LastOfChain(s);
+            s = LabelledTuples(s) ?? StripVariablePrefixes(s);
+        }
+        s = Semicolons(s).Trim();
         s = IsThousandsGrouped(s) ? s.Replace(",", "", StringComparison.Ordinal) : s;
         s = LatexArguments.BraceArguments(s);
         s = LatexScanner.RemoveWhitespace(s);
@@ -42,8 +59,105 @@ public static partial class AnswerNormalizer
     /// <summary>True when <paramref name="s"/> is one number with comma thousands separators (<c>1,000</c>, <c>-12,345.5</c>).</summary>
     internal static bool IsThousandsGrouped(string s) => PlainThousands().IsMatch(s);
 
-    /// <summary>True when the answer was written as a percentage (<c>50\%</c>, <c>50%</c>).</summary>
-    internal static bool IsPercentage(string answer) => answer.Contains('%', StringComparison.Ordinal);
+    /// <summary>True when the answer was written as a percentage (<c>50\%</c>, <c>50%</c>, <c>50 percent</c>).</summary>
+    internal static bool IsPercentage(string answer) => answer.Contains('%', StringComparison.Ordinal)
+        || ((answer.Contains("per", StringComparison.OrdinalIgnoreCase) || answer.Contains("pct", StringComparison.OrdinalIgnoreCase)) && PercentWords().IsMatch(answer));
+
+    /// <summary>Inequality signs in one spelling each: ≤ ≥ &lt; &gt; (single characters, so removing whitespace cannot glue them to a variable).</summary>
+    private static string Inequalities(string s)
+    {
+        if (s.IndexOfAny(['<', '>', '≤', '≥', '≦', '≧']) < 0 && !s.Contains("\\le", StringComparison.Ordinal) && !s.Contains("\\ge", StringComparison.Ordinal)
+            && !s.Contains("\\lt", StringComparison.Ordinal) && !s.Contains("\\gt", StringComparison.Ordinal))
+        {
+            return s;
+        }
+        s = LessOrEqual().Replace(s, "≤");
+        s = GreaterOrEqual().Replace(s, "≥");
+        return StrictSigns().Replace(s, m => m.Value.Contains('l') ? "<" : ">");
+    }
+
+    /// <summary><c>x = 5+5+1 = 7 = 11</c> (or <c>x \approx 11</c>, <c>= 11</c>): the value after the last = of a chain that starts with a single variable or nothing.</summary>
+    private static string LastOfChain(string s)
+    {
+        if (s.Contains('≈') || s.Contains("\\approx", StringComparison.Ordinal) || s.Contains("eq", StringComparison.Ordinal))
+        {
+            s = Approximately().Replace(s, "=");
+        }
+        if (!s.Contains('=', StringComparison.Ordinal))
+        {
+            return s;
+        }
+        List<string> parts = LatexScanner.SplitTopLevel(s, "=");
+        if (parts.Count < 2 || parts.Skip(1).Any(p => p.Trim().Length == 0)
+            || LatexScanner.SplitTopLevel(s, ",").Count > 1 || LatexScanner.SplitTopLevel(s, ";").Count > 1)
+        {
+            return s;   // not a chain, or a list of assignments ("x = 1, x = 2")
+        }
+        string first = LatexScanner.RemoveWhitespace(parts[0]);
+        bool variable = first.Length == 1 && char.IsAsciiLetter(first[0]) || first.StartsWith('\\') && GreekLetters.Names.Contains(first[1..]);
+        // "= 11", "x = 5+6 = 11", and a computation of constants such as "3 \times 4 = 12" or "\sqrt{2} = 1.41".
+        if (first.Length == 0 || (variable && parts.Count >= 3) || parts.All(IsConstant))
+        {
+            return parts[^1].Trim();
+        }
+        return s;
+    }
+
+    /// <summary>True when <paramref name="s"/> has no letter outside LaTeX commands (a number, \pi, or a computation of them).</summary>
+    private static bool IsConstant(string s)
+    {
+        string bare = LatexCommand().Replace(s, "");
+        return !bare.Any(char.IsAsciiLetter) && !s.Contains("\\begin", StringComparison.Ordinal) && !GreekVariable().IsMatch(s);
+    }
+
+    /// <summary>A Greek letter other than \pi: a variable, not a constant.</summary>
+    [GeneratedRegex(@"\\(?!pi(?![a-zA-Z]))(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Pi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex GreekVariable();
+
+    [GeneratedRegex(@"\\[a-zA-Z]+", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex LatexCommand();
+
+    /// <summary>
+    /// <c>p=5,q=2</c> as <c>(5,2)</c>, and <c>p=5,q=2;p=7,q=2</c> as <c>(5,2),(7,2)</c>: every item an assignment to a
+    /// single variable, at least two distinct variables per group, each group naming the same ones; values ordered by
+    /// variable name, so the tuple does not depend on the order they were written in. Null when the answer is not that.
+    /// </summary>
+    private static string? LabelledTuples(string s)
+    {
+        if (!s.Contains('=', StringComparison.Ordinal))
+        {
+            return null;
+        }
+        List<string> groups = LatexScanner.SplitTopLevel(s, ";");
+        string[]? names = null;
+        var tuples = new List<string>(groups.Count);
+        foreach (string group in groups)
+        {
+            var assignments = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (string item in LatexScanner.SplitTopLevel(group, ","))
+            {
+                Match match = VariablePrefix().Match(item);
+                string variable = match.Groups["var"].Value;
+                string lhs = LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value);
+                if (!match.Success || lhs != variable || !(variable.Length == 1 || GreekLetters.Names.Contains(variable[1..]))
+                    || match.Groups["rest"].Value.Contains('=', StringComparison.Ordinal) || !assignments.TryAdd(variable.TrimStart('\\'), match.Groups["rest"].Value.Trim()))
+                {
+                    return null;
+                }
+            }
+            if (assignments.Count < 2 || (names is not null && !names.SequenceEqual(assignments.Keys)))
+            {
+                return null;
+            }
+            names ??= [.. assignments.Keys];
+            tuples.Add("(" + string.Join(',', assignments.Values) + ")");
+        }
+        return string.Join(',', tuples);
+    }
+
+    /// <summary>Top-level ";" separating the items of a list, read as ",".</summary>
+    private static string Semicolons(string s) =>
+        s.Contains(';', StringComparison.Ordinal) ? string.Join(',', LatexScanner.SplitTopLevel(s, ";").Select(p => p.Trim())) : s;
 
     private static string CanonicalCommands(string s)
     {
@@ -115,6 +229,30 @@ public static partial class AnswerNormalizer
     [GeneratedRegex(@"(?<=\d)(?:,\\!\s*|\{,\})(?=\d)", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex ExplicitThousands();
 
+    /// <summary>A percent written as a word after a number: 28 percent, 28 per cent, 28 percentage, 28 pct, 28 \text{ percent}.</summary>
+    [GeneratedRegex(@"(?<=\d\}?)\s*(?:\\(?:text|mbox|mathrm)\s*\{\s*)?(?:per\s*cent(?:age)?|pct)\.?(?:\s*\})?(?![a-zA-Z])", RegexOptions.IgnoreCase, RegexTimeoutMs)]
+    private static partial Regex PercentWords();
+
+    [GeneratedRegex(@"<=|≦|\\leqslant(?![a-zA-Z])|\\leq(?![a-zA-Z])|\\le(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex LessOrEqual();
+
+    [GeneratedRegex(@">=|≧|\\geqslant(?![a-zA-Z])|\\geq(?![a-zA-Z])|\\ge(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex GreaterOrEqual();
+
+    [GeneratedRegex(@"\\lt(?![a-zA-Z])|\\gt(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex StrictSigns();
+
+    [GeneratedRegex(@"\\approx(?![a-zA-Z])|≈|\\simeq(?![a-zA-Z])|\\doteq(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex Approximately();
+
+    /// <summary>A tuple of variables naming the tuple that follows: <c>(p,q)=</c> before <c>(3,2)</c>.</summary>
+    [GeneratedRegex(@"^\s*\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\)\s*=\s*(?=[\(\[])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex TupleLabel();
+
+    /// <summary>A ratio of variables naming the ratio that follows: <c>S:T=</c> before <c>7:32</c>.</summary>
+    [GeneratedRegex(@"^\s*[a-zA-Z](?:\s*:\s*[a-zA-Z])+\s*=\s*(?=-?\d)", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex RatioLabel();
+
     [GeneratedRegex(@"\\\$|\$|(?<!\\)\\\(|(?<!\\)\\\)|^\\\[|\\\]$", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex MathDelimiters();
 
@@ -139,7 +277,7 @@ public static partial class AnswerNormalizer
     [GeneratedRegex(@"^\s*[a-zA-Z]\s*\\in(?![a-zA-Z])\s*", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex MembershipPrefix();
 
-    [GeneratedRegex(@"^(?<lead>\s*)(?<lhs>(?<var>[a-zA-Z]|\\[a-zA-Z]+)\s*(?:_\{?[a-zA-Z0-9]+\}?)?\s*(?:\(\s*[a-zA-Z]\s*\))?)\s*=\s*(?<rest>.+)$", RegexOptions.None, RegexTimeoutMs)]
+    [GeneratedRegex(@"^(?<lead>\s*)(?<lhs>(?<var>[a-zA-Z]|\\[a-zA-Z]+)\s*(?:_\{?[a-zA-Z0-9]+\}?)?\s*(?:\^\{?(?:-1|T)\}?)?\s*(?:\(\s*[a-zA-Z]\s*\))?)\s*=\s*(?<rest>.+)$", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex VariablePrefix();
 
     [GeneratedRegex(@"(?<![\d.])\.(?=\d)", RegexOptions.None, RegexTimeoutMs)]
@@ -148,6 +286,6 @@ public static partial class AnswerNormalizer
     [GeneratedRegex(@"(?<![\d.])(?<whole>\d+)\.(?<fraction>\d*?)0*(?![\d.])", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex TrailingDecimalZeros();
 
-    [GeneratedRegex(@"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$", RegexOptions.None, RegexTimeoutMs)]
+    [GeneratedRegex(@"^-?(?!0,)\d{1,3}(?:,\d{3})+(?:\.\d+)?$", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex PlainThousands();
 }

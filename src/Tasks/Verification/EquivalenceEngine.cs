@@ -31,6 +31,17 @@ internal sealed class EquivalenceEngine(CancellationToken token)
             return "numeric";
         }
 
+        if (depth == 0 && DecimalComma(b) is string decimalPrediction && a.Contains('.', StringComparison.Ordinal)
+            && NumberLiteral.TryParse(a, out NumberLiteral goldNumber) && NumberLiteral.TryParse(decimalPrediction, out NumberLiteral predicted) && goldNumber.Matches(predicted))
+        {
+            return "decimal-comma";
+        }
+
+        if (Inequality.Contains(a) || Inequality.Contains(b))
+        {
+            return Inequality.Compare(a, b, token);
+        }
+
         if (MultipleChoice.TryParse(a, out char first) && MultipleChoice.TryParse(b, out char second))
         {
             return first == second ? "choice" : null;
@@ -69,6 +80,28 @@ internal sealed class EquivalenceEngine(CancellationToken token)
             && first.Matches(second);
     }
 
+    /// <summary>
+    /// A prediction such as <c>1,22</c> or <c>0,111</c> (one comma between digits, not a thousands grouping) read with a
+    /// decimal comma, as <c>1.22</c>; null otherwise. Only the prediction is read so: a gold <c>3,5</c> is a list.
+    /// </summary>
+    private static string? DecimalComma(string prediction)
+    {
+        int comma = prediction.IndexOf(',', StringComparison.Ordinal);
+        if (comma <= 0 || comma == prediction.Length - 1 || prediction.IndexOf(',', comma + 1) >= 0 || AnswerNormalizer.IsThousandsGrouped(prediction))
+        {
+            return null;
+        }
+        int start = prediction[0] == '-' ? 1 : 0;
+        for (int i = start; i < prediction.Length; i++)
+        {
+            if (i != comma && !char.IsAsciiDigit(prediction[i]))
+            {
+                return null;
+            }
+        }
+        return comma > start ? prediction.Replace(',', '.') : null;
+    }
+
     private string? CompareMatrices(string a, string b, int depth)
     {
         List<List<string>>? left = MatrixAnswer.TryParse(a);
@@ -100,6 +133,8 @@ internal sealed class EquivalenceEngine(CancellationToken token)
         {
             (CollectionKind.Ordered, CollectionKind.Ordered) =>
                 left.Brackets == right.Brackets && InOrder(left.Items, right.Items, depth) ? OrderedName(left) : null,
+            (CollectionKind.Unordered, CollectionKind.Unordered) when left.Brackets == "{}" || right.Brackets == "{}" =>
+                InAnyOrder(Distinct(left.Items), Distinct(right.Items), depth) ? "set" : null,   // a set's repeated members count once
             (CollectionKind.Unordered, CollectionKind.Unordered) =>
                 InAnyOrder(left.Items, right.Items, depth) ? "set" : null,
             (CollectionKind.Ordered, CollectionKind.Unordered) when left.IsParenthesisedTuple && right.IsBareList =>
@@ -111,6 +146,8 @@ internal sealed class EquivalenceEngine(CancellationToken token)
             _ => null,
         };
     }
+
+    private static List<string> Distinct(IReadOnlyList<string> items) => [.. items.Distinct(StringComparer.Ordinal)];
 
     private static string OrderedName(AnswerCollection collection) => collection.IsParenthesisedTuple ? "tuple" : "interval";
 

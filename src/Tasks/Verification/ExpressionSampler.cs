@@ -88,6 +88,29 @@ internal static class ExpressionSampler
         return agreements >= RequiredAgreements;
     }
 
+    /// <summary>
+    /// The value of <paramref name="expression"/> with <paramref name="variable"/> (an NCalc parameter name, or null for
+    /// a constant) set to <paramref name="value"/>; null when it cannot be evaluated or is not finite.
+    /// </summary>
+    public static double? At(TranslatedExpression expression, string? variable, double value, CancellationToken token)
+    {
+        token.ThrowIfCancellationRequested();
+        var evaluated = new Expression(expression.Text, Options);
+        if (variable is not null)
+        {
+            evaluated.Parameters[variable] = value;
+        }
+        try
+        {
+            double result = ToDouble(evaluated.Evaluate(token));
+            return double.IsFinite(result) ? result : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     private static List<(double A, double B)>? Sample(TranslatedExpression a, TranslatedExpression b, CancellationToken token)
     {
         string[] variables = [.. a.Variables.Union(b.Variables).Order(StringComparer.Ordinal)];

@@ -51,7 +51,18 @@ public static class MathEquivalence
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "empty");
             }
 
-            string? method = CompareWithPercentages(new EquivalenceEngine(token), gold, prediction, goldNormalized, predictionNormalized);
+            var engine = new EquivalenceEngine(token);
+            string? method = CompareWithPercentages(engine, gold, prediction, goldNormalized, predictionNormalized);
+            if (method is null && (gold.Contains('=', StringComparison.Ordinal) || prediction.Contains('=', StringComparison.Ordinal)))
+            {
+                // Equations as answers: "y = -x/2 + 3/4" against "2x + 4y - 3 = 0" needs the "y =" the normaliser drops.
+                string goldEquation = AnswerNormalizer.Normalize(gold, keepVariablePrefixes: true);
+                string predictionEquation = AnswerNormalizer.Normalize(prediction, keepVariablePrefixes: true);
+                if ((goldEquation != goldNormalized || predictionEquation != predictionNormalized) && engine.Compare(goldEquation, predictionEquation) is "equation")
+                {
+                    return new Verdict(true, false, goldEquation, predictionEquation, "equation");
+                }
+            }
             return new Verdict(method is not null, false, goldNormalized, predictionNormalized, method ?? "none");
         }
         catch (Exception ex) when (ex is OperationCanceledException or RegexMatchTimeoutException)

@@ -39,7 +39,7 @@ public sealed class AnswerNormalizerTests
     [InlineData("\\theta = \\frac{\\pi}{4}", "\\frac{\\pi}{4}")]
     [InlineData("x \\in [-2,7]", "[-2,7]")]
     [InlineData("x = 1 \\text{ or } x = 2", "1,2")]
-    [InlineData("a = 2, b = 3", "a=2,b=3")]
+    [InlineData("a = 2, b = 3", "(2,3)")]
     [InlineData("x = 15,600", "15600")]
     [InlineData("5x - 7y + 11z + 4 = 0", "5x-7y+11z+4=0")]
     [InlineData("\\displaystyle \\mathrm{e}^{2}", "e^2")]

@@ -35,7 +35,7 @@ public sealed class Gsm8kTests
                 }
             }
 
-            if (!MathVerifier.Grade(answer, $"So the total is $\\boxed{{{Grouped(answer)}}}$.").Equivalent)
+            if (!MathVerifier.Grade(answer, $"So the total is $\\boxed{{{Grouped(answer)}}}$.").Verdict.Equivalent)
             {
                 failures.Add($"{answer} graded against a boxed response");
             }

@@ -113,8 +113,8 @@ public sealed class MathEquivalenceTests
     [Fact]
     public void Grade_UsesTheLastBoxOrTheWholeResponse()
     {
-        Assert.True(MathVerifier.Grade("\\frac{1}{2}", "First \\boxed{1}, finally $\\boxed{0.5}$.").Equivalent);
-        Assert.True(MathVerifier.Grade("42", "42").Equivalent);
-        Assert.False(MathVerifier.Grade("42", "I think \\boxed{41}").Equivalent);
+        Assert.True(MathVerifier.Grade("\\frac{1}{2}", "First \\boxed{1}, finally $\\boxed{0.5}$.").Verdict.Equivalent);
+        Assert.True(MathVerifier.Grade("42", "42").Verdict.Equivalent);
+        Assert.False(MathVerifier.Grade("42", "I think \\boxed{41}").Verdict.Equivalent);
     }
 }

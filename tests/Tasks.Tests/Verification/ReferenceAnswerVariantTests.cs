@@ -61,7 +61,7 @@ public sealed partial class ReferenceAnswerVariantTests
     public void DifferentAnswersOfTheFullMathTestSet_AreAlmostNeverJudgedEquivalent()
     {
         List<string> answers = Answers("math_test");
-        string[] normalized = [.. answers.Select(AnswerNormalizer.Normalize)];
+        string[] normalized = [.. answers.Select(a => AnswerNormalizer.Normalize(a))];
         int pairs = 0;
         var matches = new List<string>();
         for (int i = 0; i < answers.Count; i++)
