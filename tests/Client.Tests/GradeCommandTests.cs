@@ -22,12 +22,28 @@ public class GradeCommandTests
     }
 
     [Fact]
-    public void Grade_ExplainShowsTheNormalisedForms()
+    public void Grade_ExplainShowsWhatWasExtractedFromEachSide_AndTheNormalisedForms()
     {
         var output = new StringWriter();
-        int code = GradeCommand.Run(new StringReader("\\dfrac{1}{2}\t$0.50$"), output, TextWriter.Null, explain: true, "f.tsv");
+        int code = GradeCommand.Run(new StringReader(string.Join("\n",
+            "\\dfrac{1}{2}\t$0.50$",
+            "28\\%\tAfter the discount, the share is 28 percent.",
+            "We add both parts and the total is $\\boxed{7}$.\tThe answer is 7.",
+            "x \\le 5\tI am not sure.")), output, TextWriter.Null, explain: true, "f.tsv");
         Assert.Equal(0, code);
-        string line = output.ToString().Trim();
-        Assert.StartsWith("1\tgold=\\frac{1}{2}\tprediction=0.5\tmethod=", line);
+        string[] lines = output.ToString().Trim().Split('\n');
+        Assert.Equal("1\tgold[whole]=\\dfrac{1}{2}\tprediction[whole]=$0.50$\tnormalised=\\frac{1}{2} | 0.5\tmethod=numeric", lines[0]);
+        Assert.StartsWith("1\tgold[whole]=28\\%\tprediction[last-number]=28", lines[1]);
+        Assert.StartsWith("1\tgold[box]=7\tprediction[answer-phrase]=7\t", lines[2]);
+        Assert.StartsWith("0\tgold[whole]=x \\le 5\tprediction[none]=\t", lines[3]);
+        Assert.EndsWith("method=no-answer", lines[3]);
+    }
+
+    [Fact]
+    public void Grade_BoxedExtraction_GradesOnlyBoxes()
+    {
+        var output = new StringWriter();
+        GradeCommand.Run(new StringReader("7\tThe answer is 7.\n7\tso \\boxed{7}"), output, TextWriter.Null, explain: false, "f.tsv", ReMA.Tasks.Verification.ExtractionMode.Boxed);
+        Assert.Equal(["0", "1"], output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }

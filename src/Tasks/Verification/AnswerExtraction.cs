@@ -26,7 +26,9 @@ public static partial class AnswerExtraction
     /// <item>whole (lenient): the whole text, when it is an answer rather than prose (no word of three or more letters
     /// outside math and LaTeX commands besides percent words, units, "and"/"or"; or a single word with no digit, such as "Monday");</item>
     /// <item>math-span (lenient): the last <c>$...$</c>, <c>$$...$$</c>, <c>\(...\)</c> or <c>\[...\]</c>;</item>
-    /// <item>last-number (lenient): the last number in the text.</item>
+    /// <item>assignments (lenient): "x=3, y=-1" ending the text outside math; last-number: the last number (or the list of
+    /// numbers ending the text: "2, 3, 5, and 7"), whichever of math span and number the text states last;</item>
+    /// <item>choice (lenient): the last "(A)".."(E)" in a text with neither math nor numbers.</item>
     /// </list>
     /// Null when none applies (boxed mode without a box; lenient mode with prose and no math or number).
     /// </summary>
@@ -66,16 +68,50 @@ public static partial class AnswerExtraction
             return new ExtractedAnswer(LastMath(value) ?? value.Trim(), "answer-phrase");
         }
         string trimmed = text.Trim();
-        int words = ProseWords(trimmed);
-        if (trimmed.Length > 0 && (words == 0 || (words == 1 && !trimmed.Any(char.IsAsciiDigit) && trimmed.Length <= 40)))
+        if (IsBareAnswer(trimmed))
         {
             return new ExtractedAnswer(trimmed, "whole");
         }
-        if (LastMathList(text) is string math)
+        (string Text, int End)? math = LastMathList(text);
+        (string Text, int Start)? numbers = LastNumberList(text);
+        Match assignments = TrailingAssignments().Match(text);
+        // Whichever the text states last: "$n$ can be 2 or 4 or 6" ends in numbers, not in the span naming n.
+        if (assignments.Success && (math is null || assignments.Index >= math.Value.End))
         {
-            return new ExtractedAnswer(math, "math-span");
+            return new ExtractedAnswer(assignments.Groups["list"].Value, "assignments");
         }
-        return LastNumberList(text) is string number ? new ExtractedAnswer(number, "last-number") : null;
+        if (math is not null && (numbers is null || numbers.Value.Start < math.Value.End))
+        {
+            return new ExtractedAnswer(math.Value.Text, "math-span");
+        }
+        if (numbers is not null)
+        {
+            return new ExtractedAnswer(numbers.Value.Text, "last-number");
+        }
+        return ChoiceLetter().Matches(text) is { Count: > 0 } choices ? new ExtractedAnswer(choices[^1].Value, "choice") : null;
+    }
+
+    /// <summary>
+    /// A text that is an answer rather than prose: one math span and nothing else, or no math delimiters and no word of
+    /// two or more letters outside LaTeX commands besides percent words, units, "and"/"or"; or a single word with no
+    /// digit (a text answer such as "Monday").
+    /// </summary>
+    private static bool IsBareAnswer(string text)
+    {
+        if (text.Length == 0)
+        {
+            return false;
+        }
+        if (MathSpan().Match(text) is { Success: true } only && only.Index == 0 && only.Length == text.TrimEnd('.').Length)
+        {
+            return true;
+        }
+        if (MathSpan().IsMatch(text))
+        {
+            return false;
+        }
+        int words = ProseWords(text, minimumLetters: 2);
+        return words == 0 || (words == 1 && ProseWords(text) == 1 && !text.Any(char.IsAsciiDigit) && text.Length <= 40);
     }
 
     /// <summary>The last box, with the boxes right before it when only separators stand between them.</summary>
@@ -118,7 +154,7 @@ public static partial class AnswerExtraction
     }
 
     /// <summary>Words of three or more letters outside math spans and LaTeX commands, not counting percent words, units, "and", "or".</summary>
-    private static int ProseWords(string text)
+    private static int ProseWords(string text, int minimumLetters = 3)
     {
         string outside = MathSpan().Replace(text, " ");
         outside = Environments().Replace(outside, " ");
@@ -126,6 +162,10 @@ public static partial class AnswerExtraction
         foreach (Match word in Word().Matches(outside))
         {
             string w = word.Value.ToLowerInvariant();
+            if (word.Length < minimumLetters || (word.Length == 2 && !TwoLetterWords.Contains(w)))
+            {
+                continue;   // "ab" in 6ab^2 is a product of variables; "so" and "is" are prose
+            }
             if (w is not ("and" or "or" or "percent" or "percentage" or "pct" or "cent") && !Units.IsUnitPhrase(w))
             {
                 count++;
@@ -149,7 +189,7 @@ public static partial class AnswerExtraction
     }
 
     /// <summary>The last math span, with the spans right before it when only separators ("and", commas, "x =") stand between them.</summary>
-    private static string? LastMathList(string text)
+    private static (string Text, int End)? LastMathList(string text)
     {
         var spans = MathSpan().Matches(text).Where(m => m.Groups["body"].Value.Trim().Length > 0).ToList();
         if (spans.Count == 0)
@@ -161,11 +201,11 @@ public static partial class AnswerExtraction
         {
             first--;
         }
-        return string.Join(", ", spans.Skip(first).Select(m => m.Groups["body"].Value.Trim()));
+        return (string.Join(", ", spans.Skip(first).Select(m => m.Groups["body"].Value.Trim())), spans[^1].Index + spans[^1].Length);
     }
 
     /// <summary>The last number, with the numbers right before it when the text ends in a list of them ("2, 3, 5, and 7.").</summary>
-    private static string? LastNumberList(string text)
+    private static (string Text, int Start)? LastNumberList(string text)
     {
         var numbers = Number().Matches(text).ToList();
         if (numbers.Count == 0)
@@ -177,7 +217,7 @@ public static partial class AnswerExtraction
         {
             first--;
         }
-        return string.Join(", ", numbers.Skip(first).Select(m => m.Value));
+        return (string.Join(", ", numbers.Skip(first).Select(m => m.Value)), numbers[first].Index);
     }
 
     private static string? LastNumber(string text)
@@ -186,6 +226,9 @@ public static partial class AnswerExtraction
         return numbers.Count == 0 ? null : numbers[^1].Value;
     }
     private static readonly string[] BoxCommands = ["\\boxed", "\\fbox"];
+
+    /// <summary>Two-letter English words that mark a text as prose (other two-letter runs are usually products of variables).</summary>
+    private static readonly HashSet<string> TwoLetterWords = ["so", "is", "it", "we", "be", "as", "at", "by", "of", "on", "to", "if", "an", "my", "us", "he", "me", "up", "do", "go", "am", "no"];
 
     /// <summary>
     /// Returns the content of the last <c>\boxed{...}</c> or <c>\fbox{...}</c> in <paramref name="text"/> (nested braces balanced),
@@ -310,7 +353,8 @@ public static partial class AnswerExtraction
         Match math = LeadingMath().Match(s);
         if (math.Success)
         {
-            return math.Groups["body"].Value.Trim();
+            // "$a = 2$ and $b = 5$.": every span of a list that starts the statement.
+            return LastMathList(s) is { } list && BoxSeparator().IsMatch(TrailingCourtesy().Replace(s[list.End..], "").TrimEnd('.', ' ')) ? list.Text : math.Groups["body"].Value.Trim();
         }
 
         s = TrailingCourtesy().Replace(s, "");
@@ -332,19 +376,27 @@ public static partial class AnswerExtraction
     [GeneratedRegex(@"^(?:,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+)$", RegexOptions.IgnoreCase, 200)]
     private static partial Regex NumberSeparator();
 
-    [GeneratedRegex(@"\$\$(?<body>.+?)\$\$|\$(?<body>[^$]+)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\]", RegexOptions.Singleline, 200)]
+    [GeneratedRegex(@"\$\$(?<body>.+?)\$\$|(?<!\\)\$(?<body>(?:\\\$|[^$])+?)(?<!\\)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\]", RegexOptions.Singleline, 200)]
     private static partial Regex MathSpan();
 
     [GeneratedRegex(@"\\(?:begin|end)\{[^{}]*\}(?:\{[^{}]*\})?|\\[a-zA-Z]+", RegexOptions.None, 200)]
     private static partial Regex Environments();
 
-    [GeneratedRegex(@"(?<![a-zA-Z\\])[a-zA-Z]{3,}", RegexOptions.None, 200)]
+    [GeneratedRegex(@"(?<![a-zA-Z\\])[a-zA-Z]{2,}", RegexOptions.None, 200)]
     private static partial Regex Word();
+
+    /// <summary>"x=3, y=-1" (or "a = 2 and b = 5") ending the text, outside math: assignments of numbers to single letters.</summary>
+    [GeneratedRegex(@"(?<![\w\\])(?<list>[a-zA-Z]\s*=\s*-?\d+(?:\.\d+)?(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+)[a-zA-Z]\s*=\s*-?\d+(?:\.\d+)?)+)\s*[.!]?\s*$", RegexOptions.None, 200)]
+    private static partial Regex TrailingAssignments();
+
+    /// <summary>A multiple-choice letter in parentheses, "(B)", in a text with no math and no number.</summary>
+    [GeneratedRegex(@"\([A-E]\)", RegexOptions.None, 200)]
+    private static partial Regex ChoiceLetter();
 
     [GeneratedRegex(@"-?\d+(?:,\d{3}(?!\d))*(?:[.,]\d+)?(?:/\d+)?", RegexOptions.None, 200)]
     private static partial Regex Number();
 
-    [GeneratedRegex(@"^(?:\$\$(?<body>.+?)\$\$|\$(?<body>[^$]+)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\])", RegexOptions.None, 200)]
+    [GeneratedRegex(@"^(?:\$\$(?<body>.+?)\$\$|(?<!\\)\$(?<body>(?:\\\$|[^$])+?)(?<!\\)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\])", RegexOptions.None, 200)]
     private static partial Regex LeadingMath();
 
     [GeneratedRegex(@"\.?\s*I hope it is correct\.?\s*$", RegexOptions.IgnoreCase, 200)]

@@ -21,11 +21,18 @@ public static partial class AnswerNormalizer
     /// <c>(5,2)</c>; groups separated by ";" each a tuple); other ";" separators read as ",".
     /// With <paramref name="keepVariablePrefixes"/> the <c>x =</c> prefixes, chains and assignments stay (equations compared whole).
     /// </summary>
-    public static string Normalize(string answer, bool keepVariablePrefixes = false)
+    public static string Normalize(string answer, bool keepVariablePrefixes = false) => Normalize(answer, keepVariablePrefixes, beforeApproximation: false);
+
+    /// <summary>
+    /// As <see cref="Normalize(string, bool)"/>; with <paramref name="beforeApproximation"/> a chain whose last link is an
+    /// approximation (<c>A = 100\pi \approx 314.16</c>) is taken at the exact value before it.
+    /// </summary>
+    public static string Normalize(string answer, bool keepVariablePrefixes, bool beforeApproximation)
     {
         ArgumentNullException.ThrowIfNull(answer);
         string s = UnwrapOuterBraces(answer.Replace('\n', ' ').Replace('\r', ' ').Replace('\t', ' ').Trim());
         s = ExplicitThousands().Replace(s, "");
+        s = s.Replace("{,}", ",", StringComparison.Ordinal);   // 1{,}5: a decimal comma in braces (three digits after it were thousands above)
         s = MathDelimiters().Replace(s, "");
         if (s.Contains("per", StringComparison.OrdinalIgnoreCase) || s.Contains("pct", StringComparison.OrdinalIgnoreCase))
         {
@@ -40,9 +47,14 @@ public static partial class AnswerNormalizer
         s = WordSeparators().Replace(s, ",");
         s = StripTrailingNoise(s);
         s = MembershipPrefix().Replace(s, "");
+        s = Reals().Replace(s, "(-\\infty,\\infty)");
         if (!keepVariablePrefixes)
         {
-            s = RatioLabel().Replace(TupleLabel().Replace(s, ""), "");
+            s = RatioLabel().Replace(WithoutTupleLabels(s), "");
+            if (beforeApproximation)
+            {
+                s = BeforeLastApproximation(s);
+            }
             s = LastOfChain(s);
             s = LabelledTuples(s) ?? StripVariablePrefixes(s);
         }
@@ -94,13 +106,32 @@ public static partial class AnswerNormalizer
             return s;   // not a chain, or a list of assignments ("x = 1, x = 2")
         }
         string first = LatexScanner.RemoveWhitespace(parts[0]);
-        bool variable = first.Length == 1 && char.IsAsciiLetter(first[0]) || first.StartsWith('\\') && GreekLetters.Names.Contains(first[1..]);
+        bool variable = first.Length == 1 && char.IsAsciiLetter(first[0]) || first.StartsWith('\\') && GreekLetters.Names.Contains(first[1..])
+            || FunctionValue().IsMatch(first);   // f(2) = 2^2 + 3 = 7
         // "= 11", "x = 5+6 = 11", and a computation of constants such as "3 \times 4 = 12" or "\sqrt{2} = 1.41".
         if (first.Length == 0 || (variable && parts.Count >= 3) || parts.All(IsConstant))
         {
             return parts[^1].Trim();
         }
         return s;
+    }
+
+    /// <summary><c>(x,y)=(2,3); (x,y)=(-2,-3)</c>: the tuple labels dropped from every item of a list.</summary>
+    private static string WithoutTupleLabels(string s)
+    {
+        if (!s.Contains('=', StringComparison.Ordinal) || !TupleLabel().IsMatch(s))
+        {
+            return s;
+        }
+        List<string> groups = LatexScanner.SplitTopLevel(s, ";");
+        return string.Join(";", groups.Select(g => string.Join(",", LatexScanner.SplitTopLevel(g, ",").Select(item => TupleLabel().Replace(item, "")))));
+    }
+
+    /// <summary>The chain up to its last approximation sign: <c>A = 100\pi \approx 314.16</c> as <c>A = 100\pi</c>.</summary>
+    private static string BeforeLastApproximation(string s)
+    {
+        Match last = Approximately().Matches(s) is { Count: > 0 } all ? all[^1] : Match.Empty;
+        return last.Success && last.Index > 0 && s[..last.Index].Trim().Length > 0 ? s[..last.Index].Trim() : s;
     }
 
     /// <summary>True when <paramref name="s"/> has no letter outside LaTeX commands (a number, \pi, or a computation of them).</summary>
@@ -202,7 +233,8 @@ public static partial class AnswerNormalizer
             bool singleVariable = match.Success && (variable.Length == 1 || GreekLetters.Names.Contains(variable[1..]));
             if (singleVariable && !match.Groups["rest"].Value.Contains('=', StringComparison.Ordinal))
             {
-                names.Add(LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value));
+                // x_1 = -1, x_2 = 4 name one unknown's roots: numbered subscripts count as the same variable.
+                names.Add(NumberedSubscript().Replace(LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value), ""));
                 pieces[i] = match.Groups["lead"].Value + match.Groups["rest"].Value;
             }
         }
@@ -226,7 +258,7 @@ public static partial class AnswerNormalizer
         return s;
     }
 
-    [GeneratedRegex(@"(?<=\d)(?:,\\!\s*|\{,\})(?=\d)", RegexOptions.None, RegexTimeoutMs)]
+    [GeneratedRegex(@"(?<=\d)(?:,\\!\s*|\{,\})(?=\d{3}(?!\d))", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex ExplicitThousands();
 
     /// <summary>A percent written as a word after a number: 28 percent, 28 per cent, 28 percentage, 28 pct, 28 \text{ percent}.</summary>
@@ -245,12 +277,43 @@ public static partial class AnswerNormalizer
     [GeneratedRegex(@"\\approx(?![a-zA-Z])|≈|\\simeq(?![a-zA-Z])|\\doteq(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex Approximately();
 
+    [GeneratedRegex(@"_\{?\d+\}?$", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex NumberedSubscript();
+
+    /// <summary>A function's value at a point, naming the chain it starts: f(2), g(-1), P(3).</summary>
+    [GeneratedRegex(@"^[a-zA-Z](?:_\{?\w+\}?)?\([^()=]*\)$", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex FunctionValue();
+
+    /// <summary>
+    /// The single variable an answer assigns its value to (<c>x = 4</c> names x, <c>y=4</c> names y); null when it is not
+    /// one assignment to a single variable.
+    /// </summary>
+    internal static string? AssignedVariable(string answer)
+    {
+        if (!answer.Contains('=', StringComparison.Ordinal))
+        {
+            return null;
+        }
+        string s = Normalize(answer, keepVariablePrefixes: true);
+        if (LatexScanner.SplitTopLevel(s, ",").Count > 1 || LatexScanner.SplitTopLevel(s, "=").Count != 2)
+        {
+            return null;
+        }
+        Match match = VariablePrefix().Match(s);
+        string variable = match.Groups["var"].Value;
+        return match.Success && (variable.Length == 1 || GreekLetters.Names.Contains(variable[1..])) ? LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value) : null;
+    }
+
+    /// <summary>The real numbers as a set: \mathbb{R}, \mathbb R, \R, ℝ (after "x \in" was dropped).</summary>
+    [GeneratedRegex(@"^\s*(?:\\mathbb\s*\{\s*R\s*\}|\\mathbb\s+R|\\R(?![a-zA-Z])|ℝ)\s*$", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex Reals();
+
     /// <summary>A tuple of variables naming the tuple that follows: <c>(p,q)=</c> before <c>(3,2)</c>.</summary>
     [GeneratedRegex(@"^\s*\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\)\s*=\s*(?=[\(\[])", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex TupleLabel();
 
     /// <summary>A ratio of variables naming the ratio that follows: <c>S:T=</c> before <c>7:32</c>.</summary>
-    [GeneratedRegex(@"^\s*[a-zA-Z](?:\s*:\s*[a-zA-Z])+\s*=\s*(?=-?\d)", RegexOptions.None, RegexTimeoutMs)]
+    [GeneratedRegex(@"^\s*(?:[a-zA-Z]|[A-Z]{2,3})(?:\s*:\s*(?:[a-zA-Z]|[A-Z]{2,3}))+\s*=\s*(?=-?\d)", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex RatioLabel();
 
     [GeneratedRegex(@"\\\$|\$|(?<!\\)\\\(|(?<!\\)\\\)|^\\\[|\\\]$", RegexOptions.None, RegexTimeoutMs)]

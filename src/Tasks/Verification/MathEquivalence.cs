@@ -51,6 +51,12 @@ public static class MathEquivalence
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "empty");
             }
 
+            if (AnswerNormalizer.AssignedVariable(gold) is string goldVariable && AnswerNormalizer.AssignedVariable(prediction) is string predictedVariable
+                && goldVariable != predictedVariable)
+            {
+                // x = 4 and y = 4 are different lines (or unknowns), although both values read 4.
+                return new Verdict(false, false, goldNormalized, predictionNormalized, "different-variables");
+            }
             var engine = new EquivalenceEngine(token);
             string? method = CompareWithPercentages(engine, gold, prediction, goldNormalized, predictionNormalized);
             if (method is null && (gold.Contains('=', StringComparison.Ordinal) || prediction.Contains('=', StringComparison.Ordinal)))
@@ -61,6 +67,15 @@ public static class MathEquivalence
                 if ((goldEquation != goldNormalized || predictionEquation != predictionNormalized) && engine.Compare(goldEquation, predictionEquation) is "equation")
                 {
                     return new Verdict(true, false, goldEquation, predictionEquation, "equation");
+                }
+            }
+            if (method is null && (prediction.Contains("\\approx", StringComparison.Ordinal) || prediction.Contains('≈')))
+            {
+                // "100\pi \approx 314.16" states the exact value before the approximation: an exact gold matches that.
+                string exact = AnswerNormalizer.Normalize(prediction, keepVariablePrefixes: false, beforeApproximation: true);
+                if (exact != predictionNormalized && exact.Length > 0 && engine.Compare(goldNormalized, exact) is string before)
+                {
+                    return new Verdict(true, false, goldNormalized, exact, before);
                 }
             }
             return new Verdict(method is not null, false, goldNormalized, predictionNormalized, method ?? "none");
