@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using ReMA.Grains.Placement;
@@ -15,16 +16,24 @@ namespace ReMA.Silo;
 /// <summary>How a ReMA silo is configured; shared by the standalone silo, the embedded silo of the CLI and tests.</summary>
 public static class ReMASiloExtensions
 {
-    private static bool WordsFit(string? words)
+    /// <summary>Each policy's ReMA:Policies:&lt;id&gt;:TokenizerWords, checked as the character tokenizer checks them; a failure names the policy and the word.</summary>
+    private sealed class TokenizerWordsValidation : IValidateOptions<PolicyCatalogOptions>
     {
-        try
+        public ValidateOptionsResult Validate(string? name, PolicyCatalogOptions options)
         {
-            _ = new ReMA.Learner.Tokenization.CharTokenizer(words: ReMA.Learner.Tokenization.CharTokenizer.ParseWords(words));
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
+            var failures = new List<string>();
+            foreach ((string id, PolicySource source) in options.Policies)
+            {
+                try
+                {
+                    _ = new ReMA.Learner.Tokenization.CharTokenizer(words: ReMA.Learner.Tokenization.CharTokenizer.ParseWords(source.TokenizerWords));
+                }
+                catch (ArgumentException e)
+                {
+                    failures.Add($"ReMA:Policies:{id}:TokenizerWords: {e.Message}");
+                }
+            }
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }
 
@@ -35,9 +44,8 @@ public static class ReMASiloExtensions
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.")
             .Validate(o => o.Policies.Values.All(p => ReMA.Learner.Tokenization.ChatMarkups.All.Contains(p.ChatMarkup)),
-                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.")
-            .Validate(o => o.Policies.Values.All(p => WordsFit(p.TokenizerWords)),
-                "ReMA:Policies:<id>:TokenizerWords must be words of 2-32 printable ASCII characters, separated by spaces, none repeated, none containing '<|'.");
+                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.");
+        silo.Services.AddSingleton<IValidateOptions<PolicyCatalogOptions>, TokenizerWordsValidation>();
         // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
         // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).
         int threads = configuration.GetValue("ReMA:Torch:Threads", 0);

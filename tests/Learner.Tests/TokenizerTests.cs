@@ -201,6 +201,7 @@ public class TokenizerTests
             (new[] { "ab", "ab" }, "'ab' (index 1) is repeated"),
             (new[] { "a b" }, "must not contain whitespace"),
             (new[] { "a<|b" }, "must not contain '<|'"),
+            (new[] { "a<" }, "or end in '<'"),
             (new[] { "é1" }, "U+00E9, which is not in the tokenizer's alphabet"),
         })
         {

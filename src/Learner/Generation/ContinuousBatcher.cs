@@ -524,18 +524,42 @@ public sealed class EngineTimes
     public long PrefillPaddedTokens { get; set; }
     public double PrefillSeconds { get; set; }
     /// <summary>Seconds the engine's thread waited with nothing to run (no running sequence, no prompt queued).</summary>
-    public double IdleSeconds { get; set; }
-    /// <summary>When the current wait began (a Stopwatch timestamp), 0 while the engine works.</summary>
-    public long IdleSince { get; set; }
+    public double IdleSeconds { get; private set; }
+    private long _idleSince;
+    private readonly object _gate = new();
 
-    /// <summary>A copy, with the wait in progress counted up to now (so two reads around a period measure that period).</summary>
+    /// <summary>The engine's thread starts waiting (<see cref="EndWait"/> adds the wait to <see cref="IdleSeconds"/>).</summary>
+    public void BeginWait()
+    {
+        lock (_gate)
+        {
+            _idleSince = Stopwatch.GetTimestamp();
+        }
+    }
+
+    public void EndWait()
+    {
+        lock (_gate)
+        {
+            IdleSeconds += Stopwatch.GetElapsedTime(_idleSince).TotalSeconds;
+            _idleSince = 0;
+        }
+    }
+
+    /// <summary>
+    /// A copy, with the wait in progress counted up to now (so two reads around a period measure that period). The
+    /// other counters are written by the engine's thread without a lock: a read may lag by one step.
+    /// </summary>
     public EngineTimes Snapshot()
     {
-        var copy = (EngineTimes)MemberwiseClone();
-        if (copy.IdleSince != 0)
+        lock (_gate)
         {
-            copy.IdleSeconds += Stopwatch.GetElapsedTime(copy.IdleSince).TotalSeconds;
+            var copy = (EngineTimes)MemberwiseClone();
+            if (_idleSince != 0)
+            {
+                copy.IdleSeconds += Stopwatch.GetElapsedTime(_idleSince).TotalSeconds;
+            }
+            return copy;
         }
-        return copy;
     }
 }

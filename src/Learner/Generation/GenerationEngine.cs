@@ -96,11 +96,9 @@ public sealed class GenerationEngine : IDisposable
             }
             else
             {
-                long idle = System.Diagnostics.Stopwatch.GetTimestamp();
-                _batcher.Times.IdleSince = idle;
+                _batcher.Times.BeginWait();
                 _signal.Wait();
-                _batcher.Times.IdleSince = 0;
-                _batcher.Times.IdleSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(idle).TotalSeconds;
+                _batcher.Times.EndWait();
             }
         }
     }

@@ -81,9 +81,9 @@ public sealed class CharTokenizer : ITokenizer
         {
             return $"must have 2 to {MaxWordLength} characters";
         }
-        if (word.Contains("<|", StringComparison.Ordinal))
+        if (word.Contains("<|", StringComparison.Ordinal) || word.EndsWith('<'))
         {
-            return "must not contain '<|' (the special tokens' prefix)";
+            return "must not contain '<|' or end in '<' (it would take the start of a special token)";
         }
         foreach (char c in word)
         {

@@ -141,9 +141,17 @@ public sealed class MathTask : ITask
 
     public Judgement Judge(Problem problem, string finalMessage)
     {
-        string? extracted = Extraction == ExtractionMode.Lenient
-            ? AnswerExtraction.ExtractFinal(finalMessage, ExtractionMode.Lenient)?.Text
-            : AnswerExtraction.Extract(finalMessage, _finalLineFallback);
+        string? extracted;
+        try
+        {
+            // Boxed: the boxes (adjacent ones as a list, as rema grade --extraction boxed reads them), then optionally a final-answer line.
+            extracted = AnswerExtraction.ExtractFinal(finalMessage, Extraction)?.Text
+                ?? (Extraction == ExtractionMode.Boxed && _finalLineFallback ? AnswerExtraction.ExtractFinalAnswerLine(finalMessage) : null);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            return new Judgement(false, null, false, true);   // a pathological message: scored 0 as a timeout
+        }
         if (extracted is null)
         {
             return Judgement.Missing;

@@ -30,16 +30,22 @@ public static partial class AnswerExtraction
     /// numbers ending the text: "2, 3, 5, and 7"), whichever of math span and number the text states last;</item>
     /// <item>choice (lenient): the last "(A)".."(E)" in a text with neither math nor numbers.</item>
     /// </list>
-    /// Null when none applies (boxed mode without a box; lenient mode with prose and no math or number).
+    /// Null when none applies (boxed mode without a box; lenient mode with prose and no math or number), and when the
+    /// last box is cut off (its braces never close). Only the last <see cref="MaxResponseLength"/> characters are read.
     /// </summary>
     public static ExtractedAnswer? ExtractFinal(string text, ExtractionMode mode)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (Boxes(text) is ExtractedAnswer boxed)
+        if (text.Length > MaxResponseLength)
         {
-            return boxed;
+            text = text[^MaxResponseLength..];   // a final answer is at the end; this bounds every rule's work
         }
-        return mode == ExtractionMode.Boxed ? null : Lenient(text);
+        ExtractedAnswer? boxed = Boxes(text, out bool unclosed);
+        if (unclosed)
+        {
+            return null;   // the response was cut off inside its last box: no answer, whatever came before
+        }
+        return boxed ?? (mode == ExtractionMode.Boxed ? null : Lenient(text));
     }
 
     /// <summary>
@@ -49,7 +55,7 @@ public static partial class AnswerExtraction
     public static ExtractedAnswer ExtractGold(string gold)
     {
         ArgumentNullException.ThrowIfNull(gold);
-        if (Boxes(gold) is ExtractedAnswer boxed)
+        if (Boxes(gold, out _) is ExtractedAnswer boxed)
         {
             return boxed;
         }
@@ -72,11 +78,12 @@ public static partial class AnswerExtraction
         {
             return new ExtractedAnswer(trimmed, "whole");
         }
-        (string Text, int End)? math = LastMathList(text);
+        (string Text, int Start, int End)? math = LastMathList(text);
         (string Text, int Start)? numbers = LastNumberList(text);
-        Match assignments = TrailingAssignments().Match(text);
+        Match assignments = TrailingAssignments().Match(text.Length > 400 ? text[^400..] : text);
         // Whichever the text states last: "$n$ can be 2 or 4 or 6" ends in numbers, not in the span naming n.
-        if (assignments.Success && (math is null || assignments.Index >= math.Value.End))
+        int assignmentsAt = assignments.Index + Math.Max(0, text.Length - 400);
+        if (assignments.Success && (math is null || assignmentsAt >= math.Value.End))
         {
             return new ExtractedAnswer(assignments.Groups["list"].Value, "assignments");
         }
@@ -115,8 +122,9 @@ public static partial class AnswerExtraction
     }
 
     /// <summary>The last box, with the boxes right before it when only separators stand between them.</summary>
-    private static ExtractedAnswer? Boxes(string text)
+    private static ExtractedAnswer? Boxes(string text, out bool unclosed)
     {
+        unclosed = false;
         var boxes = new List<(int Start, int End, string Content)>();
         for (int i = 0; i < text.Length; i++)
         {
@@ -135,6 +143,7 @@ public static partial class AnswerExtraction
                         boxes.Add((i, end, content));
                         i = end - 1;
                     }
+                    unclosed = content is null;   // a box cut off (its braces never close) after the last whole one
                     break;
                 }
             }
@@ -189,7 +198,7 @@ public static partial class AnswerExtraction
     }
 
     /// <summary>The last math span, with the spans right before it when only separators ("and", commas, "x =") stand between them.</summary>
-    private static (string Text, int End)? LastMathList(string text)
+    private static (string Text, int Start, int End)? LastMathList(string text)
     {
         var spans = MathSpan().Matches(text).Where(m => m.Groups["body"].Value.Trim().Length > 0).ToList();
         if (spans.Count == 0)
@@ -201,7 +210,7 @@ public static partial class AnswerExtraction
         {
             first--;
         }
-        return (string.Join(", ", spans.Skip(first).Select(m => m.Groups["body"].Value.Trim())), spans[^1].Index + spans[^1].Length);
+        return (string.Join(", ", spans.Skip(first).Select(m => m.Groups["body"].Value.Trim())), spans[first].Index, spans[^1].Index + spans[^1].Length);
     }
 
     /// <summary>The last number, with the numbers right before it when the text ends in a list of them ("2, 3, 5, and 7.").</summary>
@@ -220,12 +229,54 @@ public static partial class AnswerExtraction
         return (string.Join(", ", numbers.Skip(first).Select(m => m.Value)), numbers[first].Index);
     }
 
+    /// <summary>
+    /// The answer inside a stated answer that is itself prose: a leading value ("10, which is 2 more than 8" is 10);
+    /// else the value right after the first "is" ("The largest $n$ is 34, which is even" is 34), or all that follows it
+    /// when that is bare ("The distance is 27 miles"); else the statement's last math or number.
+    /// </summary>
+    private static string Narrow(string statement)
+    {
+        if (LeadingValue(statement) is string leading)
+        {
+            return leading;
+        }
+        int isAt = statement.IndexOf(" is ", StringComparison.OrdinalIgnoreCase);
+        if (isAt >= 0)
+        {
+            string after = CleanAnswerLine(statement[(isAt + 4)..]);
+            if (after.Length > 0 && ProseWords(after) == 0)
+            {
+                return after;
+            }
+            if (LeadingValue(after) is string value)
+            {
+                return value;
+            }
+        }
+        return LastMath(statement) ?? LastNumber(statement) ?? statement;
+    }
+
+    /// <summary>A number or math span that starts <paramref name="text"/> (followed by a comma, a space or its end); null otherwise.</summary>
+    private static string? LeadingValue(string text)
+    {
+        string t = text.TrimStart();
+        if (LeadingMath().Match(t) is { Success: true } math)
+        {
+            return math.Groups["body"].Value.Trim();
+        }
+        Match number = Number().Match(t);
+        return number.Success && number.Index == 0 && (number.Length == t.Length || t[number.Length] is ',' or ' ' or ';') ? number.Value : null;
+    }
+
     private static string? LastNumber(string text)
     {
         MatchCollection numbers = Number().Matches(text);
         return numbers.Count == 0 ? null : numbers[^1].Value;
     }
     private static readonly string[] BoxCommands = ["\\boxed", "\\fbox"];
+
+    /// <summary>The tail of a response that extraction reads (characters).</summary>
+    public const int MaxResponseLength = 20_000;
 
     /// <summary>Two-letter English words that mark a text as prose (other two-letter runs are usually products of variables).</summary>
     private static readonly HashSet<string> TwoLetterWords = ["so", "is", "it", "we", "be", "as", "at", "by", "of", "on", "to", "if", "an", "my", "us", "he", "me", "up", "do", "go", "am", "no"];
@@ -265,10 +316,7 @@ public static partial class AnswerExtraction
             string candidate = CleanAnswerLine(InnermostRest(match.Groups["rest"].Value));
             if (ProseWords(candidate) > 1 || (ProseWords(candidate) == 1 && candidate.Any(char.IsAsciiDigit)))
             {
-                // "The largest $n$ is 34": what follows the last "is", else the statement's last math or number.
-                int isAt = candidate.LastIndexOf(" is ", StringComparison.OrdinalIgnoreCase);
-                string tail = isAt >= 0 ? CleanAnswerLine(candidate[(isAt + 4)..]) : "";
-                candidate = tail.Length > 0 && ProseWords(tail) == 0 ? tail : LastMath(candidate) ?? LastNumber(candidate) ?? candidate;
+                candidate = Narrow(candidate);
             }
             if (candidate.Length > 0)
             {
@@ -354,7 +402,9 @@ public static partial class AnswerExtraction
         if (math.Success)
         {
             // "$a = 2$ and $b = 5$.": every span of a list that starts the statement.
-            return LastMathList(s) is { } list && BoxSeparator().IsMatch(TrailingCourtesy().Replace(s[list.End..], "").TrimEnd('.', ' ')) ? list.Text : math.Groups["body"].Value.Trim();
+            return LastMathList(s) is { } list && list.Start == 0 && BoxSeparator().IsMatch(TrailingCourtesy().Replace(s[list.End..], "").TrimEnd('.', ' '))
+                ? list.Text
+                : math.Groups["body"].Value.Trim();
         }
 
         s = TrailingCourtesy().Replace(s, "");
@@ -365,7 +415,7 @@ public static partial class AnswerExtraction
     private static partial Regex AnswerPhrase();
 
     /// <summary>"$x \le 2$ is our answer", "so 17 is the final answer".</summary>
-    [GeneratedRegex(@"(?<value>\$\$[^$]+\$\$|\$[^$]+\$|\\\(.+?\\\)|[^\s$]+)\s+is\s+(?:our|the|my)\s+(?:final\s+)?answer\b", RegexOptions.IgnoreCase, 200)]
+    [GeneratedRegex(@"(?<value>\$\$[^$]+\$\$|\$[^$]+\$|\\\(.+?\\\)|[^\s$]*\d[^\s$]*)\s+is\s+(?:our|the|my)\s+(?:final\s+)?answer\b", RegexOptions.IgnoreCase, 200)]
     private static partial Regex AnswerBefore();
 
     /// <summary>What may stand between two boxes (or math spans) of one list: commas, "and"/"or", spaces, math delimiters, "x =".</summary>
@@ -386,14 +436,14 @@ public static partial class AnswerExtraction
     private static partial Regex Word();
 
     /// <summary>"x=3, y=-1" (or "a = 2 and b = 5") ending the text, outside math: assignments of numbers to single letters.</summary>
-    [GeneratedRegex(@"(?<![\w\\])(?<list>[a-zA-Z]\s*=\s*-?\d+(?:\.\d+)?(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+)[a-zA-Z]\s*=\s*-?\d+(?:\.\d+)?)+)\s*[.!]?\s*$", RegexOptions.None, 200)]
+    [GeneratedRegex(@"(?<![\w\\])(?<list>[a-zA-Z](?> *)=(?> *)-?\d+(?:\.\d+)?(?:(?> *)(?:,(?> *)(?:and +)?| and +)[a-zA-Z](?> *)=(?> *)-?\d+(?:\.\d+)?)+)(?> *)[.!]?(?>\s*)$", RegexOptions.None, 200)]
     private static partial Regex TrailingAssignments();
 
     /// <summary>A multiple-choice letter in parentheses, "(B)", in a text with no math and no number.</summary>
     [GeneratedRegex(@"\([A-E]\)", RegexOptions.None, 200)]
     private static partial Regex ChoiceLetter();
 
-    [GeneratedRegex(@"-?\d+(?:,\d{3}(?!\d))*(?:[.,]\d+)?(?:/\d+)?", RegexOptions.None, 200)]
+    [GeneratedRegex(@"(?:(?<![\w)\]])-)?\d+(?:,\d{3}(?!\d))*(?:[.,]\d+)?(?:/\d+)?", RegexOptions.None, 200)]
     private static partial Regex Number();
 
     [GeneratedRegex(@"^(?:\$\$(?<body>.+?)\$\$|(?<!\\)\$(?<body>(?:\\\$|[^$])+?)(?<!\\)\$|\\\((?<body>.+?)\\\)|\\\[(?<body>.+?)\\\])", RegexOptions.None, 200)]

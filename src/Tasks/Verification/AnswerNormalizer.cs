@@ -27,7 +27,10 @@ public static partial class AnswerNormalizer
     /// As <see cref="Normalize(string, bool)"/>; with <paramref name="beforeApproximation"/> a chain whose last link is an
     /// approximation (<c>A = 100\pi \approx 314.16</c>) is taken at the exact value before it.
     /// </summary>
-    public static string Normalize(string answer, bool keepVariablePrefixes, bool beforeApproximation)
+    public static string Normalize(string answer, bool keepVariablePrefixes, bool beforeApproximation) =>
+        Normalize(answer, keepVariablePrefixes, beforeApproximation, keepSemicolons: false);
+
+    private static string Normalize(string answer, bool keepVariablePrefixes, bool beforeApproximation, bool keepSemicolons)
     {
         ArgumentNullException.ThrowIfNull(answer);
         string s = UnwrapOuterBraces(answer.Replace('\n', ' ').Replace('\r', ' ').Replace('\t', ' ').Trim());
@@ -56,9 +59,9 @@ public static partial class AnswerNormalizer
                 s = BeforeLastApproximation(s);
             }
             s = LastOfChain(s);
-            s = LabelledTuples(s) ?? StripVariablePrefixes(s);
+            s = LabelledTuples(s, out _) ?? StripVariablePrefixes(s);
         }
-        s = Semicolons(s).Trim();
+        s = (keepSemicolons ? s : Semicolons(s)).Trim();
         s = IsThousandsGrouped(s) ? s.Replace(",", "", StringComparison.Ordinal) : s;
         s = LatexArguments.BraceArguments(s);
         s = LatexScanner.RemoveWhitespace(s);
@@ -151,10 +154,12 @@ public static partial class AnswerNormalizer
     /// <summary>
     /// <c>p=5,q=2</c> as <c>(5,2)</c>, and <c>p=5,q=2;p=7,q=2</c> as <c>(5,2),(7,2)</c>: every item an assignment to a
     /// single variable, at least two distinct variables per group, each group naming the same ones; values ordered by
-    /// variable name, so the tuple does not depend on the order they were written in. Null when the answer is not that.
+    /// variable name, so two labelled answers compare by their labels. <paramref name="alphabetical"/> says whether they
+    /// were written in that order (see <see cref="LabelOrderUnknown"/>). Null when the answer is not that.
     /// </summary>
-    private static string? LabelledTuples(string s)
+    private static string? LabelledTuples(string s, out bool alphabetical)
     {
+        alphabetical = true;
         if (!s.Contains('=', StringComparison.Ordinal))
         {
             return null;
@@ -164,27 +169,42 @@ public static partial class AnswerNormalizer
         var tuples = new List<string>(groups.Count);
         foreach (string group in groups)
         {
-            var assignments = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            var assignments = new List<KeyValuePair<string, string>>();
             foreach (string item in LatexScanner.SplitTopLevel(group, ","))
             {
                 Match match = VariablePrefix().Match(item);
                 string variable = match.Groups["var"].Value;
                 string lhs = LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value);
                 if (!match.Success || lhs != variable || !(variable.Length == 1 || GreekLetters.Names.Contains(variable[1..]))
-                    || match.Groups["rest"].Value.Contains('=', StringComparison.Ordinal) || !assignments.TryAdd(variable.TrimStart('\\'), match.Groups["rest"].Value.Trim()))
+                    || match.Groups["rest"].Value.Contains('=', StringComparison.Ordinal))
                 {
                     return null;
                 }
+                assignments.Add(new(variable.TrimStart('\\'), match.Groups["rest"].Value.Trim()));
             }
-            if (assignments.Count < 2 || (names is not null && !names.SequenceEqual(assignments.Keys)))
+            string[] written = [.. assignments.Select(a => a.Key)];
+            string[] sorted = [.. written.Order(StringComparer.Ordinal)];
+            if (written.Length < 2 || written.Distinct().Count() != written.Length || (names is not null && !names.SequenceEqual(sorted)))
             {
                 return null;
             }
-            names ??= [.. assignments.Keys];
-            tuples.Add("(" + string.Join(',', assignments.Values) + ")");
+            alphabetical &= written.SequenceEqual(sorted);
+            names ??= sorted;
+            tuples.Add("(" + string.Join(',', assignments.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => a.Value)) + ")");
         }
         return string.Join(',', tuples);
     }
+
+    /// <summary>
+    /// True when <paramref name="answer"/> is labelled assignments written out of alphabetical order ("m = 2, b = 3",
+    /// "y = 3, x = -1"): against a bare tuple its order is unknown (the question may ask for (m, b) or for (b, m)).
+    /// </summary>
+    internal static bool LabelOrderUnknown(string answer) =>
+        answer.Contains('=', StringComparison.Ordinal) && LabelledTuples(Normalize(answer, true, false, keepSemicolons: true), out bool alphabetical) is not null && !alphabetical;
+
+    /// <summary>True when <paramref name="answer"/> is labelled assignments to two or more distinct variables.</summary>
+    internal static bool IsLabelled(string answer) =>
+        answer.Contains('=', StringComparison.Ordinal) && LabelledTuples(Normalize(answer, true, false, keepSemicolons: true), out _) is not null;
 
     /// <summary>Top-level ";" separating the items of a list, read as ",".</summary>
     private static string Semicolons(string s) =>
@@ -301,8 +321,42 @@ public static partial class AnswerNormalizer
         }
         Match match = VariablePrefix().Match(s);
         string variable = match.Groups["var"].Value;
-        return match.Success && (variable.Length == 1 || GreekLetters.Names.Contains(variable[1..])) ? LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value) : null;
+        return match.Success && (variable.Length == 1 || GreekLetters.Names.Contains(variable[1..])) && IsConstant(match.Groups["rest"].Value)
+            ? LatexScanner.RemoveWhitespace(match.Groups["lhs"].Value)
+            : null;
     }
+
+    /// <summary>
+    /// The unknown an answer names for its value: <c>x = 4</c> (a constant assigned to a single variable), <c>x \in [1,2]</c>,
+    /// a single-variable inequality such as <c>y \le 5</c>, or a tuple label such as <c>(x,y) =</c>; null when it names none.
+    /// Two answers naming different unknowns are different answers, whatever their values.
+    /// </summary>
+    internal static string? NamedVariable(string answer)
+    {
+        if (AssignedVariable(answer) is string assigned)
+        {
+            return assigned;
+        }
+        string s = MathDelimiters().Replace(answer, "").Trim();
+        if (Membership().Match(s) is { Success: true } member)
+        {
+            return member.Groups["var"].Value;
+        }
+        if (TupleLabel().Match(s) is { Success: true } label)
+        {
+            return LatexScanner.RemoveWhitespace(label.Value).TrimEnd('=');
+        }
+        string normalized = Normalize(answer, keepVariablePrefixes: true);
+        if (normalized.AsSpan().IndexOfAny("<>≤≥") >= 0)
+        {
+            var letters = LatexCommand().Replace(normalized, "").Where(char.IsAsciiLetter).Distinct().ToList();
+            return letters.Count == 1 ? letters[0].ToString() : null;
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^(?<var>[a-zA-Z])\s*\\in(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
+    private static partial Regex Membership();
 
     /// <summary>The real numbers as a set: \mathbb{R}, \mathbb R, \R, ℝ (after "x \in" was dropped).</summary>
     [GeneratedRegex(@"^\s*(?:\\mathbb\s*\{\s*R\s*\}|\\mathbb\s+R|\\R(?![a-zA-Z])|ℝ)\s*$", RegexOptions.None, RegexTimeoutMs)]

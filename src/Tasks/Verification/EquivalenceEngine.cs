@@ -5,7 +5,8 @@ namespace ReMA.Tasks.Verification;
 /// brackets), sets and lists (unordered), equations, then scalars (text, exact numbers, NCalc evaluation).
 /// Each comparison returns the name of the rule that proved equivalence, or null.
 /// </summary>
-internal sealed class EquivalenceEngine(CancellationToken token)
+/// <param name="decimalCommaPrediction">whether the prediction may be one number written with a decimal comma (its raw shape allows it)</param>
+internal sealed class EquivalenceEngine(CancellationToken token, bool decimalCommaPrediction = false)
 {
     private const int MaxDepth = 6;
     private const int MaxItems = 64;
@@ -31,7 +32,7 @@ internal sealed class EquivalenceEngine(CancellationToken token)
             return "numeric";
         }
 
-        if (depth == 0 && DecimalComma(b) is string decimalPrediction && a.Contains('.', StringComparison.Ordinal)
+        if (depth == 0 && decimalCommaPrediction && DecimalComma(b) is string decimalPrediction && a.Contains('.', StringComparison.Ordinal)
             && NumberLiteral.TryParse(a, out NumberLiteral goldNumber) && NumberLiteral.TryParse(decimalPrediction, out NumberLiteral predicted) && goldNumber.Matches(predicted))
         {
             return "decimal-comma";
@@ -134,18 +135,22 @@ internal sealed class EquivalenceEngine(CancellationToken token)
             (CollectionKind.Ordered, CollectionKind.Ordered) =>
                 left.Brackets == right.Brackets && InOrder(left.Items, right.Items, depth) ? OrderedName(left) : null,
             (CollectionKind.Unordered, CollectionKind.Unordered) when left.Brackets == "{}" || right.Brackets == "{}" =>
-                InAnyOrder(Distinct(left.Items), Distinct(right.Items), depth) ? "set" : null,   // a set's repeated members count once
+                // A set's repeated members count once; a bare list's repeats stay (a double root is listed twice).
+                InAnyOrder(left.Brackets == "{}" ? Distinct(left.Items) : left.Items, right.Brackets == "{}" ? Distinct(right.Items) : right.Items, depth) ? "set" : null,
             (CollectionKind.Unordered, CollectionKind.Unordered) =>
                 InAnyOrder(left.Items, right.Items, depth) ? "set" : null,
-            (CollectionKind.Ordered, CollectionKind.Unordered) when left.IsParenthesisedTuple && right.IsBareList =>
+            // Assignments ("m=2, b=3") do not match a bare tuple in the order they were written: the tuple's order is unknown.
+            (CollectionKind.Ordered, CollectionKind.Unordered) when left.IsParenthesisedTuple && right.IsBareList && !right.Items.Any(IsAssignment) =>
                 InOrder(left.Items, right.Items, depth) ? "tuple" : null,
-            (CollectionKind.Unordered, CollectionKind.Ordered) when right.IsParenthesisedTuple && left.IsBareList =>
+            (CollectionKind.Unordered, CollectionKind.Ordered) when right.IsParenthesisedTuple && left.IsBareList && !left.Items.Any(IsAssignment) =>
                 InOrder(left.Items, right.Items, depth) ? "tuple" : null,
             (CollectionKind.Unordered, CollectionKind.Scalar) when left.Items.Count == 1 => Compare(left.Items[0], right.Items[0], depth + 1),
             (CollectionKind.Scalar, CollectionKind.Unordered) when right.Items.Count == 1 => Compare(left.Items[0], right.Items[0], depth + 1),
             _ => null,
         };
     }
+
+    private static bool IsAssignment(string item) => LatexScanner.SplitTopLevel(item, "=").Count == 2;
 
     private static List<string> Distinct(IReadOnlyList<string> items) => [.. items.Distinct(StringComparer.Ordinal)];
 

@@ -10,6 +10,7 @@ namespace ReMA.Tasks.Verification;
 internal static class Inequality
 {
     private const double Tolerance = 1e-9;
+    private static readonly double[] LinearityPoints = [2.5, -1.5, -3.75, 17.25, -40.5];
 
     /// <summary>True when the normalised answer contains an inequality sign.</summary>
     public static bool Contains(string s) => s.AsSpan().IndexOfAny("<>≤≥") >= 0;
@@ -124,15 +125,22 @@ internal static class Inequality
                 return null;
             }
             variable = name;
-            if (ExpressionSampler.At(difference, name, 0, token) is not double f0 || ExpressionSampler.At(difference, name, 1, token) is not double f1
-                || ExpressionSampler.At(difference, name, 2.5, token) is not double f2)
+            if (ExpressionSampler.At(difference, name, 0, token) is not double f0 || ExpressionSampler.At(difference, name, 1, token) is not double f1)
             {
                 return null;
             }
             double slope = f1 - f0;
-            if (Math.Abs(slope) < Tolerance || Math.Abs(f0 + 2.5 * slope - f2) > Tolerance * Math.Max(1, Math.Abs(f2)))
+            if (Math.Abs(slope) < Tolerance)
             {
-                return null;   // constant or not linear: not an interval this reads
+                return null;
+            }
+            // Linear on both sides of 0 and far out (|x| < 2 is linear on [0, 2.5] alone): else not an interval this reads.
+            foreach (double x in LinearityPoints)
+            {
+                if (ExpressionSampler.At(difference, name, x, token) is not double fx || Math.Abs(f0 + x * slope - fx) > Tolerance * Math.Max(1, Math.Abs(fx)))
+                {
+                    return null;
+                }
             }
             double root = -f0 / slope;
             bool closed = signs[i] is '≤' or '≥';

@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 namespace ReMA.Tasks.Verification;
 
 /// <summary>Judges whether a predicted math answer is equivalent to a reference answer, within a time limit.</summary>
-public static class MathEquivalence
+public static partial class MathEquivalence
 {
+    [GeneratedRegex(@"^\$?\s*(?:[a-zA-Z]\s*=\s*)?-?\d+(?:\{,\}|,)\d+\s*\$?\.?$", RegexOptions.None, 200)]
+    private static partial Regex DecimalCommaShape();
+
     /// <summary>Time allowed for one check when the caller gives none.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
 
@@ -51,13 +54,22 @@ public static class MathEquivalence
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "empty");
             }
 
-            if (AnswerNormalizer.AssignedVariable(gold) is string goldVariable && AnswerNormalizer.AssignedVariable(prediction) is string predictedVariable
+            if (AnswerNormalizer.NamedVariable(gold) is string goldVariable && AnswerNormalizer.NamedVariable(prediction) is string predictedVariable
                 && goldVariable != predictedVariable)
             {
-                // x = 4 and y = 4 are different lines (or unknowns), although both values read 4.
+                // x = 4 and y = 4 are different lines (or unknowns), although both values read 4; so are x ∈ (-∞, 5] and
+                // y ≤ 5, and (x,y) = (2,3) against (y,x) = (2,3).
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "different-variables");
             }
-            var engine = new EquivalenceEngine(token);
+            if ((AnswerNormalizer.LabelOrderUnknown(prediction) && !AnswerNormalizer.IsLabelled(gold))
+                || (AnswerNormalizer.LabelOrderUnknown(gold) && !AnswerNormalizer.IsLabelled(prediction)))
+            {
+                // "m = 2, b = 3" against a bare (2, 3): which order the tuple means is unknown, so not equal.
+                return new Verdict(false, false, goldNormalized, predictionNormalized, "label-order");
+            }
+            // A decimal comma is read only where the prediction is one number written with it (1,22 or x = 0,5): after
+            // normalisation "1, 5" and "1 or 5" look the same and are lists.
+            var engine = new EquivalenceEngine(token, DecimalCommaShape().IsMatch(prediction.Trim()));
             string? method = CompareWithPercentages(engine, gold, prediction, goldNormalized, predictionNormalized);
             if (method is null && (gold.Contains('=', StringComparison.Ordinal) || prediction.Contains('=', StringComparison.Ordinal)))
             {

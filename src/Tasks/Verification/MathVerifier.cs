@@ -16,8 +16,18 @@ public static class MathVerifier
     {
         ArgumentNullException.ThrowIfNull(gold);
         ArgumentNullException.ThrowIfNull(response);
-        ExtractedAnswer goldAnswer = AnswerExtraction.ExtractGold(gold);
-        ExtractedAnswer? predicted = AnswerExtraction.ExtractFinal(response, mode);
+        ExtractedAnswer goldAnswer;
+        ExtractedAnswer? predicted;
+        try
+        {
+            goldAnswer = AnswerExtraction.ExtractGold(gold);
+            predicted = AnswerExtraction.ExtractFinal(response, mode);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            // A pathological response: graded as not equivalent and timed out, never an exception for the caller.
+            return new GradeResult(new Verdict(false, true, gold, "", "timeout"), new ExtractedAnswer(gold, "whole"), null);
+        }
         Verdict verdict = predicted is null
             ? new Verdict(false, false, goldAnswer.Text, "", "no-answer")
             : MathEquivalence.Check(goldAnswer.Text, predicted.Text, timeout);

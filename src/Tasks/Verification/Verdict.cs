@@ -7,7 +7,8 @@ namespace ReMA.Tasks.Verification;
 /// <param name="PredictionNormalized">The prediction after normalisation (the raw input when normalisation never finished).</param>
 /// <param name="Method">
 /// The rule that decided: exact, choice, text, numeric, expression, equation, tuple, interval, set, matrix, percent when
-/// equivalent (also inequality, decimal-comma); none, empty, different-variables (x = 4 against y = 4), no-answer
+/// equivalent (also inequality, decimal-comma); none, empty, different-variables (x = 4 against y = 4), label-order (m = 2, b = 3 against a bare
+/// tuple), no-answer
 /// (<see cref="MathVerifier"/>: the response states none), too-long, timeout or error otherwise.
 /// </param>
 public sealed record Verdict(bool Equivalent, bool TimedOut, string GoldNormalized, string PredictionNormalized, string Method);
