@@ -331,22 +331,26 @@ public static partial class AnswerNormalizer
     /// a single-variable inequality such as <c>y \le 5</c>, or a tuple label such as <c>(x,y) =</c>; null when it names none.
     /// Two answers naming different unknowns are different answers, whatever their values.
     /// </summary>
-    internal static string? NamedVariable(string answer)
+    /// <param name="answer">the answer as given</param>
+    /// <param name="normalized">its <see cref="Normalize(string, bool)"/> form (already computed by the caller)</param>
+    internal static string? NamedVariable(string answer, string normalized)
     {
         if (AssignedVariable(answer) is string assigned)
         {
             return assigned;
         }
-        string s = MathDelimiters().Replace(answer, "").Trim();
-        if (Membership().Match(s) is { Success: true } member)
+        if (answer.Contains("\\in", StringComparison.Ordinal) || answer.Contains('='))
         {
-            return member.Groups["var"].Value;
+            string s = MathDelimiters().Replace(answer, "").Trim();
+            if (Membership().Match(s) is { Success: true } member)
+            {
+                return member.Groups["var"].Value;
+            }
+            if (TupleLabel().Match(s) is { Success: true } label)
+            {
+                return LatexScanner.RemoveWhitespace(label.Value).TrimEnd('=');
+            }
         }
-        if (TupleLabel().Match(s) is { Success: true } label)
-        {
-            return LatexScanner.RemoveWhitespace(label.Value).TrimEnd('=');
-        }
-        string normalized = Normalize(answer, keepVariablePrefixes: true);
         if (normalized.AsSpan().IndexOfAny("<>≤≥") >= 0)
         {
             var letters = LatexCommand().Replace(normalized, "").Where(char.IsAsciiLetter).Distinct().ToList();

@@ -54,7 +54,7 @@ public static partial class MathEquivalence
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "empty");
             }
 
-            if (AnswerNormalizer.NamedVariable(gold) is string goldVariable && AnswerNormalizer.NamedVariable(prediction) is string predictedVariable
+            if (AnswerNormalizer.NamedVariable(gold, goldNormalized) is string goldVariable && AnswerNormalizer.NamedVariable(prediction, predictionNormalized) is string predictedVariable
                 && goldVariable != predictedVariable)
             {
                 // x = 4 and y = 4 are different lines (or unknowns), although both values read 4; so are x ∈ (-∞, 5] and
