@@ -83,8 +83,9 @@ public static class CampaignPresets
     };
 
     /// <summary>
-    /// The demo's budget on the reference's task: the nano model (0.42M parameters, the reference's size) with the
-    /// compact chat markup and terse views (26 tokens per turn row instead of 54: issue 20), the reference's SFT, then 60 RL steps of 16 x 8 episodes with the reference's update (plain Adam at 1e-4, no
+    /// The demo's budget on the reference's task: the nano model (0.34M parameters with this vocabulary, about the
+    /// reference's size) with the compact chat markup, terse views and <see cref="ArithmeticWords"/> (20 tokens per turn
+    /// row instead of 54: issue 20), the reference's SFT, then 60 RL steps of 16 x 8 episodes with the reference's update (plain Adam at 1e-4, no
     /// warm-up, groups whose episodes all scored the same left out of the update and its normalisation) and
     /// overlapped rollouts, which keep both cores of a small machine busy (docs/benchmarks.md).
     /// </summary>
