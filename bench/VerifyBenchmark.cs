@@ -54,21 +54,28 @@ public static class VerifyBenchmark
         }
         double worst = 0;
         string worstPair = "";
-        int agree = 0, timeouts = 0;
-        var total = Stopwatch.StartNew();
-        foreach (var (gold, prediction) in pairs)
+        int timeouts = 0;
+        // One pass over the pairs, one check at a time: how many were judged equivalent; the slowest check and timeouts accumulate.
+        int Pass()
         {
-            var one = Stopwatch.StartNew();
-            Verdict v = MathEquivalence.Check(gold, prediction);
-            double ms = one.Elapsed.TotalMilliseconds;
-            if (ms > worst)
+            int equivalent = 0;
+            foreach (var (gold, prediction) in pairs)
             {
-                worst = ms;
-                worstPair = $"{gold} | {prediction}";
+                var one = Stopwatch.StartNew();
+                Verdict v = MathEquivalence.Check(gold, prediction);
+                double ms = one.Elapsed.TotalMilliseconds;
+                if (ms > worst)
+                {
+                    worst = ms;
+                    worstPair = $"{gold} | {prediction}";
+                }
+                equivalent += v.Equivalent ? 1 : 0;
+                timeouts += v.TimedOut ? 1 : 0;
             }
-            agree += v.Equivalent ? 1 : 0;
-            timeouts += v.TimedOut ? 1 : 0;
+            return equivalent;
         }
+        var total = Stopwatch.StartNew();
+        int agree = Pass();
         double seconds = total.Elapsed.TotalSeconds;
 
         // The first pass runs partly on the JIT's first-tier code (1,500 checks take a fifth of a second): further passes
@@ -77,17 +84,7 @@ public static class VerifyBenchmark
         var warm = Stopwatch.StartNew();
         for (int pass = 0; pass < passes; pass++)
         {
-            foreach (var (gold, prediction) in pairs)
-            {
-                var one = Stopwatch.StartNew();
-                Verdict v = MathEquivalence.Check(gold, prediction);
-                if (one.Elapsed.TotalMilliseconds > worst)
-                {
-                    worst = one.Elapsed.TotalMilliseconds;
-                    worstPair = $"{gold} | {prediction}";
-                }
-                timeouts += v.TimedOut ? 1 : 0;
-            }
+            Pass();
         }
         double warmRate = passes == 0 ? 0 : passes * pairs.Count / warm.Elapsed.TotalSeconds;
 

@@ -355,10 +355,7 @@ public sealed class ContinuousBatcher : IDisposable
             last[i] = offsets[i] + counts[i] - 1;
         }
         Device device = _model.Device;
-        _decodeKernels ??= new DecodeKernels(_model.Config, _cache.MaxLength);
-        _noMask ??= empty(0, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
-        Tensor hidden = _model.Hidden(tensor(ids, [1, total], device: device), tensor(positions, [1, total], device: device), _noMask,
-            new KernelDecodeAccess(_cache, 0, starts, counts, _decodeKernels, offsets));   // [1, N, D]
+        Tensor hidden = KernelHidden(tensor(ids, [1, total], device: device), tensor(positions, [1, total], device: device), 0, starts, counts, offsets);   // [1, N, D]
         for (int i = 0; i < n; i++)
         {
             SequenceState s = _active[i];
@@ -406,13 +403,14 @@ public sealed class ContinuousBatcher : IDisposable
 
     /// <summary>
     /// Hidden states through the C# kernels (<see cref="KernelDecodeAccess"/>): sequence i in slot firstSlot + i brings
-    /// counts[i] tokens (null: all) at positions starts[i]..; no mask is built, the kernels attend by position.
+    /// counts[i] tokens (null: all) at positions starts[i]..; no mask is built, the kernels attend by position. With
+    /// <paramref name="offsets"/> the input is packed ([1, N]; see <see cref="DecodeAndPrefill"/>).
     /// </summary>
-    private Tensor KernelHidden(Tensor input, Tensor positions, int firstSlot, int[] starts, int[]? counts)
+    private Tensor KernelHidden(Tensor input, Tensor positions, int firstSlot, int[] starts, int[]? counts, int[]? offsets = null)
     {
         _decodeKernels ??= new DecodeKernels(_model.Config, _cache!.MaxLength);
         _noMask ??= empty(0, dtype: ScalarType.Float32, device: _model.Device).DetachFromDisposeScope();
-        return _model.Hidden(input, positions, _noMask, new KernelDecodeAccess(_cache!, firstSlot, starts, counts, _decodeKernels));
+        return _model.Hidden(input, positions, _noMask, new KernelDecodeAccess(_cache!, firstSlot, starts, counts, _decodeKernels, offsets));
     }
 
     private Tensor? _noMask;

@@ -141,12 +141,10 @@ public static partial class AnswerNormalizer
     private static bool IsConstant(string s)
     {
         string bare = LatexCommand().Replace(s, "");
-        return !bare.Any(char.IsAsciiLetter) && !s.Contains("\\begin", StringComparison.Ordinal) && !GreekVariable().IsMatch(s);
+        // A Greek letter other than \pi (GreekLetters' variables, and \Pi) is a variable, not a constant.
+        return !bare.Any(char.IsAsciiLetter) && !s.Contains("\\begin", StringComparison.Ordinal)
+            && !LatexCommand().Matches(s).Any(m => m.Value[1..] is var name && (name == "Pi" || GreekLetters.Names.Contains(name)));
     }
-
-    /// <summary>A Greek letter other than \pi: a variable, not a constant.</summary>
-    [GeneratedRegex(@"\\(?!pi(?![a-zA-Z]))(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Pi|Sigma|Phi|Psi|Omega)(?![a-zA-Z])", RegexOptions.None, RegexTimeoutMs)]
-    private static partial Regex GreekVariable();
 
     [GeneratedRegex(@"\\[a-zA-Z]+", RegexOptions.None, RegexTimeoutMs)]
     private static partial Regex LatexCommand();
@@ -155,7 +153,7 @@ public static partial class AnswerNormalizer
     /// <c>p=5,q=2</c> as <c>(5,2)</c>, and <c>p=5,q=2;p=7,q=2</c> as <c>(5,2),(7,2)</c>: every item an assignment to a
     /// single variable, at least two distinct variables per group, each group naming the same ones; values ordered by
     /// variable name, so two labelled answers compare by their labels. <paramref name="alphabetical"/> says whether they
-    /// were written in that order (see <see cref="LabelOrderUnknown"/>). Null when the answer is not that.
+    /// were written in that order (see <see cref="LabelOrder"/>). Null when the answer is not that.
     /// </summary>
     private static string? LabelledTuples(string s, out bool alphabetical)
     {
@@ -196,15 +194,14 @@ public static partial class AnswerNormalizer
     }
 
     /// <summary>
-    /// True when <paramref name="answer"/> is labelled assignments written out of alphabetical order ("m = 2, b = 3",
-    /// "y = 3, x = -1"): against a bare tuple its order is unknown (the question may ask for (m, b) or for (b, m)).
+    /// Whether <paramref name="answer"/> is labelled assignments to two or more distinct variables: null when it is not;
+    /// true when written in alphabetical order; false when not ("m = 2, b = 3", "y = 3, x = -1"), whose order against a
+    /// bare tuple is unknown (the question may ask for (m, b) or for (b, m)).
     /// </summary>
-    internal static bool LabelOrderUnknown(string answer) =>
-        answer.Contains('=', StringComparison.Ordinal) && LabelledTuples(Normalize(answer, true, false, keepSemicolons: true), out bool alphabetical) is not null && !alphabetical;
-
-    /// <summary>True when <paramref name="answer"/> is labelled assignments to two or more distinct variables.</summary>
-    internal static bool IsLabelled(string answer) =>
-        answer.Contains('=', StringComparison.Ordinal) && LabelledTuples(Normalize(answer, true, false, keepSemicolons: true), out _) is not null;
+    internal static bool? LabelOrder(string answer) =>
+        answer.Contains('=', StringComparison.Ordinal) && LabelledTuples(Normalize(answer, true, false, keepSemicolons: true), out bool alphabetical) is not null
+            ? alphabetical
+            : null;
 
     /// <summary>Top-level ";" separating the items of a list, read as ",".</summary>
     private static string Semicolons(string s) =>

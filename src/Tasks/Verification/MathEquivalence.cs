@@ -61,8 +61,8 @@ public static partial class MathEquivalence
                 // y ≤ 5, and (x,y) = (2,3) against (y,x) = (2,3).
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "different-variables");
             }
-            if ((AnswerNormalizer.LabelOrderUnknown(prediction) && !AnswerNormalizer.IsLabelled(gold))
-                || (AnswerNormalizer.LabelOrderUnknown(gold) && !AnswerNormalizer.IsLabelled(prediction)))
+            bool? goldLabels = AnswerNormalizer.LabelOrder(gold), predictionLabels = AnswerNormalizer.LabelOrder(prediction);
+            if ((predictionLabels == false && goldLabels is null) || (goldLabels == false && predictionLabels is null))
             {
                 // "m = 2, b = 3" against a bare (2, 3): which order the tuple means is unknown, so not equal.
                 return new Verdict(false, false, goldNormalized, predictionNormalized, "label-order");
