@@ -15,9 +15,12 @@ public static class LearnerScaling
     {
         var model = new CausalLM(ModelPresets.Get("nano", 99), CPU, null, seed: 1);
         var random = new Random(1);
-        foreach (int width in new[] { 16, 24, 40, 60, 80 })
+        int[] widths = args.Contains("--rows") ? [24, 24, 24, 24, 24] : [16, 24, 40, 60, 80];
+        int[] counts = args.Contains("--rows") ? [32, 64, 128, 256, 370] : [128, 128, 128, 128, 128];
+        for (int c = 0; c < widths.Length; c++)
         {
-            var rows = Enumerable.Range(0, 128).Select(i =>
+            int width = widths[c], count = counts[c];
+            var rows = Enumerable.Range(0, count).Select(i =>
             {
                 int[] ids = Enumerable.Range(0, width).Select(_ => random.Next(3, 99)).ToArray();
                 bool[] mask = Enumerable.Range(0, width).Select(j => j >= width - 7).ToArray();
@@ -33,7 +36,7 @@ public static class LearnerScaling
             {
                 using var scope = NewDisposeScope();
                 var watch = Stopwatch.StartNew();
-                var mb = new MicroBatch(rows);
+                var mb = new MicroBatch(rows, packWidth: 0);
                 Tensor loss = -mb.Score(model).LogProbs.sum();
                 loss.item<float>();
                 double f = watch.Elapsed.TotalSeconds;
@@ -45,7 +48,7 @@ public static class LearnerScaling
                     backward += b / 10;
                 }
             }
-            Console.WriteLine($"width {width,3}: forward {forward * 1000,6:F1} ms, backward {backward * 1000,6:F1} ms ({128 * width / (forward + backward) / 1000:F0}k tokens/s)");
+            Console.WriteLine($"{count} rows of width {width,3}: forward {forward * 1000,6:F1} ms, backward {backward * 1000,6:F1} ms ({count * width / (forward + backward) / 1000:F0}k tokens/s)");
         }
         return 0;
     }

@@ -238,10 +238,11 @@ public static class RlProbe
         double up = 0, down = 0, kl = 0;
         long nUp = 0, nDown = 0, n = 0;
         using var noGrad = TorchSharp.torch.no_grad();
-        foreach (int[] micro in RowBatching.ByTokenBudget(rows.Select(r => r.Row.Length).ToList(), 8192))
+        (var groups, int packWidth) = RowBatching.Packed(rows.Select(r => r.Row.Length).ToList(), 8192);
+        foreach (int[] micro in groups)
         {
             using var scope = TorchSharp.torch.NewDisposeScope();
-            var batch = new MicroBatch(micro.Select(i => rows[i].Row).ToList());
+            var batch = new MicroBatch(micro.Select(i => rows[i].Row).ToList(), packWidth);
             if (batch.LossTokens == 0)
             {
                 continue;

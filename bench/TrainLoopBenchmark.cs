@@ -353,10 +353,11 @@ public static class TrainLoopBenchmark
             }
             var clock = Stopwatch.StartNew();
             model.train();
-            foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(r => r.Length).ToList(), AlgorithmOptions.Update(config.Algorithm).MicroBatchTokens))
+            (var groups, int packWidth) = RowBatching.Packed(active.Select(r => r.Length).ToList(), AlgorithmOptions.Update(config.Algorithm).MicroBatchTokens);
+            foreach (int[] micro in groups)
             {
                 using var scope = NewDisposeScope();
-                var mb = new MicroBatch(micro.Select(i => active[i]).ToList());
+                var mb = new MicroBatch(micro.Select(i => active[i]).ToList(), packWidth);
                 mb.Score(model).LogProbs.sum().backward();
             }
             model.eval();
@@ -402,11 +403,12 @@ public static class TrainLoopBenchmark
             var watch = Stopwatch.StartNew();
             optimizer.ZeroGrad();
             double b = 0, f = 0, k = 0;
-            foreach (int[] micro in RowBatching.ByTokenBudget(batch.Select(r => r.Length).ToList(), budget))
+            (var groups, int packWidth) = RowBatching.Packed(batch.Select(r => r.Length).ToList(), budget);
+            foreach (int[] micro in groups)
             {
                 using var scope = NewDisposeScope();
                 long t0 = watch.ElapsedTicks;
-                var mb = new MicroBatch(micro.Select(i => batch[i]).ToList());
+                var mb = new MicroBatch(micro.Select(i => batch[i]).ToList(), packWidth);
                 long t1 = watch.ElapsedTicks;
                 Tensor nll = -mb.Score(model).LogProbs.sum() / total;
                 nll.ToDouble();
@@ -447,9 +449,13 @@ public static class TrainLoopBenchmark
         string label = extra.Length == 0 ? "reference" : $"reference ({string.Join(' ', extra)})";
         string tag = extra.Length == 0 ? "compact" : "chat";
         string script = Path.GetFullPath(Path.Combine("..", "shared", "reference", "nano_rema.py"));
-        if (!File.Exists("/usr/bin/python3") || !File.Exists(script) || Python(["-c", "import torch"], out _) != 0)
+        string why = !File.Exists("/usr/bin/python3") ? "/usr/bin/python3 is missing"
+            : !File.Exists(script) ? $"{script} is missing"
+            : Python(["-c", "import torch"], out string importError) != 0 ? $"import torch failed: {importError.Trim().Split('\n').LastOrDefault()}"
+            : "";
+        if (why.Length > 0)
         {
-            say("reference: skipped (needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
+            say($"reference: skipped ({why}; it needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
             return null;
         }
         string checkpoint = Path.Combine(root, $"reference-{tag}.pt"), sftLog = Path.Combine(root, $"reference-{tag}-sft.jsonl"), rlLog = Path.Combine(root, $"reference-{tag}-rl.jsonl");

@@ -11,24 +11,53 @@ public enum EntropyMode
 }
 
 /// <summary>
-/// Rows padded into one forward pass, with the loss positions flattened: for loss token m (row i, position j) the
-/// model's prediction at position j-1 is scored against token j. Host-side arrays describe each loss token's turn so
+/// Rows in one forward pass, with the loss positions flattened: for loss token m (row i, position j) the model's
+/// prediction at position j-1 of row i is scored against token j. Host-side arrays describe each loss token's turn so
 /// that losses can group tokens by turn.
+/// <para>
+/// The rows are packed (<see cref="RowBatching.Pack"/>): short rows share a sequence of the pass, each at its own
+/// positions 0, 1, ... and attending only to its own earlier tokens (a block-diagonal causal mask), so every row's
+/// values are those of a pass over that row alone, and the pass spends little on padding. Rows of one compact-view
+/// step vary from a dozen tokens to several dozen; padded to the longest, half a pass was padding.
+/// </para>
 /// </summary>
 public sealed class MicroBatch
 {
-    private readonly long[] _ids;
-    private readonly long[] _lengths;
-    private readonly long[] _predictFrom;   // flat index (i*T + j-1) of the position whose logits predict loss token m
+    private readonly long[] _ids;          // [Sequences, Width]
+    private readonly long[] _positions;    // [Sequences, Width]: each row's own positions; 0 in padding
+    private readonly long[] _segments;     // [Sequences, Width]: the row at each position; -1 in padding
+    private readonly long[] _predictFrom;  // flat index of the position whose logits predict loss token m
     private readonly long[] _targets;
 
-    public MicroBatch(IReadOnlyList<TrajectoryRow> rows)
+    /// <param name="packWidth">
+    /// Packed sequences are at least this wide (the longest row when longer); null: <see cref="RowBatching.PackWidth"/>
+    /// of these rows; 0 or less: one row per sequence, padded to the longest.
+    /// </param>
+    public MicroBatch(IReadOnlyList<TrajectoryRow> rows, int? packWidth = null)
     {
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException("micro-batch: no rows.");
+        }
         Rows = rows;
         RowCount = rows.Count;
-        Width = rows.Max(r => r.Length);
-        _ids = new long[RowCount * Width];
-        _lengths = new long[RowCount];
+        int longest = rows.Max(r => r.Length);
+        int[] sequenceOf, offsetOf;
+        int pack = packWidth ?? RowBatching.PackWidth(rows.Select(r => r.Length).ToList(), int.MaxValue);
+        if (pack > 0)
+        {
+            Width = Math.Max(longest, pack);
+            (sequenceOf, offsetOf, Sequences) = RowBatching.Pack(rows.Select(r => r.Length).ToList(), Width);
+        }
+        else
+        {
+            Width = longest;
+            (sequenceOf, offsetOf, Sequences) = (Enumerable.Range(0, RowCount).ToArray(), new int[RowCount], RowCount);
+        }
+        _ids = new long[Sequences * Width];
+        _positions = new long[Sequences * Width];
+        _segments = new long[Sequences * Width];
+        Array.Fill(_segments, -1L);
         var predictFrom = new List<long>();
         var targets = new List<long>();
         var rowOf = new List<int>();
@@ -37,13 +66,19 @@ public sealed class MicroBatch
         for (int i = 0; i < RowCount; i++)
         {
             TrajectoryRow row = rows[i];
-            _lengths[i] = row.Length;
+            long start = (long)sequenceOf[i] * Width + offsetOf[i];
             for (int j = 0; j < row.Length; j++)
             {
-                _ids[i * Width + j] = row.TokenIds[j];
+                _ids[start + j] = row.TokenIds[j];
+                _positions[start + j] = j;
+                _segments[start + j] = i;
                 if (row.LossMask[j])
                 {
-                    predictFrom.Add((long)i * Width + j - 1);
+                    if (j == 0)
+                    {
+                        throw new ArgumentException($"micro-batch: row {i} (episode {row.EpisodeId}) has loss at position 0, which nothing precedes.");
+                    }
+                    predictFrom.Add(start + j - 1);
                     targets.Add(row.TokenIds[j]);
                     rowOf.Add(i);
                     turnOf.Add(row.TurnIndex[j]);
@@ -51,6 +86,7 @@ public sealed class MicroBatch
                 }
             }
         }
+        TotalTokens = rows.Sum(r => (long)r.Length);
         _predictFrom = [.. predictFrom];
         _targets = [.. targets];
         RowOf = [.. rowOf];
@@ -74,7 +110,12 @@ public sealed class MicroBatch
 
     public IReadOnlyList<TrajectoryRow> Rows { get; }
     public int RowCount { get; }
+    /// <summary>Sequences of the pass (rows packed together share one).</summary>
+    public int Sequences { get; }
+    /// <summary>Tokens per sequence of the pass.</summary>
     public int Width { get; }
+    /// <summary>Positions the pass computes: sequences x width, padding included.</summary>
+    public long PassTokens => (long)Sequences * Width;
     /// <summary>Number of loss tokens (M).</summary>
     public int LossTokens => _targets.Length;
     public int TurnCount { get; }
@@ -83,7 +124,8 @@ public sealed class MicroBatch
     public int[] PositionOf { get; }
     /// <summary>Micro-batch-local turn number (0..TurnCount-1) of each loss token.</summary>
     public long[] TurnId { get; }
-    public long TotalTokens => _lengths.Sum();
+    /// <summary>Tokens of the rows (padding not counted).</summary>
+    public long TotalTokens { get; }
 
     /// <summary>
     /// Log-probs [M] of the loss tokens under softmax(logits / temperature), with gradients when enabled, and (when
@@ -93,11 +135,11 @@ public sealed class MicroBatch
     {
         using var scope = NewDisposeScope();
         Device device = model.Device;
-        Tensor lengths = tensor(_lengths, device: device);
-        Tensor positions = arange(Width, dtype: ScalarType.Int64, device: device).unsqueeze(0).expand(RowCount, Width);
-        Tensor hidden = model.Hidden(tensor(_ids, [RowCount, Width], device: device), positions, model.CausalMask(Width, lengths, RowCount));
+        Tensor ids = tensor(_ids, [Sequences, Width], device: device);
+        Tensor positions = tensor(_positions, [Sequences, Width], device: device);
+        Tensor hidden = model.Hidden(ids, positions, Mask(device));
         // Only positions that predict a loss token go through the output layer.
-        Tensor picked = hidden.reshape(RowCount * Width, -1).index_select(0, tensor(_predictFrom, device: device));
+        Tensor picked = hidden.reshape(PassTokens, -1).index_select(0, tensor(_predictFrom, device: device));
         Tensor logits = model.Logits(picked);
         if (temperature != 1f)
         {
@@ -117,5 +159,21 @@ public sealed class MicroBatch
             ent = -(detached.exp() * detached).sum(-1);
         }
         return (tokenLogp.MoveToOuterDisposeScope(), ent?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The additive mask [Sequences, 1, Width, Width]: a query attends to the keys of its own row at or before it. A
+    /// padding position attends to the padding at or before it (itself at least), so no row of the mask is all blocked.
+    /// </summary>
+    private Tensor Mask(Device device)
+    {
+        using var scope = NewDisposeScope();
+        Tensor segments = tensor(_segments, [Sequences, Width], device: device);
+        Tensor index = arange(Width, dtype: ScalarType.Int64, device: device);
+        Tensor later = (index.unsqueeze(0) > index.unsqueeze(1)).unsqueeze(0);                   // [1, Tq, Tk]
+        Tensor otherRow = segments.unsqueeze(2) != segments.unsqueeze(1);                       // [S, Tq, Tk]
+        Tensor mask = zeros([Sequences, Width, Width], dtype: ScalarType.Float32, device: device)
+            .masked_fill(later.logical_or(otherRow), CausalLM.BlockedScalar);
+        return mask.unsqueeze(1).MoveToOuterDisposeScope();
     }
 }

@@ -216,11 +216,12 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         Model.train();
         double loss = 0, policyLoss = 0;
         long processed = 0;
-        foreach (int[] micro in RowBatching.ByTokenBudget(active.Select(i => rows[i].Row.Length).ToList(), _update.MicroBatchTokens))
+        (List<int[]> groups, int packWidth) = RowBatching.Packed(active.Select(i => rows[i].Row.Length).ToList(), _update.MicroBatchTokens);
+        foreach (int[] micro in groups)
         {
             int[] members = micro.Select(k => active[k]).ToArray();
             using var scope = NewDisposeScope();
-            var batch = new MicroBatch(members.Select(i => rows[i].Row).ToList());
+            var batch = new MicroBatch(members.Select(i => rows[i].Row).ToList(), packWidth);
             processed += batch.TotalTokens;
             if (batch.LossTokens == 0)
             {
@@ -312,10 +313,11 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     {
         var result = rows.Select(r => new float[r.Length]).ToArray();
         using var noGrad = no_grad();
-        foreach (int[] micro in RowBatching.ByTokenBudget(rows.Select(r => r.Length).ToList(), _update.MicroBatchTokens))
+        (List<int[]> groups, int packWidth) = RowBatching.Packed(rows.Select(r => r.Length).ToList(), _update.MicroBatchTokens);
+        foreach (int[] micro in groups)
         {
             using var scope = NewDisposeScope();
-            var batch = new MicroBatch(micro.Select(i => rows[i]).ToList());
+            var batch = new MicroBatch(micro.Select(i => rows[i]).ToList(), packWidth);
             if (batch.LossTokens == 0)
             {
                 continue;

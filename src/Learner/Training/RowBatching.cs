@@ -1,19 +1,40 @@
 namespace ReMA.Learner.Training;
 
-/// <summary>Splits rows into micro-batches whose padded size (rows x longest row) stays within a token budget.</summary>
+/// <summary>
+/// Splits rows into micro-batches within a token budget, and packs a micro-batch's rows into sequences: several short
+/// rows share one sequence of the pass, each attending only to itself (see <see cref="MicroBatch"/>), so the pass
+/// computes few padding positions.
+/// </summary>
 public static class RowBatching
 {
     /// <summary>
+    /// The width packed sequences of these rows get at least (the longest row when longer): twice the mean row, within
+    /// the budget. Rows of similar lengths then still share sequences (two rows of 20 tokens fit in 40, not in the 24 of
+    /// the longest), and the attention, which spans a whole sequence, stays short. Measured on the arithmetic preset's
+    /// SFT rows (14 to 28 tokens): 1, 2, 2.4, 3.2 and 6.4 times the mean took 74, 56, 59, 58 and 64 ms per forward and
+    /// backward of 128 rows.
+    /// </summary>
+    public static int PackWidth(IReadOnlyList<int> lengths, int tokenBudget) =>
+        lengths.Count == 0 ? 1 : (int)Math.Max(1, Math.Min(tokenBudget, 2 * Math.Ceiling(lengths.Average())));
+
+    /// <summary>
+    /// Micro-batches of rows to be packed (<see cref="ByPackedBudget"/> at <see cref="PackWidth"/>): pass each group's
+    /// rows, in the order given, to <c>new MicroBatch(rows, PackWidth)</c>.
+    /// </summary>
+    public static (List<int[]> Groups, int PackWidth) Packed(IReadOnlyList<int> lengths, int tokenBudget)
+    {
+        int width = PackWidth(lengths, tokenBudget);
+        return (ByPackedBudget(lengths, tokenBudget, width), width);
+    }
+
+    /// <summary>
     /// Groups row indices, longest first, so that each group's rows x max length is at most <paramref name="tokenBudget"/>
-    /// (a single longer row forms its own group). Every index appears exactly once.
+    /// (a single longer row forms its own group). Every index appears exactly once. For unpacked passes.
     /// </summary>
     public static List<int[]> ByTokenBudget(IReadOnlyList<int> lengths, int tokenBudget)
     {
-        if (tokenBudget <= 0)
-        {
-            throw new ArgumentException($"micro-batch token budget must be positive (got {tokenBudget}).");
-        }
-        int[] order = Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]).ThenBy(i => i).ToArray();
+        CheckBudget(tokenBudget);
+        int[] order = LongestFirst(lengths);
         var batches = new List<int[]>();
         var current = new List<int>();
         int longest = 0;
@@ -34,5 +55,90 @@ public static class RowBatching
             batches.Add([.. current]);
         }
         return batches;
+    }
+
+    /// <summary>
+    /// Groups row indices, longest first, so that each group packed as <see cref="MicroBatch"/> packs it (sequences of
+    /// <paramref name="packWidth"/> tokens, or the group's longest row when longer) takes at most
+    /// <paramref name="tokenBudget"/> positions: sequences x width. A row longer than the budget forms its own group.
+    /// Every index appears exactly once; the indices of a group are in the order <see cref="Pack"/> places them, so
+    /// packing a group gives the sequences counted here.
+    /// </summary>
+    public static List<int[]> ByPackedBudget(IReadOnlyList<int> lengths, int tokenBudget, int packWidth)
+    {
+        CheckBudget(tokenBudget);
+        var batches = new List<int[]>();
+        var current = new List<int>();
+        var free = new List<int>();   // room left in each sequence of the current group
+        int width = 0;
+        foreach (int i in LongestFirst(lengths))
+        {
+            int len = lengths[i];
+            if (current.Count == 0)
+            {
+                width = Math.Max(len, packWidth);   // the group's longest row is its first
+            }
+            int bin = free.FindIndex(room => room >= len);
+            if (bin < 0 && current.Count > 0 && (free.Count + 1L) * width > tokenBudget)
+            {
+                batches.Add([.. current]);
+                current.Clear();
+                free.Clear();
+                width = Math.Max(len, packWidth);
+            }
+            if (bin < 0)
+            {
+                free.Add(width - len);
+            }
+            else
+            {
+                free[bin] -= len;
+            }
+            current.Add(i);
+        }
+        if (current.Count > 0)
+        {
+            batches.Add([.. current]);
+        }
+        return batches;
+    }
+
+    /// <summary>
+    /// First-fit packing, longest row first, into sequences of <paramref name="width"/> tokens (at least the longest
+    /// row): row i goes to sequence <c>Sequence[i]</c> at position <c>Offset[i]</c>.
+    /// </summary>
+    public static (int[] Sequence, int[] Offset, int Sequences) Pack(IReadOnlyList<int> lengths, int width)
+    {
+        if (lengths.Count > 0 && lengths.Max() > width)
+        {
+            throw new ArgumentException($"packing: a row of {lengths.Max()} tokens does not fit sequences of {width}.");
+        }
+        var sequence = new int[lengths.Count];
+        var offset = new int[lengths.Count];
+        var used = new List<int>();
+        foreach (int i in LongestFirst(lengths))
+        {
+            int bin = used.FindIndex(u => u + lengths[i] <= width);
+            if (bin < 0)
+            {
+                bin = used.Count;
+                used.Add(0);
+            }
+            sequence[i] = bin;
+            offset[i] = used[bin];
+            used[bin] += lengths[i];
+        }
+        return (sequence, offset, used.Count);
+    }
+
+    private static int[] LongestFirst(IReadOnlyList<int> lengths) =>
+        Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]).ThenBy(i => i).ToArray();
+
+    private static void CheckBudget(int tokenBudget)
+    {
+        if (tokenBudget <= 0)
+        {
+            throw new ArgumentException($"micro-batch token budget must be positive (got {tokenBudget}).");
+        }
     }
 }

@@ -84,10 +84,11 @@ public sealed class SftTrainer : ITrainingState, IDisposable
         Optimizer.ZeroGrad();
         double loss = 0;
         long processed = 0;
-        foreach (int[] micro in RowBatching.ByTokenBudget(batch.Select(r => r.Length).ToList(), _options.MicroBatchTokens))
+        (List<int[]> groups, int packWidth) = RowBatching.Packed(batch.Select(r => r.Length).ToList(), _options.MicroBatchTokens);
+        foreach (int[] micro in groups)
         {
             using var scope = NewDisposeScope();
-            var mb = new MicroBatch(micro.Select(i => batch[i]).ToList());
+            var mb = new MicroBatch(micro.Select(i => batch[i]).ToList(), packWidth);
             processed += mb.TotalTokens;
             Tensor nll = -mb.Score(Model).LogProbs.sum() / total;
             nll.backward();
@@ -106,10 +107,11 @@ public sealed class SftTrainer : ITrainingState, IDisposable
         using var noGrad = no_grad();
         double sum = 0;
         long count = 0;
-        foreach (int[] micro in RowBatching.ByTokenBudget(rows.Select(r => r.Length).ToList(), _options.MicroBatchTokens))
+        (List<int[]> groups, int packWidth) = RowBatching.Packed(rows.Select(r => r.Length).ToList(), _options.MicroBatchTokens);
+        foreach (int[] micro in groups)
         {
             using var scope = NewDisposeScope();
-            var mb = new MicroBatch(micro.Select(i => rows[i]).ToList());
+            var mb = new MicroBatch(micro.Select(i => rows[i]).ToList(), packWidth);
             sum -= mb.Score(Model).LogProbs.sum().ToDouble();
             count += mb.LossTokens;
         }

@@ -1,0 +1,118 @@
+using ReMA.Learner.Model;
+using ReMA.Learner.Training;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Tests.Training;
+
+/// <summary>Rows packed into shared sequences of a pass (<see cref="MicroBatch"/>, <see cref="RowBatching"/>).</summary>
+public class PackingTests
+{
+    private static List<TrajectoryRow> Rows(int vocab, int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            int n = random.Next(4, 23);
+            int[] ids = Enumerable.Range(0, n).Select(_ => random.Next(3, vocab)).ToArray();
+            int[] turns = Enumerable.Range(0, n).Select(j => j < 2 ? -1 : j < n / 2 ? 0 : j == n / 2 ? -1 : 1).ToArray();
+            return TrainingFixtures.Row($"e{i}", $"g{i % 3}", ids, turns, [1, -1]);
+        }).ToList();
+    }
+
+    /// <summary>Each row's log-probs and the gradient are those of a pass over the rows padded one per sequence.</summary>
+    [Theory]
+    [InlineData("nano-qwen2")]   // grouped-query attention, q/k/v biases
+    [InlineData("nano")]
+    public void PackedRows_ScoreAndDifferentiateAsUnpackedOnes(string preset)
+    {
+        using CausalLM model = TestModels.Tiny(preset, seed: 5, dtype: ScalarType.Float64);
+        var rows = Rows(model.Config.VocabSize, 13, seed: 8);
+        (double[] LogProbs, Dictionary<string, double[]> Grads, MicroBatch Batch) Pass(int? packWidth)
+        {
+            foreach (var p in model.parameters())
+            {
+                p.grad = null;
+            }
+            var batch = new MicroBatch(rows, packWidth);
+            Tensor logp = batch.Score(model).LogProbs;
+            (logp * arange(logp.shape[0], dtype: ScalarType.Float64).cos()).sum().backward();
+            return (logp.detach().data<double>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<double>().ToArray()), batch);
+        }
+        var (plain, plainGrads, plainBatch) = Pass(0);
+        var (packed, packedGrads, packedBatch) = Pass(null);
+        Assert.Equal(rows.Count, plainBatch.Sequences);
+        Assert.True(packedBatch.Sequences <= (rows.Count + 1) / 2, $"{packedBatch.Sequences} sequences for {rows.Count} rows");
+        Assert.True(packedBatch.PassTokens < plainBatch.PassTokens, $"packed {packedBatch.PassTokens} positions, padded {plainBatch.PassTokens}");
+        Assert.Equal(plainBatch.RowOf, packedBatch.RowOf);
+        Assert.Equal(plainBatch.PositionOf, packedBatch.PositionOf);
+        Assert.Equal(plainBatch.TurnId, packedBatch.TurnId);
+        Assert.Equal(plain.Length, packed.Length);
+        for (int m = 0; m < plain.Length; m++)
+        {
+            Assert.True(Math.Abs(plain[m] - packed[m]) <= 1e-12, $"loss token {m}: {plain[m]} padded, {packed[m]} packed");
+        }
+        foreach ((string name, double[] g) in plainGrads)
+        {
+            double scale = g.Max(Math.Abs);
+            Assert.True(scale > 0, $"{name}: no gradient");
+            for (int i = 0; i < g.Length; i++)
+            {
+                Assert.True(Math.Abs(g[i] - packedGrads[name][i]) <= 1e-10 * scale, $"{name}[{i}]: {g[i]} padded, {packedGrads[name][i]} packed");
+            }
+        }
+    }
+
+    [Fact]
+    public void Pack_PlacesEveryRowOnceWithoutOverlap()
+    {
+        int[] lengths = [9, 3, 14, 7, 7, 2, 12, 5, 16, 1];
+        (int[] sequence, int[] offset, int sequences) = RowBatching.Pack(lengths, 16);
+        var used = new bool[sequences, 16];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            Assert.InRange(offset[i] + lengths[i], 1, 16);
+            for (int j = offset[i]; j < offset[i] + lengths[i]; j++)
+            {
+                Assert.False(used[sequence[i], j], $"row {i} overlaps another at sequence {sequence[i]}, position {j}");
+                used[sequence[i], j] = true;
+            }
+        }
+        Assert.Equal((int)Math.Ceiling(lengths.Sum() / 16.0), sequences);   // 76 tokens: first fit needs 5 sequences here
+        var error = Assert.Throws<ArgumentException>(() => RowBatching.Pack([20], 16));
+        Assert.Contains("a row of 20 tokens does not fit sequences of 16", error.Message);
+    }
+
+    [Fact]
+    public void ByPackedBudget_KeepsEachPackedPassWithinTheBudget()
+    {
+        var random = new Random(2);
+        int[] lengths = Enumerable.Range(0, 200).Select(_ => random.Next(3, 40)).Append(70).ToArray();
+        foreach (int budget in new[] { 16, 60, 200, 1000, 100_000 })
+        {
+            (List<int[]> groups, int width) = RowBatching.Packed(lengths, budget);
+            Assert.Equal(Enumerable.Range(0, lengths.Length), groups.SelectMany(g => g).Order());
+            foreach (int[] group in groups)
+            {
+                int[] own = group.Select(i => lengths[i]).ToArray();
+                int sequenceWidth = Math.Max(own.Max(), width);
+                (_, _, int sequences) = RowBatching.Pack(own, sequenceWidth);
+                Assert.True(group.Length == 1 || (long)sequences * sequenceWidth <= budget,
+                    $"budget {budget}: {group.Length} rows packed into {sequences} x {sequenceWidth}");
+            }
+            if (budget == 100_000)
+            {
+                Assert.Single(groups);
+            }
+        }
+        Assert.Equal(2 * (int)Math.Ceiling(lengths.Average()), RowBatching.PackWidth(lengths, 100_000));
+        Assert.Equal(30, RowBatching.PackWidth(lengths, 30));
+    }
+
+    [Fact]
+    public void LossAtPositionZero_IsRefused()
+    {
+        var row = TrainingFixtures.Row("e", "g", [4, 5, 6], [0, -1, -1], [1]);
+        var error = Assert.Throws<ArgumentException>(() => new MicroBatch([row]));
+        Assert.Contains("loss at position 0", error.Message);
+    }
+}
