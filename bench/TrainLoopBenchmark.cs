@@ -351,6 +351,8 @@ public static class TrainLoopBenchmark
                 updater.Update(advantaged);
                 update = Math.Min(update, watch.Elapsed.TotalSeconds);
             }
+            // The bare pass with the thread count the updater takes for this model (ComputeThreads).
+            ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.For(model));
             var clock = Stopwatch.StartNew();
             model.train();
             (var groups, int packWidth) = RowBatching.Packed(active.Select(r => r.Length).ToList(), AlgorithmOptions.Update(config.Algorithm).MicroBatchTokens);
@@ -374,6 +376,7 @@ public static class TrainLoopBenchmark
                 }
             }
         }
+        ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.ProcessDefault);
         return new UpdateProfile(advantaged.Count, active.Count, active.Count == 0 ? 0 : active.Average(r => r.Length), Round(update), Round(floor));
     }
 
@@ -395,6 +398,7 @@ public static class TrainLoopBenchmark
         var shuffle = new Random(1);
         double batching = 0, forward = 0, backward = 0, step = 0;
         const int warmup = 5, steps = 30;
+        ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.For(model));   // as SftTrainer.Step runs
         model.train();
         for (int s = 0; s < warmup + steps; s++)
         {
@@ -432,6 +436,7 @@ public static class TrainLoopBenchmark
             }
         }
         optimizer.Dispose();
+        ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.ProcessDefault);
         model.Dispose();
         // The chat markup every compact row carries (an empty user message, the generation prompt, the turn's end).
         var chat = new ChatTemplate(tokenizer);

@@ -44,7 +44,8 @@ public static class ReMASiloExtensions
             .Bind(configuration.GetSection(PolicyCatalogOptions.Section))
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.")
             .Validate(o => o.Policies.Values.All(p => ReMA.Learner.Tokenization.ChatMarkups.All.Contains(p.ChatMarkup)),
-                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.");
+                "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.")
+            .Validate(o => o.Policies.Values.All(p => p.ComputeThreads >= 0), "ReMA:Policies:<id>:ComputeThreads must be 0 (automatic) or a positive thread count.");
         silo.Services.AddSingleton<IValidateOptions<PolicyCatalogOptions>, TokenizerWordsValidation>();
         // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
         // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).

@@ -10,7 +10,7 @@ public static class SettingsCatalog
     public static readonly IReadOnlyList<string> Keys =
     [
         "ReMA:Policies:*:Preset", "ReMA:Policies:*:ModelPath", "ReMA:Policies:*:Device", "ReMA:Policies:*:DType",
-        "ReMA:Policies:*:Seed", "ReMA:Policies:*:MaxBatch", "ReMA:Policies:*:MaxSequenceLength", "ReMA:Policies:*:DecodeKernels", "ReMA:Policies:*:ChatMarkup", "ReMA:Policies:*:TokenizerWords",
+        "ReMA:Policies:*:Seed", "ReMA:Policies:*:MaxBatch", "ReMA:Policies:*:MaxSequenceLength", "ReMA:Policies:*:DecodeKernels", "ReMA:Policies:*:ChatMarkup", "ReMA:Policies:*:TokenizerWords", "ReMA:Policies:*:ComputeThreads",
         "ReMA:Storage:Folder", "ReMA:Runs:Folder", "ReMA:Checkpoints:Cache", "ReMA:Torch:Threads", "ReMA:Health:Port", "ReMA:Health:Host", "ReMA:Logging:Folder",
         "ReMA:Web:Port", "ReMA:Web:Host", "ReMA:Web:ApiKey",
         "ReMA:Azure:ConnectionString", "ReMA:Azure:TableServiceUri", "ReMA:Azure:BlobServiceUri",

@@ -48,6 +48,15 @@ public class CampaignConfigTests
     }
 
     [Fact]
+    public void ComputeThreads_AreAutomaticByDefault_AndAPositiveCountWhenGiven()
+    {
+        Assert.Equal(0, CampaignFile.Parse("""{ }""", "default.json").Model.ComputeThreads);
+        Assert.Equal(2, CampaignFile.Parse("""{ "model": { "compute_threads": 2 } }""", "two.json").Model.ComputeThreads);
+        var bad = Assert.Throws<ArgumentException>(() => CampaignFile.Parse("""{ "model": { "compute_threads": -1 } }""", "bad.json"));
+        Assert.Contains("model.compute_threads: -1 must be 0 (automatic) or a thread count up to 1024", bad.Message);
+    }
+
+    [Fact]
     public void TokenizerWords_AreCheckedWordByWord_AndOnlyForPresets()
     {
         Assert.Null(CampaignFile.Parse("""{ }""", "default.json").Model.TokenizerWords);

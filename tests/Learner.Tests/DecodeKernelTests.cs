@@ -465,4 +465,34 @@ public class DecodeKernelTests
             }
         }
     }
+
+    /// <summary>A slot move copies the first positions of every layer's keys and values and nothing else (host float32: direct copies; else torch).</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void KvCache_MoveSlot_CopiesTheFirstPositionsOfEveryLayer(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        ModelConfig config = ModelPresets.Get("nano-qwen2", 40) with { NumLayers = 2, NumKeyValueHeads = 2, HeadDim = 8 };
+        using var cache = new KvCache(config, slots: 4, maxLength: 12, CPU, dtype);
+        manual_seed(3);
+        for (int layer = 0; layer < cache.Layers; layer++)
+        {
+            cache.Keys(layer).normal_();
+            cache.Values(layer).normal_();
+        }
+        Tensor[] keys = [.. Enumerable.Range(0, cache.Layers).Select(l => cache.Keys(l).clone())];
+        Tensor[] values = [.. Enumerable.Range(0, cache.Layers).Select(l => cache.Values(l).clone())];
+        cache.MoveSlot(3, 1, 5);
+        for (int layer = 0; layer < cache.Layers; layer++)
+        {
+            Tensor expectedKeys = keys[layer].clone(), expectedValues = values[layer].clone();
+            expectedKeys[1].narrow(1, 0, 5).copy_(keys[layer][3].narrow(1, 0, 5));
+            expectedValues[1].narrow(1, 0, 5).copy_(values[layer][3].narrow(1, 0, 5));
+            Assert.True(cache.Keys(layer).eq(expectedKeys).all().item<bool>(), $"layer {layer}: keys");
+            Assert.True(cache.Values(layer).eq(expectedValues).all().item<bool>(), $"layer {layer}: values");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.MoveSlot(4, 0, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.MoveSlot(1, 0, 13));
+    }
 }

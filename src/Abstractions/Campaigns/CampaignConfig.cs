@@ -53,6 +53,12 @@ public sealed record ModelSpec
     /// with every checkpoint. Null: none. A model folder's tokenizer decides its own.
     /// </summary>
     [Id(5)] public string? TokenizerWords { get; init; }
+    /// <summary>
+    /// libtorch intra-op threads of the policies' engine threads and learner updates; 0: automatic (one for a model
+    /// under a million parameters on the CPU, where two threads spent more time meeting at barriers than computing;
+    /// else the silo's count).
+    /// </summary>
+    [Id(6)] public int ComputeThreads { get; init; }
 
     /// <summary>
     /// This model taken from a folder (a checkpoint of it, or a Hugging Face model): the preset and its markup and word

@@ -38,6 +38,7 @@ public static class CampaignConfigValidation
                 Check(Array.IndexOf(words, word) == i, "model.tokenizer_words", $"'{word}' is repeated");
             }
         }
+        Check(c.Model.ComputeThreads is >= 0 and <= 1024, "model.compute_threads", $"{c.Model.ComputeThreads} must be 0 (automatic) or a thread count up to 1024");
         Check(!string.IsNullOrWhiteSpace(c.Task.Name), "task.name", "is required");
         OneOf(c.Protocol, "protocol", Protocols);
         OneOf(c.View, "view", "full", "compact");

@@ -13,7 +13,8 @@ public sealed record PolicyModel(
     int MaxBatch = 64,
     int? MaxSequenceLength = null,
     string ChatMarkup = "chatml",
-    string? TokenizerWords = null);
+    string? TokenizerWords = null,
+    int ComputeThreads = 0);
 
 /// <summary>
 /// Cluster-wide record of policies that campaigns create at run time (keyed by policy id). Policies named in a

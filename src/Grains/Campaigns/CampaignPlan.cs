@@ -43,7 +43,8 @@ public sealed class CampaignPlan(CampaignConfig config)
 
     public PolicyModel Model => new(config.Model.Path is null ? config.Model.Preset : null, config.Model.Path, config.Model.Device,
         config.Model.DType, (int)config.Seed, Math.Max(64, config.PromptsPerStep * config.GroupSize), ChatMarkup: config.Model.ChatMarkup ?? "chatml",
-        TokenizerWords: string.IsNullOrWhiteSpace(config.Model.TokenizerWords) ? null : config.Model.TokenizerWords);
+        TokenizerWords: string.IsNullOrWhiteSpace(config.Model.TokenizerWords) ? null : config.Model.TokenizerWords,
+        ComputeThreads: config.Model.ComputeThreads);
 
     public string CheckpointRoot(string policy) => Path.Combine("runs", config.Name, "checkpoints", policy);
 

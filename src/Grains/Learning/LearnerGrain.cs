@@ -30,6 +30,8 @@ public sealed class LearnerGrain(
     private CausalLM? _model;
     private ITokenizer? _tokenizer;
     private PolicyUpdater? _updater;
+    /// <summary>The policy's configured compute threads (null: automatic).</summary>
+    private int? _threads;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -120,7 +122,7 @@ public sealed class LearnerGrain(
             int total = spec.Steps > 0 ? spec.Steps : perEpoch * spec.Epochs;
             LearningRateSchedule schedule = AlgorithmOptions.SftSchedule(spec, total);
             using var trainer = new SftTrainer(_model!, AlgorithmOptions.SftOptimizer(spec, setup.Algorithm), schedule,
-                new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm }, (ulong)setup.Seed);
+                new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm, Threads = _threads }, (ulong)setup.Seed);
             // Loss before and after on a fixed sample (a full pass over tens of thousands of rows costs more than it tells).
             var sample = data.Count <= 2048 ? data : Enumerable.Range(0, 2048).Select(i => data[(int)((long)i * data.Count / 2048)]).ToList();
             double lossBefore = trainer.EvaluationLoss(sample);
@@ -181,6 +183,7 @@ public sealed class LearnerGrain(
     private async Task BuildAsync(LearnerSetup setup)
     {
         PolicySource source = await sources.ResolveAsync(this.GetPrimaryKeyString());
+        _threads = source.Threads;
         // Resuming: the latest published checkpoint, fetched to this silo when it lives in Blob storage.
         string? latest = state.State.LatestCheckpoint is string location ? await checkpoints.FetchAsync(location) : null;
         (_model, _tokenizer, _updater) = await Task.Run(() =>
@@ -188,7 +191,7 @@ public sealed class LearnerGrain(
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
             var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm,
                     setup.Updates > 0 ? setup.Updates * setup.Algorithm.Epochs : 1_000_000),
-                AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature), AlgorithmOptions.Update(setup.Algorithm),
+                AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature), AlgorithmOptions.Update(setup.Algorithm) with { Threads = source.Threads },
                 setup.Algorithm.KlCoefficient > 0 ? () => PolicyModelLoader.Load(source).Model : null, (ulong)setup.Seed);
             if (latest is not null)
             {

@@ -31,6 +31,14 @@ public sealed class PolicySource
     /// copies of the projections: false saves that memory for large models, at about half the decode speed.
     /// </summary>
     public bool DecodeKernels { get; set; } = true;
+    /// <summary>
+    /// libtorch intra-op threads of this policy's engine thread and learner updates; 0: automatic (one for a model
+    /// under a million parameters on the CPU, else the process's count; see <see cref="ReMA.Learner.Runtime.ComputeThreads"/>).
+    /// </summary>
+    public int ComputeThreads { get; set; }
+
+    /// <summary><see cref="ComputeThreads"/> as the engine and learner options take it (null: automatic).</summary>
+    public int? Threads => ComputeThreads > 0 ? ComputeThreads : null;
 }
 
 /// <summary>

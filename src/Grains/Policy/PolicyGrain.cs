@@ -40,6 +40,7 @@ public sealed class PolicyGrain(PolicySources sources, ILocalSiloDetails silo, R
             MaxBatch = source.MaxBatch,
             MaxSequenceLength = source.MaxSequenceLength,
             DecodeKernels = source.DecodeKernels,
+            Threads = source.Threads,
         }, name: key);
         var learner = GrainFactory.GetGrain<ILearnerGrain>(PolicyKey.PolicyId(key));
         if (PolicyKey.PinnedVersion(key) is long pinned)

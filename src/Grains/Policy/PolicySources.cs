@@ -23,7 +23,7 @@ public sealed class PolicySources(IOptions<PolicyCatalogOptions> catalog, IGrain
         {
             Preset = model.Preset ?? "nano", ModelPath = model.Path, Device = model.Device, DType = model.DType,
             Seed = model.Seed, MaxBatch = model.MaxBatch, MaxSequenceLength = model.MaxSequenceLength, ChatMarkup = model.ChatMarkup ?? "chatml",   // registrations saved before the field read back null
-            TokenizerWords = model.TokenizerWords,
+            TokenizerWords = model.TokenizerWords, ComputeThreads = model.ComputeThreads,
         };
     }
 }

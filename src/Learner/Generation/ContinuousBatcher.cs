@@ -34,6 +34,12 @@ public sealed record EngineOptions
     /// The two paths agree within float rounding (tests: the same tokens, log-probs within 1e-4, on the test models).
     /// </summary>
     public bool DecodeKernels { get; init; } = true;
+    /// <summary>
+    /// libtorch intra-op threads of the engine's compute thread (<see cref="Runtime.ComputeThreads"/>); null: one for
+    /// a model under a million parameters on the CPU, else the process's count. <see cref="GenerationEngine"/> applies
+    /// it on its thread; a <see cref="ContinuousBatcher"/> driven directly runs with its caller's.
+    /// </summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>

@@ -21,12 +21,19 @@ public sealed class GenerationEngine : IDisposable
 
     public GenerationEngine(CausalLM model, ITokenizer tokenizer, EngineOptions? options = null, string name = "generation")
     {
+        if (options?.Threads is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"engine: threads must be positive or null for automatic (got {options.Threads}).");
+        }
         _batcher = new ContinuousBatcher(model, tokenizer, options);
+        Threads = Runtime.ComputeThreads.For(model, options?.Threads);
         _thread = new Thread(Run) { IsBackground = true, Name = $"rema-{name}" };
         _thread.Start();
     }
 
     public long Steps => _batcher.Steps;
+    /// <summary>libtorch intra-op threads the compute thread runs with (see <see cref="EngineOptions.Threads"/>).</summary>
+    public int Threads { get; }
     /// <summary>Where the engine's time went so far (written by the engine's thread; a read may lag one step).</summary>
     public EngineTimes Times => _batcher.Times.Snapshot();
     public long GeneratedTokens => _batcher.GeneratedTokens;
@@ -73,6 +80,7 @@ public sealed class GenerationEngine : IDisposable
 
     private void Run()
     {
+        Runtime.ComputeThreads.Use(Threads);
         while (!_stopping)
         {
             while (_betweenSteps.TryDequeue(out Action? work))

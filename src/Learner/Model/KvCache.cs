@@ -7,10 +7,13 @@ namespace ReMA.Learner.Model;
 /// Live sequences always occupy slots 0..n-1 (the engine compacts on removal), so a decode step works on a view of
 /// the first n slots without gathering.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed unsafe class KvCache : IDisposable
 {
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
+    /// <summary>Each layer's K and V memory when the cache is float32 in host memory (else null): slot moves copy it directly.</summary>
+    private readonly nint[]? _hostKeys, _hostValues;
+    private readonly int _kvHeads, _headDim;
 
     public KvCache(ModelConfig config, int slots, int maxLength, Device device, ScalarType dtype)
     {
@@ -23,6 +26,13 @@ public sealed class KvCache : IDisposable
             // The cache outlives the step that creates it: keep it out of any enclosing dispose scope.
             _keys[i] = zeros([slots, config.NumKeyValueHeads, maxLength, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
             _values[i] = zeros([slots, config.NumKeyValueHeads, maxLength, config.HeadDim], dtype: dtype, device: device).DetachFromDisposeScope();
+        }
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        if (Runtime.NativeTensor.IsHostFloat32(_keys[0]))
+        {
+            _hostKeys = [.. _keys.Select(k => (nint)Runtime.NativeTensor.Float32(k))];
+            _hostValues = [.. _values.Select(v => (nint)Runtime.NativeTensor.Float32(v))];
         }
     }
 
@@ -38,6 +48,29 @@ public sealed class KvCache : IDisposable
     {
         if (from == to || length == 0)
         {
+            return;
+        }
+        if ((uint)from >= (uint)Slots || (uint)to >= (uint)Slots || length < 0 || length > MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"kv cache: cannot move {length} positions from slot {from} to slot {to} of {Slots} slots of {MaxLength} positions.");
+        }
+        if (_hostKeys is not null)
+        {
+            // A retired sequence's hole is filled at every step of a multi-turn rollout: a few hundred bytes per head,
+            // copied directly instead of through two dozen torch calls.
+            long block = (long)MaxLength * _headDim, count = (long)length * _headDim;
+            for (int layer = 0; layer < _keys.Length; layer++)
+            {
+                foreach (nint memory in (ReadOnlySpan<nint>)[_hostKeys[layer], _hostValues![layer]])
+                {
+                    float* data = (float*)memory;
+                    for (int h = 0; h < _kvHeads; h++)
+                    {
+                        float* source = data + ((long)from * _kvHeads + h) * block, target = data + ((long)to * _kvHeads + h) * block;
+                        Buffer.MemoryCopy(source, target, count * sizeof(float), count * sizeof(float));
+                    }
+                }
+            }
             return;
         }
         using var scope = NewDisposeScope();

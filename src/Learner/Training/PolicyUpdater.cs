@@ -27,6 +27,8 @@ public sealed record UpdateOptions
     /// entropy term: their gradient is exactly zero, and the loss weights still count them, so the update is the same.
     /// </summary>
     public bool SkipZeroAdvantageRows { get; init; } = true;
+    /// <summary>libtorch intra-op threads of the calling thread during an update (<see cref="Runtime.ComputeThreads"/>); null: automatic.</summary>
+    public int? Threads { get; init; }
 
     public void Validate()
     {
@@ -54,6 +56,10 @@ public sealed record UpdateOptions
         if (!(MaxGradNorm > 0))
         {
             errors.Add($"max_grad_norm must be positive (got {MaxGradNorm})");
+        }
+        if (Threads is <= 0)
+        {
+            errors.Add($"threads must be positive or null for automatic (got {Threads})");
         }
         if (errors.Count > 0)
         {
@@ -132,7 +138,10 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         }
         Optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), optimizer);
         Shuffle = new SplitMix64(shuffleSeed);
+        _threads = Runtime.ComputeThreads.For(model, _update.Threads);
     }
+
+    private readonly int _threads;
 
     public CausalLM Model { get; }
     public CausalLM? Reference { get; }
@@ -157,6 +166,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
             }
         }
         var clock = Stopwatch.StartNew();
+        Runtime.ComputeThreads.Use(_threads);
         (float[][] old, double drift) = OldLogProbs(rows);
         float[][]? reference = Reference is null ? null : ScoreAll(Reference, rows.Select(r => r.Row).ToList());
 
@@ -180,6 +190,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
     /// </summary>
     public double AccumulateGradients(IReadOnlyList<AdvantagedRow> rows)
     {
+        Runtime.ComputeThreads.Use(_threads);
         (float[][] old, _) = OldLogProbs(rows);
         float[][]? reference = Reference is null ? null : ScoreAll(Reference, rows.Select(r => r.Row).ToList());
         Optimizer.ZeroGrad();

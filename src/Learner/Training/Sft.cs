@@ -10,6 +10,8 @@ public sealed record SftOptions
 {
     public int MicroBatchTokens { get; init; } = 8192;
     public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>libtorch intra-op threads of the calling thread during a step (<see cref="Runtime.ComputeThreads"/>); null: automatic.</summary>
+    public int? Threads { get; init; }
 }
 
 public sealed record SftMetrics(double Loss, long Tokens, double GradNorm, double LearningRate, double TokensPerSecond);
@@ -55,6 +57,7 @@ public static class SftData
 public sealed class SftTrainer : ITrainingState, IDisposable
 {
     private readonly SftOptions _options;
+    private readonly int _threads;
 
     public SftTrainer(CausalLM model, AdamWOptions? optimizer = null, LearningRateSchedule? schedule = null, SftOptions? options = null, ulong shuffleSeed = 0)
     {
@@ -62,6 +65,11 @@ public sealed class SftTrainer : ITrainingState, IDisposable
         Schedule = schedule ?? new LearningRateSchedule { Peak = 1e-3 };
         Schedule.Validate();
         _options = options ?? new SftOptions();
+        if (_options.Threads is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"sft: threads must be positive or null for automatic (got {_options.Threads}).");
+        }
+        _threads = Runtime.ComputeThreads.For(model, _options.Threads);
         Optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), optimizer);
         Shuffle = new SplitMix64(shuffleSeed);
     }
@@ -80,6 +88,7 @@ public sealed class SftTrainer : ITrainingState, IDisposable
         {
             throw new ArgumentException("sft: the batch has no loss tokens.");
         }
+        Runtime.ComputeThreads.Use(_threads);
         Model.train();
         Optimizer.ZeroGrad();
         double loss = 0;
@@ -104,6 +113,7 @@ public sealed class SftTrainer : ITrainingState, IDisposable
     /// <summary>Mean next-token loss over the loss tokens of <paramref name="rows"/>, without updating.</summary>
     public double EvaluationLoss(IReadOnlyList<TrajectoryRow> rows)
     {
+        Runtime.ComputeThreads.Use(_threads);
         using var noGrad = no_grad();
         double sum = 0;
         long count = 0;

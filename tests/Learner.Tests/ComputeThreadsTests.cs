@@ -1,0 +1,105 @@
+using ReMA.Learner.Generation;
+using ReMA.Learner.Model;
+using ReMA.Learner.Runtime;
+using ReMA.Learner.Tests.Training;
+using ReMA.Learner.Training;
+using static TorchSharp.torch;
+
+namespace ReMA.Learner.Tests;
+
+/// <summary>Each compute thread's libtorch thread count (<see cref="ComputeThreads"/>).</summary>
+public class ComputeThreadsTests
+{
+    /// <summary>Runs <paramref name="work"/> on a new thread of its own (libtorch keeps the count per thread).</summary>
+    private static T OnOwnThread<T>(Func<T> work)
+    {
+        T result = default!;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = work();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return error is null ? result : throw new InvalidOperationException("work on its own thread failed", error);
+    }
+
+    [Fact]
+    public void For_GivesSmallModelsOneThread_LargerOnesTheProcessCount_AndAConfiguredCountWins()
+    {
+        using CausalLM tiny = TestModels.Tiny("nano");
+        Assert.True(tiny.ParameterCount() < ComputeThreads.SmallModelParameters);
+        Assert.Equal(1, ComputeThreads.For(tiny));
+        Assert.Equal(3, ComputeThreads.For(tiny, 3));
+        using var larger = new CausalLM(ModelPresets.Get("micro", 64), CPU, ScalarType.Float32, seed: 1);
+        Assert.True(larger.ParameterCount() >= ComputeThreads.SmallModelParameters);
+        Assert.Equal(ComputeThreads.ProcessDefault, ComputeThreads.For(larger));
+        Assert.Equal(ComputeThreads.ProcessDefault, ComputeThreads.For(larger, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ComputeThreads.Use(0));
+    }
+
+    [Fact]
+    public void Use_SetsTheCallingThreadsCountOnly()
+    {
+        using var setFirst = new ManualResetEventSlim();
+        using var setSecond = new ManualResetEventSlim();
+        int firstAfterSecond = 0;
+        var first = new Thread(() =>
+        {
+            ComputeThreads.Use(1);
+            setFirst.Set();
+            setSecond.Wait();
+            firstAfterSecond = get_num_threads();
+        });
+        first.Start();
+        setFirst.Wait();
+        int second = OnOwnThread(() =>
+        {
+            ComputeThreads.Use(2);
+            return get_num_threads();
+        });
+        setSecond.Set();
+        first.Join();
+        Assert.Equal(2, second);
+        Assert.Equal(1, firstAfterSecond);
+    }
+
+    [Fact]
+    public async Task Engine_RunsItsComputeThreadWithTheChosenCount()
+    {
+        using CausalLM model = TestModels.Tiny("nano");
+        foreach (int? threads in new int?[] { null, 2 })
+        {
+            using var engine = new GenerationEngine(model, TestModels.Chars, new EngineOptions { MaxBatch = 4, Threads = threads });
+            Assert.Equal(threads ?? 1, engine.Threads);
+            int observed = 0;
+            await engine.RunBetweenStepsAsync(_ => observed = get_num_threads());
+            Assert.Equal(threads ?? 1, observed);
+        }
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new GenerationEngine(model, TestModels.Chars, new EngineOptions { Threads = 0 }));
+        Assert.Contains("threads must be positive or null", error.Message);
+    }
+
+    [Fact]
+    public void Updates_RunWithTheModelsCount_OnTheCallingThread()
+    {
+        int observed = OnOwnThread(() =>
+        {
+            ComputeThreads.Use(2);
+            using CausalLM model = TestModels.Tiny("nano-qwen2", seed: 4);
+            var rows = TrainingFixtures.WithOld(model, TrainingFixtures.MixedRows(model.Config.VocabSize), (i, j) => 0.1f * ((i + j) % 3 - 1));
+            using var updater = new PolicyUpdater(model);
+            updater.Update(rows.Select(r => new AdvantagedRow(r, Enumerable.Repeat(1f, r.Turns).ToArray())).ToList());
+            return get_num_threads();
+        });
+        Assert.Equal(1, observed);
+        Assert.Contains("threads must be positive or null", Assert.Throws<ArgumentException>(() => new UpdateOptions { Threads = -1 }.Validate()).Message);
+    }
+}
