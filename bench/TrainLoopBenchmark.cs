@@ -345,14 +345,16 @@ public static class TrainLoopBenchmark
         for (int round = 0; round < 3; round++)
         {
             using (var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(config.Algorithm), AlgorithmOptions.Schedule(config.Algorithm, 1000),
-                AlgorithmOptions.Loss(config.Algorithm, config.Sampling.Temperature), AlgorithmOptions.Update(config.Algorithm), (Func<ReMA.Learner.Model.CausalLM>?)null, 1))
+                AlgorithmOptions.Loss(config.Algorithm, config.Sampling.Temperature),
+                AlgorithmOptions.Update(config.Algorithm) with { Threads = ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, null, config.Algorithm.OverlapRollout) },
+                (Func<ReMA.Learner.Model.CausalLM>?)null, 1))
             {
                 var watch = Stopwatch.StartNew();
                 updater.Update(advantaged);
                 update = Math.Min(update, watch.Elapsed.TotalSeconds);
             }
-            // The bare pass with the thread count the updater takes for this model (ComputeThreads).
-            ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.For(model));
+            // The bare pass with the thread count the campaign's learner takes (ComputeThreads.ForLearner).
+            ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, null, config.Algorithm.OverlapRollout));
             var clock = Stopwatch.StartNew();
             model.train();
             (var groups, int packWidth) = RowBatching.Packed(active.Select(r => r.Length).ToList(), AlgorithmOptions.Update(config.Algorithm).MicroBatchTokens);
@@ -398,7 +400,7 @@ public static class TrainLoopBenchmark
         var shuffle = new Random(1);
         double batching = 0, forward = 0, backward = 0, step = 0;
         const int warmup = 5, steps = 30;
-        ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.For(model));   // as SftTrainer.Step runs
+        ReMA.Learner.Runtime.ComputeThreads.Use(ReMA.Learner.Runtime.ComputeThreads.ProcessDefault);   // as SftTrainer.Step runs
         model.train();
         for (int s = 0; s < warmup + steps; s++)
         {

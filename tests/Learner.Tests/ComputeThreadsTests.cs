@@ -87,19 +87,33 @@ public class ComputeThreadsTests
         Assert.Contains("threads must be positive or null", error.Message);
     }
 
-    [Fact]
-    public void Updates_RunWithTheModelsCount_OnTheCallingThread()
+    [Theory]
+    [InlineData(null)]
+    [InlineData(1)]
+    public void Updates_RunWithTheirCount_OnTheCallingThread(int? threads)
     {
+        int other = threads == 1 ? 2 : 1;
         int observed = OnOwnThread(() =>
         {
-            ComputeThreads.Use(2);
+            ComputeThreads.Use(other);
             using CausalLM model = TestModels.Tiny("nano-qwen2", seed: 4);
             var rows = TrainingFixtures.WithOld(model, TrainingFixtures.MixedRows(model.Config.VocabSize), (i, j) => 0.1f * ((i + j) % 3 - 1));
-            using var updater = new PolicyUpdater(model);
+            using var updater = new PolicyUpdater(model, update: new UpdateOptions { Threads = threads });
             updater.Update(rows.Select(r => new AdvantagedRow(r, Enumerable.Repeat(1f, r.Turns).ToArray())).ToList());
             return get_num_threads();
         });
-        Assert.Equal(1, observed);
+        Assert.Equal(threads ?? ComputeThreads.ProcessDefault, observed);
         Assert.Contains("threads must be positive or null", Assert.Throws<ArgumentException>(() => new UpdateOptions { Threads = -1 }.Validate()).Message);
+    }
+
+    [Fact]
+    public void Learners_LeaveTheEngineACore_OnlyWhenRolloutsOverlapASmallModelsUpdates()
+    {
+        using CausalLM tiny = TestModels.Tiny("nano");
+        using var larger = new CausalLM(ModelPresets.Get("micro", 64), CPU, ScalarType.Float32, seed: 1);
+        Assert.Equal(ComputeThreads.ProcessDefault, ComputeThreads.ForLearner(tiny, null, besideRollouts: false));
+        Assert.Equal(Math.Max(1, ComputeThreads.ProcessDefault - 1), ComputeThreads.ForLearner(tiny, null, besideRollouts: true));
+        Assert.Equal(ComputeThreads.ProcessDefault, ComputeThreads.ForLearner(larger, 0, besideRollouts: true));
+        Assert.Equal(3, ComputeThreads.ForLearner(tiny, 3, besideRollouts: true));
     }
 }

@@ -54,9 +54,10 @@ public sealed record ModelSpec
     /// </summary>
     [Id(5)] public string? TokenizerWords { get; init; }
     /// <summary>
-    /// libtorch intra-op threads of the policies' engine threads and learner updates; 0: automatic (one for a model
-    /// under a million parameters on the CPU, where two threads spent more time meeting at barriers than computing;
-    /// else the silo's count).
+    /// libtorch intra-op threads of the policies' engine threads and learner updates; 0: automatic. Engines of a model
+    /// under a million parameters on the CPU take one (two spent more time meeting at barriers than computing), others
+    /// the silo's count; learners the silo's count, less the engine's thread when rollouts overlap the updates
+    /// (algorithm.overlap_rollout) of such a model.
     /// </summary>
     [Id(6)] public int ComputeThreads { get; init; }
 

@@ -191,7 +191,8 @@ public sealed class LearnerGrain(
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
             var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm,
                     setup.Updates > 0 ? setup.Updates * setup.Algorithm.Epochs : 1_000_000),
-                AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature), AlgorithmOptions.Update(setup.Algorithm) with { Threads = source.Threads },
+                AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature),
+                AlgorithmOptions.Update(setup.Algorithm) with { Threads = ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, source.Threads, setup.Algorithm.OverlapRollout) },
                 setup.Algorithm.KlCoefficient > 0 ? () => PolicyModelLoader.Load(source).Model : null, (ulong)setup.Seed);
             if (latest is not null)
             {

@@ -32,8 +32,9 @@ public sealed class PolicySource
     /// </summary>
     public bool DecodeKernels { get; set; } = true;
     /// <summary>
-    /// libtorch intra-op threads of this policy's engine thread and learner updates; 0: automatic (one for a model
-    /// under a million parameters on the CPU, else the process's count; see <see cref="ReMA.Learner.Runtime.ComputeThreads"/>).
+    /// libtorch intra-op threads of this policy's engine thread and learner updates; 0: automatic (engines of a model
+    /// under a million parameters on the CPU take one, learners the process's count less the engine's thread when rollouts
+    /// overlap their updates; see <see cref="ReMA.Learner.Runtime.ComputeThreads"/>).
     /// </summary>
     public int ComputeThreads { get; set; }
 

@@ -10,10 +10,11 @@ namespace ReMA.Learner.Runtime;
 /// <para>
 /// A small model's forward is a few hundred microseconds of arithmetic spread over dozens of operators, each a parallel
 /// region whose threads meet at a barrier. With two threads on two cores, every barrier waits for a worker that the
-/// Orleans scheduler, the episodes' logic or the other compute thread has just taken the core from. Measured on the
-/// arithmetic preset's nano model (2 cores, the same sitting; docs/benchmarks.md): one thread instead of two took a
-/// rollout of 128 episodes from 0.59 to 0.31 s through the grains and the RL step from 0.97 to 0.69 s, with the
-/// learner's update unchanged (0.32 and 0.31 s). Larger models keep every thread: their operators have work to split.
+/// Orleans scheduler or the episodes' logic has just taken the core from. Measured on the arithmetic preset's nano model
+/// (2 cores, one sitting; docs/benchmarks.md): an engine thread with one libtorch thread instead of two took a rollout
+/// of 128 episodes through the grains from 0.58 to 0.31 s. The learner's update, which runs alone when rollouts do not
+/// overlap it, was faster with both (0.35 s against 0.42 s), so learners keep the process's count unless rollouts
+/// overlap their updates (<see cref="ForLearner"/>). Larger models keep every thread: their operators have work to split.
 /// </para>
 /// </summary>
 public static class ComputeThreads
@@ -35,6 +36,21 @@ public static class ComputeThreads
             return n;
         }
         return model.Device.type == TorchSharp.DeviceType.CPU && model.ParameterCount() < SmallModelParameters ? 1 : ProcessDefault;
+    }
+
+    /// <summary>
+    /// The threads for a learner's updates of <paramref name="model"/>: <paramref name="configured"/> when positive;
+    /// when rollouts overlap the updates and the model is small enough for its engine to take one thread
+    /// (<see cref="For"/>), the rest of the process's count (at least one), so that the engine and the learner each
+    /// keep a core; otherwise the process's count.
+    /// </summary>
+    public static int ForLearner(CausalLM model, int? configured, bool besideRollouts)
+    {
+        if (configured is int n && n > 0)
+        {
+            return n;
+        }
+        return besideRollouts && For(model) == 1 ? Math.Max(1, ProcessDefault - 1) : ProcessDefault;
     }
 
     /// <summary>Sets the calling thread's count to <paramref name="threads"/> (positive) unless it already is.</summary>

@@ -27,7 +27,10 @@ public sealed record UpdateOptions
     /// entropy term: their gradient is exactly zero, and the loss weights still count them, so the update is the same.
     /// </summary>
     public bool SkipZeroAdvantageRows { get; init; } = true;
-    /// <summary>libtorch intra-op threads of the calling thread during an update (<see cref="Runtime.ComputeThreads"/>); null: automatic.</summary>
+    /// <summary>
+    /// libtorch intra-op threads of the calling thread during an update (<see cref="Runtime.ComputeThreads"/>); null:
+    /// the process's count.
+    /// </summary>
     public int? Threads { get; init; }
 
     public void Validate()
@@ -59,7 +62,7 @@ public sealed record UpdateOptions
         }
         if (Threads is <= 0)
         {
-            errors.Add($"threads must be positive or null for automatic (got {Threads})");
+            errors.Add($"threads must be positive or null for the process's count (got {Threads})");
         }
         if (errors.Count > 0)
         {
@@ -138,7 +141,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         }
         Optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), optimizer);
         Shuffle = new SplitMix64(shuffleSeed);
-        _threads = Runtime.ComputeThreads.For(model, _update.Threads);
+        _threads = _update.Threads ?? Runtime.ComputeThreads.ProcessDefault;
     }
 
     private readonly int _threads;

@@ -10,7 +10,7 @@ public sealed record SftOptions
 {
     public int MicroBatchTokens { get; init; } = 8192;
     public double MaxGradNorm { get; init; } = 1.0;
-    /// <summary>libtorch intra-op threads of the calling thread during a step (<see cref="Runtime.ComputeThreads"/>); null: automatic.</summary>
+    /// <summary>libtorch intra-op threads of the calling thread during a step (<see cref="Runtime.ComputeThreads"/>); null: the process's count.</summary>
     public int? Threads { get; init; }
 }
 
@@ -67,9 +67,9 @@ public sealed class SftTrainer : ITrainingState, IDisposable
         _options = options ?? new SftOptions();
         if (_options.Threads is <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), $"sft: threads must be positive or null for automatic (got {_options.Threads}).");
+            throw new ArgumentOutOfRangeException(nameof(options), $"sft: threads must be positive or null for the process's count (got {_options.Threads}).");
         }
-        _threads = Runtime.ComputeThreads.For(model, _options.Threads);
+        _threads = _options.Threads ?? Runtime.ComputeThreads.ProcessDefault;
         Optimizer = new AdamW(model.named_parameters().Select(p => (p.name, p.parameter)), optimizer);
         Shuffle = new SplitMix64(shuffleSeed);
     }
