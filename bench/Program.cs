@@ -34,7 +34,7 @@ switch (command)
         Console.WriteLine("       dotnet run -c Release --project bench -- verify [--json] [--data ../shared/data/math500/test.jsonl] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- rollout [--json] [--out FILE]");
         Console.WriteLine("       dotnet run -c Release --project bench -- rl-probe [--save DIR | --load DIR] [--seed S] [--sft-steps N] [--sft-schedule constant|cosine] [--rl-steps N] [--lr X] [--drop-zero] [--eval-split validation] [--log FILE]   (the demo's SFT + GRPO in one process, per-step diagnostics)");
-        Console.WriteLine("       dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 800] [--no-reference] [--compact-reference-only] [--sft-budget N] [--out FILE]   (arithmetic-reference campaign: RL step, SFT step, evaluation of 500; the reference in the same sitting)");
+        Console.WriteLine("       dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 800] [--no-reference] [--compact-reference-only] [--llama-reference] [--sft-budget N] [--out FILE]   (arithmetic-reference campaign: RL step, SFT step, evaluation of 500; the reference in the same sitting)");
         Console.WriteLine("       dotnet run -c Release --project bench -- cluster [--json] [--steps N] [--out FILE]   (needs Azurite: npm ci --prefix build/azurite)");
         Console.WriteLine("       dotnet run -c Release --project bench -- all [--json] [--only generate,learn,rollout,verify,cluster] [--summary-only]   (runs them, rewrites the summary in docs/benchmarks.md)");
         return command == "help" ? 0 : 2;

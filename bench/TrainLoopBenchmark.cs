@@ -281,9 +281,13 @@ public static class TrainLoopBenchmark
 
         // The reference in its own compact format (the issue's yardstick), and in the product's chat format with the
         // product's model family (--format chat --arch llama): the second separates the format's cost from the loop's.
-        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say, []);
+        // --llama-reference adds its compact format with the product's model family (--arch llama): a policy as strong
+        // as the product's after the same SFT, so RL steps that train as many turns (equal work).
+        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say, "compact", []);
         JsonObject? referenceChat = args.Contains("--no-reference") || args.Contains("--compact-reference-only") ? null
-            : RunReference(root, sftSteps, rlSteps, Say, ["--format", "chat", "--arch", "llama"]);
+            : RunReference(root, sftSteps, rlSteps, Say, "chat", ["--format", "chat", "--arch", "llama"]);
+        JsonObject? referenceLlama = args.Contains("--no-reference") || !args.Contains("--llama-reference") ? null
+            : RunReference(root, sftSteps, rlSteps, Say, "llama", ["--arch", "llama"]);
         var result = new JsonObject
         {
             ["machine"] = Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores",
@@ -292,7 +296,7 @@ public static class TrainLoopBenchmark
             ["product"] = product,
         };
         double evalSeconds = evals.Min(e => e.Seconds);
-        foreach ((string key, JsonObject? r) in new[] { ("reference", reference), ("reference_chat_format", referenceChat) })
+        foreach ((string key, JsonObject? r) in new[] { ("reference", reference), ("reference_chat_format", referenceChat), ("reference_llama", referenceLlama) })
         {
             if (r is null)
             {
@@ -451,10 +455,9 @@ public static class TrainLoopBenchmark
     /// The reference's SFT and GRPO with the same step counts, 2 threads, in this sitting; null (and a note) when
     /// /usr/bin/python3 or its torch is missing, or the reference is not at ../shared/reference.
     /// </summary>
-    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say, string[] extra)
+    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say, string tag, string[] extra)
     {
         string label = extra.Length == 0 ? "reference" : $"reference ({string.Join(' ', extra)})";
-        string tag = extra.Length == 0 ? "compact" : "chat";
         string script = Path.GetFullPath(Path.Combine("..", "shared", "reference", "nano_rema.py"));
         string why = !File.Exists("/usr/bin/python3") ? "/usr/bin/python3 is missing"
             : !File.Exists(script) ? $"{script} is missing"
@@ -494,7 +497,7 @@ public static class TrainLoopBenchmark
             ["eval_seconds_per_problem"] = evalSeconds / 400,
             ["eval_accuracy"] = Round((double)firstEval["id"]! / 100),
         };
-        say($"{label}: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s; tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}");
+        say($"{label}: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s ({(double)firstEval["id"]!:F1} %); tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}; {(double)block["nturn"]!:F0} turns trained per step");
         return result;
     }
 
