@@ -344,6 +344,13 @@ internal static class TrainCommand
             await Task.Delay(500, cancel);
         }
         ClosePhase("");
+        if (status.Stages is { Length: > 0 } measured && measured.Select(m => m.Stage).ToHashSet().IsSupersetOf(phases.Select(p => p.Stage).Where(p => p is "sft" or "rl")))
+        {
+            // The campaign's silo timed each stage from its start to its end; this follower polls every half second and
+            // misses a stage shorter than that (a test's few episodes).
+            phases = [.. measured.Select(m => new PhaseUsage(m.Stage, m.Seconds, m.CpuSeconds, m.CpuSeconds / Math.Max(1e-9, m.Seconds) / Math.Max(1, m.Processors))),
+                .. phases.Where(p => p.Stage is not ("sft" or "rl"))];
+        }
         StepRecord[] history = await campaign.History();
         File.WriteAllText(Path.Combine(folder, "history.json"), JsonSerializer.Serialize(new CampaignRecord(status, history, phases), Indented));
         if (finished is not null && status.Status == "completed")

@@ -73,6 +73,10 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
         Assert.NotNull(done.Sft);
         Assert.True(done.Sft!.LossAfter < done.Sft.LossBefore);
+        // The silo times each finished stage, however short (a follower polling every half second may miss one).
+        Assert.Equal(["sft", "rl"], done.Stages!.Select(st => st.Stage));
+        Assert.All(done.Stages!, st => Assert.True(st.Seconds > 0 && st.CpuSeconds > 0 && st.Processors == Environment.ProcessorCount, $"{st}"));
+        Assert.True(done.Stages![0].Seconds >= done.Sft.Seconds * 0.9, $"sft stage {done.Stages[0].Seconds:F2} s, its learner call {done.Sft.Seconds:F2} s");
         StepRecord[] history = await campaign.History();
         Assert.Equal([0L, 1L], history.Select(h => h.Step));
         Assert.All(history, h => Assert.Equal(4, h.Episodes));

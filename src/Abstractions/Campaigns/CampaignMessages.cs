@@ -30,6 +30,13 @@ public sealed record StepRecord(
     string[]? Warnings = null,
     double? StepAccuracy = null);
 
+/// <summary>
+/// Wall and CPU time of one finished stage (sft, rl), measured by the campaign's silo: its process's CPU time, all
+/// cores. After a failover, from the new activation on (the stage's earlier part ran in a process that is gone).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rema.StageUsage")]
+public sealed record StageUsage(string Stage, double Seconds, double CpuSeconds, int Processors, string Silo);
+
 /// <summary>Greedy pass@1 on one evaluation set after a step.</summary>
 [GenerateSerializer, Immutable, Alias("rema.EvalRecord")]
 public sealed record EvalRecord(long AfterStep, string Set, int Problems, double Accuracy, double Seconds);
@@ -49,7 +56,8 @@ public sealed record CampaignStatus(
     string Silo = "",
     string? Warning = null,
     double SiloCpuSeconds = 0,
-    int SiloProcessors = 0);
+    int SiloProcessors = 0,
+    StageUsage[]? Stages = null);
 
 /// <summary>
 /// A training campaign (keyed by name): stages sft -> rl -> done, driven by a timer in short units (one SFT stage,

@@ -294,11 +294,12 @@ public sealed class CampaignGrain(
     {
         CampaignConfig c = plan.Config;
         ITask task = tasks.Get(c.Task.Name, c.Task.Options);
+        _stageMark ??= (DateTime.UtcNow, SiloCpuSeconds());
         switch (state.State.Stage)
         {
             case "sft":
                 state.State.Sft = await SftAsync(plan, task);
-                state.State.Stage = "rl";
+                EndStage("rl");
                 break;
             case "rl" when state.State.EvaluatedAfter < state.State.NextStep && ShouldEvaluate(c, state.State.NextStep):
                 state.State.Evaluations.AddRange(await EvaluateAsync(plan, task, state.State.NextStep));
@@ -309,10 +310,25 @@ public sealed class CampaignGrain(
                 state.State.NextStep++;
                 break;
             case "rl":
-                state.State.Stage = "done";
+                EndStage("done");
                 state.State.Status = "completed";
                 break;
         }
+    }
+
+    /// <summary>When this activation began the current stage (or began working on it after a failover), and the CPU time then.</summary>
+    private (DateTime Wall, double Cpu)? _stageMark;
+
+    /// <summary>Records the current stage's wall and CPU time (since <see cref="_stageMark"/>) and moves to <paramref name="next"/>.</summary>
+    private void EndStage(string next)
+    {
+        if (_stageMark is (DateTime wall, double cpu))
+        {
+            state.State.Stages.Add(new StageUsage(state.State.Stage, (DateTime.UtcNow - wall).TotalSeconds, SiloCpuSeconds() - cpu,
+                Environment.ProcessorCount, silo.SiloAddress.ToString()));
+        }
+        state.State.Stage = next;
+        _stageMark = (DateTime.UtcNow, SiloCpuSeconds());
     }
 
     /// <summary>Greedy evaluation before step <paramref name="next"/>: at the start (unless eval.at_start is off), every interval, and at the end.</summary>
@@ -588,7 +604,7 @@ public sealed class CampaignGrain(
     private CampaignStatus Snapshot() => new(
         this.GetPrimaryKeyString(), state.State.Status, state.State.Stage, state.State.NextStep, state.State.Config?.Steps ?? 0,
         state.State.History.LastOrDefault(), [.. state.State.Evaluations], state.State.Sft, state.State.Error, state.State.Activations,
-        silo.SiloAddress.ToString(), _warning, SiloCpuSeconds(), Environment.ProcessorCount);
+        silo.SiloAddress.ToString(), _warning, SiloCpuSeconds(), Environment.ProcessorCount, [.. state.State.Stages]);
 
     /// <summary>CPU time of this silo's process so far (a follower elsewhere measures the stages' CPU use from it).</summary>
     private static double SiloCpuSeconds()

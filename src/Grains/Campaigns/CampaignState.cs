@@ -20,4 +20,6 @@ public sealed class CampaignState
     [Id(8)] public long EvaluatedAfter { get; set; } = -1;
     /// <summary>How many times the campaign has been activated (more than one: it survived losing an activation).</summary>
     [Id(9)] public int Activations { get; set; }
+    /// <summary>Finished stages' wall and CPU time (the campaign's silo measures them; a follower may poll too rarely to see a short stage).</summary>
+    [Id(10)] public List<StageUsage> Stages { get; set; } = [];
 }
