@@ -344,10 +344,12 @@ internal static class TrainCommand
             await Task.Delay(500, cancel);
         }
         ClosePhase("");
-        if (status.Stages is { Length: > 0 } measured && measured.Select(m => m.Stage).ToHashSet().IsSupersetOf(phases.Select(p => p.Stage).Where(p => p is "sft" or "rl")))
+        if (status.Activations <= 1 && status.Stages is { Length: > 0 } measured
+            && measured.Select(m => m.Stage).ToHashSet().IsSupersetOf(phases.Select(p => p.Stage).Where(p => p is "sft" or "rl")))
         {
             // The campaign's silo timed each stage from its start to its end; this follower polls every half second and
-            // misses a stage shorter than that (a test's few episodes).
+            // misses a stage shorter than that (a test's few episodes). After a failover the silo's figures cover only
+            // the new activation's part of a stage: the follower's own observations stay.
             phases = [.. measured.Select(m => new PhaseUsage(m.Stage, m.Seconds, m.CpuSeconds, m.CpuSeconds / Math.Max(1e-9, m.Seconds) / Math.Max(1, m.Processors))),
                 .. phases.Where(p => p.Stage is not ("sft" or "rl"))];
         }

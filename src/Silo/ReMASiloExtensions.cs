@@ -45,7 +45,8 @@ public static class ReMASiloExtensions
             .Validate(o => o.Policies.Values.All(p => p.MaxBatch > 0), "ReMA:Policies:<id>:MaxBatch must be positive.")
             .Validate(o => o.Policies.Values.All(p => ReMA.Learner.Tokenization.ChatMarkups.All.Contains(p.ChatMarkup)),
                 "ReMA:Policies:<id>:ChatMarkup must be chatml or compact.")
-            .Validate(o => o.Policies.Values.All(p => p.ComputeThreads >= 0), "ReMA:Policies:<id>:ComputeThreads must be 0 (automatic) or a positive thread count.");
+            .Validate(o => o.Policies.Values.All(p => p.ComputeThreads is >= 0 and <= 1024),
+                "ReMA:Policies:<id>:ComputeThreads must be 0 (automatic) or a thread count up to 1024.");
         silo.Services.AddSingleton<IValidateOptions<PolicyCatalogOptions>, TokenizerWordsValidation>();
         // Torch's intra-op threads (process-wide). Default: one per core. In a cluster of several silos per machine,
         // or to leave a core to the Orleans scheduler and networking, set ReMA:Torch:Threads (REMA__Torch__Threads).
@@ -54,10 +55,8 @@ public static class ReMASiloExtensions
         {
             throw new ArgumentException($"ReMA:Torch:Threads must be between 0 (one per core) and {4 * Environment.ProcessorCount} (got {threads}).");
         }
-        if (threads > 0)
-        {
-            TorchSharp.torch.set_num_threads(threads);
-        }
+        // Compute threads of small models' engines and learners are set per thread from this default (ComputeThreads).
+        ReMA.Learner.Runtime.ComputeThreads.Initialize(threads > 0 ? threads : TorchSharp.torch.get_num_threads());
         // Roles of this silo (rollout, learner, all), advertised as silo metadata for the placement filters.
         string roles = SiloRoles.Parse(configuration["ReMA:Silo:Roles"]);
         silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = roles });

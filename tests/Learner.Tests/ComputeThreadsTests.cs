@@ -92,7 +92,7 @@ public class ComputeThreadsTests
     [InlineData(1)]
     public void Updates_RunWithTheirCount_OnTheCallingThread(int? threads)
     {
-        int other = threads == 1 ? 2 : 1;
+        int other = (threads ?? ComputeThreads.ProcessDefault) == 1 ? 2 : 1;
         int observed = OnOwnThread(() =>
         {
             ComputeThreads.Use(other);

@@ -33,8 +33,9 @@ public sealed class PolicySource
     public bool DecodeKernels { get; set; } = true;
     /// <summary>
     /// libtorch intra-op threads of this policy's engine thread and learner updates; 0: automatic (engines of a model
-    /// under a million parameters on the CPU take one, learners the process's count less the engine's thread when rollouts
-    /// overlap their updates; see <see cref="ReMA.Learner.Runtime.ComputeThreads"/>).
+    /// under a million parameters on the CPU take one, others the process's count; learners the process's count, less
+    /// the engine's thread when rollouts overlap the updates of such a small model; see
+    /// <see cref="ReMA.Learner.Runtime.ComputeThreads"/>).
     /// </summary>
     public int ComputeThreads { get; set; }
 

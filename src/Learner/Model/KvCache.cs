@@ -12,7 +12,8 @@ public sealed unsafe class KvCache : IDisposable
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
     /// <summary>Each layer's K and V memory when the cache is float32 in host memory (else null): slot moves copy it directly.</summary>
-    private readonly nint[]? _hostKeys, _hostValues;
+    private nint[]? _hostKeys, _hostValues;
+    private bool _disposed;
     private readonly int _kvHeads, _headDim;
 
     public KvCache(ModelConfig config, int slots, int maxLength, Device device, ScalarType dtype)
@@ -50,9 +51,11 @@ public sealed unsafe class KvCache : IDisposable
         {
             return;
         }
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if ((uint)from >= (uint)Slots || (uint)to >= (uint)Slots || length < 0 || length > MaxLength)
         {
-            throw new ArgumentOutOfRangeException(nameof(length), $"kv cache: cannot move {length} positions from slot {from} to slot {to} of {Slots} slots of {MaxLength} positions.");
+            throw new ArgumentOutOfRangeException(length < 0 || length > MaxLength ? nameof(length) : (uint)from >= (uint)Slots ? nameof(from) : nameof(to),
+                $"kv cache: cannot move {length} positions from slot {from} to slot {to} of {Slots} slots of {MaxLength} positions.");
         }
         if (_hostKeys is not null)
         {
@@ -86,6 +89,8 @@ public sealed unsafe class KvCache : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
+        _hostKeys = _hostValues = null;   // the memory goes with the tensors
         foreach (Tensor t in _keys.Concat(_values))
         {
             t.Dispose();

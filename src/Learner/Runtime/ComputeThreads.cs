@@ -6,7 +6,8 @@ namespace ReMA.Learner.Runtime;
 /// <summary>
 /// How many of libtorch's intra-op threads a compute thread (an engine's, a learner update's) uses. libtorch keeps the
 /// count per calling thread (OpenMP's thread count and MKL's local one), so an engine thread and a learner thread can
-/// differ.
+/// differ; setting it also sets the default that threads touching torch for the first time start from, so every compute
+/// site here sets its own count (<see cref="Use"/>) instead of relying on that default.
 /// <para>
 /// A small model's forward is a few hundred microseconds of arithmetic spread over dozens of operators, each a parallel
 /// region whose threads meet at a barrier. With two threads on two cores, every barrier waits for a worker that the
@@ -22,8 +23,22 @@ public static class ComputeThreads
     /// <summary>Models with fewer parameters than this use one thread unless told otherwise.</summary>
     public const long SmallModelParameters = 1_000_000;
 
-    /// <summary>The process's thread count when this class was first used (the silo's ReMA:Torch:Threads, or torch's default).</summary>
-    public static int ProcessDefault { get; } = get_num_threads();
+    /// <summary>
+    /// The process's thread count: the silo's ReMA:Torch:Threads (<see cref="Initialize"/>), or, where nothing set it,
+    /// torch's count when this class was first used (before any <see cref="Use"/>, which runs only after it).
+    /// </summary>
+    public static int ProcessDefault { get; private set; } = get_num_threads();
+
+    /// <summary>Sets <see cref="ProcessDefault"/> (and torch's count on the calling thread) to <paramref name="threads"/>; a host calls it once at start-up.</summary>
+    public static void Initialize(int threads)
+    {
+        if (threads <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(threads), $"the process's thread count must be positive (got {threads}).");
+        }
+        set_num_threads(threads);
+        ProcessDefault = threads;
+    }
 
     /// <summary>
     /// The threads for <paramref name="model"/>: <paramref name="configured"/> when positive; otherwise 1 for a model

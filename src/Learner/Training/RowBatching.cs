@@ -67,6 +67,7 @@ public static class RowBatching
     public static List<int[]> ByPackedBudget(IReadOnlyList<int> lengths, int tokenBudget, int packWidth)
     {
         CheckBudget(tokenBudget);
+        packWidth = Math.Min(packWidth, tokenBudget);   // a group of short rows never exceeds the budget
         var batches = new List<int[]>();
         var current = new List<int>();
         var free = new List<int>();   // room left in each sequence of the current group

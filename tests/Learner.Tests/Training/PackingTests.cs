@@ -87,17 +87,17 @@ public class PackingTests
     {
         var random = new Random(2);
         int[] lengths = Enumerable.Range(0, 200).Select(_ => random.Next(3, 40)).Append(70).ToArray();
+        var rows = lengths.Select((n, i) => TrainingFixtures.Row($"e{i}", "g", Enumerable.Repeat(5, n).ToArray(), Enumerable.Range(0, n).Select(j => j == n - 1 ? 0 : -1).ToArray(), [1])).ToList();
         foreach (int budget in new[] { 16, 60, 200, 1000, 100_000 })
         {
             (List<int[]> groups, int width) = RowBatching.Packed(lengths, budget);
             Assert.Equal(Enumerable.Range(0, lengths.Length), groups.SelectMany(g => g).Order());
             foreach (int[] group in groups)
             {
-                int[] own = group.Select(i => lengths[i]).ToArray();
-                int sequenceWidth = Math.Max(own.Max(), width);
-                (_, _, int sequences) = RowBatching.Pack(own, sequenceWidth);
-                Assert.True(group.Length == 1 || (long)sequences * sequenceWidth <= budget,
-                    $"budget {budget}: {group.Length} rows packed into {sequences} x {sequenceWidth}");
+                // Packed as the learner packs it: the micro-batch's own pass stays within the budget.
+                var batch = new MicroBatch([.. group.Select(i => rows[i])], width);
+                Assert.True(group.Length == 1 || batch.PassTokens <= budget,
+                    $"budget {budget}: {group.Length} rows packed into {batch.Sequences} x {batch.Width}");
             }
             if (budget == 100_000)
             {
