@@ -17,7 +17,9 @@ namespace ReMA.Grains.Tests.Processes;
 [Collection("processes")]
 public class ChaosTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
-    private const int Steps = 40, EvalInterval = 5, Kills = 5, HostKills = 2;
+    // Enough steps to outlast five kills and restarts (about 8 s each) at 3-4 steps per second: 40 steps finished before the
+    // fourth kill once a small engine ran on one thread.
+    private const int Steps = 200, EvalInterval = 25, Kills = 5, HostKills = 2;
     private static readonly TimeSpan Pause = TimeSpan.FromSeconds(3);
     // Each status call is given up after this long and asked again (see CampaignWaits): a call that reached the silo as it
     // died would otherwise hold the poll, and the campaign that nobody calls, for the client's 30 s response timeout.
