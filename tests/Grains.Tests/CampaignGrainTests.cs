@@ -44,18 +44,22 @@ public class CampaignGrainTests(PolicyClusterFixture fixture) : IClassFixture<Po
         {
             Sft = new SftSpec { Enabled = false },
             Eval = new EvalSpec { Sets = ["test"], Interval = 100, MaxProblems = 2 },
-            Algorithm = new AlgorithmSpec { LearningRate = 1e-3, OverlapRollout = true },
+            // Twenty passes over the step's rows: an update long enough that the next step's first turns are sampled
+            // before it publishes (one pass over four tiny episodes could finish first, and then nothing is stale).
+            Algorithm = new AlgorithmSpec { LearningRate = 1e-4, OverlapRollout = true, Epochs = 20 },
         });
         CampaignStatus done = await WaitAsync(campaign, s => s.Status == "completed");
         Assert.True(done.Status == "completed", $"status {done.Status}, error {done.Error}");
         Assert.Equal([0L, 1L, 2L, 3L], (await campaign.History()).Select(h => h.Step));
         Assert.All(await campaign.History(), h => Assert.Equal(4, h.Episodes));
         Assert.Equal(4, await fixture.Cluster.Client.GetGrain<ReMA.Abstractions.Learning.ILearnerGrain>($"{name}.shared").Version());
-        // Without overlap step s samples only with version s; overlapped, its rollout starts while update s-1 runs.
+        // Without overlap step s samples only with version s; overlapped, its rollout starts while update s-1 runs, so
+        // some of its turns (the first ones) are sampled with version s-1. A row spans all of a role's turns and takes
+        // the newest version among them, so it is the turns that show it.
         var stale = new List<long>();
         await foreach (var e in new ReMA.Grains.Storage.LocalTrajectoryStore("runs").ReadAsync(name))
         {
-            if (!e.Evaluation && e.Step >= 1 && e.Rows.Any(r => r.PolicyVersion == e.Step - 1))
+            if (!e.Evaluation && e.Step >= 1 && e.Turns.Any(t => t.PolicyVersion == e.Step - 1))
             {
                 stale.Add(e.Step);
             }
