@@ -29,14 +29,14 @@ public static class ComputeThreads
     /// </summary>
     public static int ProcessDefault { get; private set; } = get_num_threads();
 
-    /// <summary>Sets <see cref="ProcessDefault"/> (and torch's count on the calling thread) to <paramref name="threads"/>; a host calls it once at start-up.</summary>
+    /// <summary>Sets <see cref="ProcessDefault"/> (and torch's count on the calling thread, unless it already is that) to <paramref name="threads"/>; a host calls it once at start-up.</summary>
     public static void Initialize(int threads)
     {
         if (threads <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(threads), $"the process's thread count must be positive (got {threads}).");
         }
-        set_num_threads(threads);
+        Use(threads);   // no call into libtorch's set-up when the count is already that (the usual start-up)
         ProcessDefault = threads;
     }
 
