@@ -129,7 +129,8 @@ public static class TrainLoopBenchmark
         double wall = (stepEnds[rlSteps + 1] - stepEnds[1]) / rlSteps;
         double rollout = Mean(h => h.RolloutSeconds);
         double update = Mean(h => h.UpdateSeconds);
-        double compute = Mean(h => h.Learners.Values.Sum(l => l.Seconds));
+        // The policies' learners update at the same time: the step waits for the longest.
+        double compute = Mean(h => h.Learners.Values.Max(l => l.Seconds));
         double publish = update - compute;
         double rest = wall - rollout - update;
         double generated = Mean(h => h.RolloutTokensPerSecond * h.RolloutSeconds);
@@ -137,6 +138,8 @@ public static class TrainLoopBenchmark
         double lossTokens = Mean(h => h.Learners.Values.Sum(l => (double)l.LossTokens));
         double trainedPerSecond = Mean(h => h.Learners.Values.Sum(l => l.TokensPerSecond));
         double rows = Mean(h => h.Learners.Values.Sum(l => (double)l.Rows));
+        double passRowTokens = Mean(h => h.Learners.Values.Sum(l => (double)l.PassRowTokens));
+        double computedTokens = Mean(h => h.Learners.Values.Sum(l => (double)l.ComputedTokens));
         var perTurn = timed.SelectMany(h => h.TokensPerTurn).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => Math.Round(g.Average(kv => kv.Value), 2));
         double sftWall = sftEnd;
         SftResult sft = status.Sft!;
@@ -263,6 +266,8 @@ public static class TrainLoopBenchmark
             ["trained_rows_per_step"] = Round(rows),
             ["trained_loss_tokens_per_step"] = Round(lossTokens),
             ["trained_tokens_per_second"] = Round(trainedPerSecond),
+            ["update_pass_row_tokens_per_step"] = Round(passRowTokens),
+            ["update_computed_tokens_per_step"] = Round(computedTokens),
             ["sft_steps"] = sft.OptimizerSteps,
             ["sft_stage_seconds"] = Round(sftWall),
             ["sft_learner_seconds"] = Round(sft.Seconds),
@@ -275,7 +280,8 @@ public static class TrainLoopBenchmark
             ["eval_accuracy"] = new JsonArray([.. evals.Select(e => JsonValue.Create(Round(e.Accuracy)))]),
         };
         Say($"product: RL step {wall:F3} s (rollout {rollout:F3}, direct {direct:F3}; learner compute {compute:F3}; checkpoint+publication {publish:F3}; other {rest:F3})");
-        Say($"         {rounds:F2} rounds per episode, {generated:F0} generated tokens per step ({generated / rollout:F0}/s); tokens per turn {string.Join(", ", perTurn.Select(kv => $"{kv.Key} {kv.Value}"))}; {rows:F0} rows, {lossTokens:F0} loss tokens trained per step");
+        Say($"         {rounds:F2} rounds per episode, {generated:F0} generated tokens per step ({generated / rollout:F0}/s); tokens per turn {string.Join(", ", perTurn.Select(kv => $"{kv.Key} {kv.Value}"))}; {rows:F0} rows, {lossTokens:F0} loss tokens trained per step; "
+            + $"the update's passes took {passRowTokens:F0} row tokens and computed {computedTokens:F0} positions (rows share prefixes)");
         Say($"         SFT {sft.OptimizerSteps} steps: {sft.Seconds / Math.Max(1, sft.OptimizerSteps):F3} s per step (learner call {sft.Seconds:F1} s, stage {sftWall:F1} s)");
         Say($"         greedy evaluation of {evalProblems}: {string.Join(", ", evals.Select(e => $"{e.Seconds:F2} s ({e.Accuracy:P1})"))}");
 

@@ -92,10 +92,14 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
     }
 
     [Fact]
-    public void Campaign_AnnouncesEachPoliciesNumberOfUpdates()
+    public void Campaign_AnnouncesEachPoliciesNumberOfUpdates_AndHowManyUpdateTogether()
     {
         var shared = new Campaigns.CampaignPlan(new CampaignConfig { Name = "c", Steps = 25 });
         Assert.Equal(25, shared.UpdatesOf("c.shared"));
+        Assert.Equal(1, shared.PoliciesTrainedTogether);
+        var together = new Campaigns.CampaignPlan(new CampaignConfig { Name = "c", Steps = 25, Roles = new RolesSpec { Parameters = "separate" } });
+        Assert.Equal(2, together.PoliciesTrainedTogether);
+        Assert.Equal(2, together.TrainedPolicies(7).Count);
         // Alternating every 10 steps, meta first: meta trains at steps 0-9 and 20-24, the reasoner at 10-19.
         var alternating = new Campaigns.CampaignPlan(new CampaignConfig
         {
@@ -103,6 +107,7 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
         });
         Assert.Equal(15, alternating.UpdatesOf("c.meta"));
         Assert.Equal(10, alternating.UpdatesOf("c.reasoner"));
+        Assert.Equal(1, alternating.PoliciesTrainedTogether);
     }
 
     [Fact]
@@ -117,6 +122,7 @@ public class LearnerGrainTests(PolicyClusterFixture fixture) : IClassFixture<Pol
         Assert.Equal(1, first.Version);
         Assert.Equal(rows.Length, first.Metrics.Rows);
         Assert.True(first.Metrics.GradNorm > 0);
+        Assert.InRange(first.Metrics.ComputedTokens, 1, first.Metrics.PassRowTokens);
         Assert.Equal(1, (await fixture.Cluster.Client.GetGrain<IPolicyGrain>("learn/0").GetInfo()).Version);
 
         // Every trainable parameter differs from the initial weights of the same policy.

@@ -116,4 +116,59 @@ public class ComputeThreadsTests
         Assert.Equal(ComputeThreads.ProcessDefault, ComputeThreads.ForLearner(larger, 0, besideRollouts: true));
         Assert.Equal(3, ComputeThreads.ForLearner(tiny, 3, besideRollouts: true));
     }
+
+    [Fact]
+    public void Learners_ShareTheCoresAmongThoseUpdatingTogether_WhenTheModelIsSmall()
+    {
+        using CausalLM tiny = TestModels.Tiny("nano");
+        using var larger = new CausalLM(ModelPresets.Get("micro", 64), CPU, ScalarType.Float32, seed: 1);
+        int cores = ComputeThreads.ProcessDefault;
+        Assert.Equal(Math.Max(1, cores / 2), ComputeThreads.ForLearner(tiny, null, besideRollouts: false, concurrent: 2));
+        Assert.Equal(Math.Max(1, (cores - 1) / 2), ComputeThreads.ForLearner(tiny, null, besideRollouts: true, concurrent: 2));
+        Assert.Equal(1, ComputeThreads.ForLearner(tiny, null, besideRollouts: false, concurrent: cores + 1));
+        Assert.Equal(cores, ComputeThreads.ForLearner(larger, null, besideRollouts: false, concurrent: 2));   // they take turns instead
+        Assert.Equal(3, ComputeThreads.ForLearner(tiny, 3, besideRollouts: false, concurrent: 2));
+    }
+
+    /// <summary>
+    /// Reservations of the process's cores: granted at once while they fit, otherwise in the order asked; one larger
+    /// than the process waits until nothing is held; a cancelled wait leaves the queue; zero is granted at once.
+    /// </summary>
+    [Fact]
+    public async Task Reservations_RunSideBySideWhileTheyFit_AndTakeTurnsInOrderWhenNot()
+    {
+        int cores = ComputeThreads.ProcessDefault;
+        Assert.Equal(0, ComputeThreads.Reserved);
+        IDisposable all = await ComputeThreads.ReserveAsync(cores);
+        Assert.Equal(cores, ComputeThreads.Reserved);
+        Task<IDisposable> one = ComputeThreads.ReserveAsync(1);
+        Assert.True(ComputeThreads.ReserveAsync(0).IsCompletedSuccessfully);
+        using var cancel = new CancellationTokenSource();
+        Task<IDisposable> cancelled = ComputeThreads.ReserveAsync(1, cancel.Token);
+        Task<IDisposable> oversized = ComputeThreads.ReserveAsync(cores + 5);
+        await Task.Delay(50);
+        Assert.False(one.IsCompleted);
+        Assert.False(cancelled.IsCompleted);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        all.Dispose();
+        all.Dispose();   // once only
+        IDisposable first = await one.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, ComputeThreads.Reserved);
+        await Task.Delay(50);
+        Assert.False(oversized.IsCompleted);
+        first.Dispose();
+        IDisposable big = await oversized.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(cores + 5, ComputeThreads.Reserved);
+        big.Dispose();
+        Assert.Equal(0, ComputeThreads.Reserved);
+        if (cores >= 2)
+        {
+            using IDisposable a = await ComputeThreads.ReserveAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
+            using IDisposable b = await ComputeThreads.ReserveAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(2, ComputeThreads.Reserved);
+        }
+        Assert.Equal(0, ComputeThreads.Reserved);
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ComputeThreads.ReserveAsync(-1); });
+    }
 }

@@ -8,7 +8,10 @@ namespace ReMA.Abstractions.Learning;
 /// How a learner trains its policy and where it publishes new versions. KeepEvery: keep the checkpoint of every
 /// version that is a multiple of it (and always the latest); 0 keeps them all. Updates: how many RL steps will update
 /// this policy (the length of its learning-rate schedule: a cosine decays over Updates x epochs optimizer steps);
-/// 0 when unknown, and a cosine schedule then stays at its peak after warm-up.
+/// 0 when unknown, and a cosine schedule then stays at its peak after warm-up. ConcurrentSft and ConcurrentSteps: how
+/// many learners of the campaign fine-tune at the same time (its policies) and update at the same RL step (the policies
+/// trained together); a small CPU model's learner shares the silo's cores among them (ComputeThreads.ForLearner), so
+/// its thread count, and with it its float rounding, follows from the configuration alone.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerSetup")]
 public sealed record LearnerSetup(
@@ -18,7 +21,9 @@ public sealed record LearnerSetup(
     long Seed,
     float Temperature,
     int KeepEvery = 0,
-    int Updates = 0);
+    int Updates = 0,
+    int ConcurrentSft = 1,
+    int ConcurrentSteps = 1);
 
 /// <summary>Update diagnostics of one learner step (means over its optimizer steps where that applies).</summary>
 [GenerateSerializer, Immutable, Alias("rema.LearnerMetrics")]
@@ -41,7 +46,9 @@ public sealed record LearnerMetrics(
     double TokensPerSecond,
     double Seconds,
     int FilteredGroups,
-    int SkippedRows = 0);
+    int SkippedRows = 0,
+    long PassRowTokens = 0,
+    long ComputedTokens = 0);
 
 /// <summary>Outcome of a supervised warm start: losses before and after, and the version it published.</summary>
 [GenerateSerializer, Immutable, Alias("rema.SftResult")]

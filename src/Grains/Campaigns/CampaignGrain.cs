@@ -74,7 +74,8 @@ public sealed class CampaignGrain(
             await GrainFactory.GetGrain<IPolicyRegistryGrain>(policy).Register(plan.Model);
             await GrainFactory.GetGrain<ILearnerGrain>(policy).Configure(new LearnerSetup(
                 config.Algorithm, plan.CheckpointRoot(policy), [CampaignPlan.Replica(policy)], config.Seed, config.Sampling.Temperature,
-                KeepEvery: config.CheckpointInterval, Updates: plan.UpdatesOf(policy)));
+                KeepEvery: config.CheckpointInterval, Updates: plan.UpdatesOf(policy),
+                ConcurrentSft: plan.Policies.Count(), ConcurrentSteps: plan.PoliciesTrainedTogether));
         }
         await GrainFactory.GetGrain<ICampaignIndexGrain>(0).Add(config.Name);
         state.State.Config = config;
@@ -361,13 +362,10 @@ public sealed class CampaignGrain(
             var runner = new EpisodeRunner(task, settings, new DemonstrationGenerator(demos.Demonstrate(p, protocol), r => roleTemplates[r]));
             rows.AddRange((await runner.RunAsync(p, $"demo-{p.Id}", p.Id)).Rows.Select(EpisodeGrain.ToRecord));
         }
-        SftResult? last = null;
-        foreach (string policy in plan.Policies)
-        {
-            var mine = rows.Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
-            last = await GrainFactory.GetGrain<ILearnerGrain>(policy).Sft(mine, c.Sft);
-        }
-        return last;
+        // The policies fine-tune at the same time, each on its own learner (on one silo they share its cores).
+        SftResult[] results = await Task.WhenAll(plan.Policies.Select(policy => GrainFactory.GetGrain<ILearnerGrain>(policy)
+            .Sft([.. rows.Where(r => plan.PolicyOfRole[r.Role] == policy)], c.Sft)));
+        return results.LastOrDefault();
     }
 
     /// <summary>A step's episodes: what was asked, what came back (null where an episode failed twice), how long it took.</summary>
@@ -460,11 +458,15 @@ public sealed class CampaignGrain(
             _prefetch = (step + 1, RolloutAsync(plan, task, step + 1));
         }
         var update = Stopwatch.StartNew();
+        // The trained policies update at the same time, each on its own learner (on one silo they share its cores). A
+        // failed call fails the step; its retry applies only what was not applied (a learner keeps its last step).
+        var trained = plan.TrainedPolicies(step);
+        LearnerStepResult[] results = await Task.WhenAll(trained.Select(policy => GrainFactory.GetGrain<ILearnerGrain>(policy)
+            .Step(step, [.. done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy)])));
         var learners = new Dictionary<string, LearnerMetrics>();
-        foreach (string policy in plan.TrainedPolicies(step))
+        for (int i = 0; i < trained.Count; i++)
         {
-            var rows = done.SelectMany(o => o.Rows).Where(r => plan.PolicyOfRole[r.Role] == policy).ToArray();
-            learners[policy] = (await GrainFactory.GetGrain<ILearnerGrain>(policy).Step(step, rows)).Metrics;
+            learners[trained[i]] = results[i].Metrics;
         }
         StepRecord record = Metrics.Of(step, rollout.Calls.Count, done, learners, rollout.Seconds, update.Elapsed.TotalSeconds);
         string[] warnings = CollapseMonitor.Check(record, state.State.History, plan.Config.Monitor, plan.Config.Limits.MaxTurns);

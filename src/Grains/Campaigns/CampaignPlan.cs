@@ -35,6 +35,9 @@ public sealed class CampaignPlan(CampaignConfig config)
         return [PolicyOfRole[active]];
     }
 
+    /// <summary>The most policies one RL step updates (they update at the same time).</summary>
+    public int PoliciesTrainedTogether => config.Roles.Parameters == "separate" && config.Roles.Schedule == "alternating" ? 1 : Policies.Count();
+
     /// <summary>How many of the campaign's RL steps update <paramref name="policy"/> (all of them unless alternating).</summary>
     public int UpdatesOf(string policy) => Enumerable.Range(0, config.Steps).Count(step => TrainedPolicies(step).Contains(policy));
 

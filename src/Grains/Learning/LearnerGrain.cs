@@ -30,8 +30,10 @@ public sealed class LearnerGrain(
     private CausalLM? _model;
     private ITokenizer? _tokenizer;
     private PolicyUpdater? _updater;
-    /// <summary>The policy's configured compute threads (null: automatic).</summary>
-    private int? _threads;
+    /// <summary>libtorch threads of an update and of fine-tuning (<see cref="ReMA.Learner.Runtime.ComputeThreads.ForLearner"/>).</summary>
+    private int _stepThreads, _sftThreads;
+    /// <summary>Cores an update or fine-tuning holds while it runs (0 for a model off the CPU).</summary>
+    private int CoresOf(int threads) => _model!.Device.type == TorchSharp.DeviceType.CPU ? threads : 0;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -83,13 +85,19 @@ public sealed class LearnerGrain(
         long version = state.State.Version + 1;
         string root = setup.CheckpointRoot;
         var metadata = new Dictionary<string, string> { ["policy"] = this.GetPrimaryKeyString(), ["version"] = version.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        (UpdateMetrics metrics, int filtered, string path) = await Task.Run(() =>
+        UpdateMetrics metrics;
+        int filtered;
+        string path;
+        using (await ReMA.Learner.Runtime.ComputeThreads.ReserveAsync(CoresOf(_stepThreads)))
         {
-            var result = Advantages.Compute(rows.Select(EpisodeGrain.FromRecord).ToList(), AlgorithmOptions.Advantage(setup.Algorithm));
-            UpdateMetrics m = _updater!.Update(result.Rows);
-            string saved = TrainingCheckpoint.Save(root, version, _updater, _tokenizer, metadata);
-            return (m, result.FilteredGroups, saved);
-        });
+            (metrics, filtered, path) = await Task.Run(() =>
+            {
+                var result = Advantages.Compute(rows.Select(EpisodeGrain.FromRecord).ToList(), AlgorithmOptions.Advantage(setup.Algorithm));
+                UpdateMetrics m = _updater!.Update(result.Rows);
+                string saved = TrainingCheckpoint.Save(root, version, _updater, _tokenizer, metadata);
+                return (m, result.FilteredGroups, saved);
+            });
+        }
         path = await checkpoints.PublishAsync(path, CampaignOfPolicy(this.GetPrimaryKeyString()), this.GetPrimaryKeyString(), version);
         var stepResult = new LearnerStepResult(step, version, path, ToMetrics(metrics, filtered));
         state.State.Version = version;
@@ -115,6 +123,7 @@ public sealed class LearnerGrain(
         }
         long version = state.State.Version + 1;
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        using IDisposable cores = await ReMA.Learner.Runtime.ComputeThreads.ReserveAsync(CoresOf(_sftThreads));
         (double before, double after, int steps, string path) = await Task.Run(() =>
         {
             var data = rows.Select(EpisodeGrain.FromRecord).ToList();
@@ -122,7 +131,7 @@ public sealed class LearnerGrain(
             int total = spec.Steps > 0 ? spec.Steps : perEpoch * spec.Epochs;
             LearningRateSchedule schedule = AlgorithmOptions.SftSchedule(spec, total);
             using var trainer = new SftTrainer(_model!, AlgorithmOptions.SftOptimizer(spec, setup.Algorithm), schedule,
-                new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm, Threads = _threads }, (ulong)setup.Seed);
+                new SftOptions { MicroBatchTokens = setup.Algorithm.MicroBatchTokens, MaxGradNorm = setup.Algorithm.MaxGradNorm, Threads = _sftThreads }, (ulong)setup.Seed);
             // Loss before and after on a fixed sample (a full pass over tens of thousands of rows costs more than it tells).
             var sample = data.Count <= 2048 ? data : Enumerable.Range(0, 2048).Select(i => data[(int)((long)i * data.Count / 2048)]).ToList();
             double lossBefore = trainer.EvaluationLoss(sample);
@@ -143,6 +152,7 @@ public sealed class LearnerGrain(
             string saved = TrainingCheckpoint.Save(setup.CheckpointRoot, version, _updater!, _tokenizer, new Dictionary<string, string> { ["stage"] = "sft" });
             return (lossBefore, lossAfter, count, saved);
         });
+        cores.Dispose();   // publication needs no cores
         path = await checkpoints.PublishAsync(path, CampaignOfPolicy(this.GetPrimaryKeyString()), this.GetPrimaryKeyString(), version);
         state.State.Version = version;
         state.State.LatestCheckpoint = path;
@@ -183,16 +193,17 @@ public sealed class LearnerGrain(
     private async Task BuildAsync(LearnerSetup setup)
     {
         PolicySource source = await sources.ResolveAsync(this.GetPrimaryKeyString());
-        _threads = source.Threads;
         // Resuming: the latest published checkpoint, fetched to this silo when it lives in Blob storage.
         string? latest = state.State.LatestCheckpoint is string location ? await checkpoints.FetchAsync(location) : null;
         (_model, _tokenizer, _updater) = await Task.Run(() =>
         {
             (CausalLM model, ITokenizer tokenizer) = PolicyModelLoader.Load(source);
+            _stepThreads = ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, source.Threads, setup.Algorithm.OverlapRollout, setup.ConcurrentSteps);
+            _sftThreads = ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, source.Threads, besideRollouts: false, setup.ConcurrentSft);
             var updater = new PolicyUpdater(model, AlgorithmOptions.Optimizer(setup.Algorithm), AlgorithmOptions.Schedule(setup.Algorithm,
                     setup.Updates > 0 ? setup.Updates * setup.Algorithm.Epochs : 1_000_000),
                 AlgorithmOptions.Loss(setup.Algorithm, setup.Temperature),
-                AlgorithmOptions.Update(setup.Algorithm) with { Threads = ReMA.Learner.Runtime.ComputeThreads.ForLearner(model, source.Threads, setup.Algorithm.OverlapRollout) },
+                AlgorithmOptions.Update(setup.Algorithm) with { Threads = _stepThreads },
                 setup.Algorithm.KlCoefficient > 0 ? () => PolicyModelLoader.Load(source).Model : null, (ulong)setup.Seed);
             if (latest is not null)
             {
@@ -238,5 +249,6 @@ public sealed class LearnerGrain(
 
     private static LearnerMetrics ToMetrics(UpdateMetrics m, int filtered) => new(
         m.Rows, m.LossTokens, m.OptimizerSteps, m.Loss, m.ClipFractionTokens, m.ClipFractionTurns, m.ApproxKl, m.ReferenceKl,
-        m.Entropy, m.GradNorm, m.RatioMean, m.RatioMin, m.RatioMax, m.OldLogProbDrift, m.LearningRate, m.TokensPerSecond, m.Seconds, filtered, m.SkippedRows);
+        m.Entropy, m.GradNorm, m.RatioMean, m.RatioMin, m.RatioMax, m.OldLogProbDrift, m.LearningRate, m.TokensPerSecond, m.Seconds, filtered, m.SkippedRows,
+        m.PassRowTokens, m.ComputedTokens);
 }

@@ -54,18 +54,113 @@ public static class ComputeThreads
     }
 
     /// <summary>
-    /// The threads for a learner's updates of <paramref name="model"/>: <paramref name="configured"/> when positive;
-    /// when rollouts overlap the updates and the model is small enough for its engine to take one thread
-    /// (<see cref="For"/>), the rest of the process's count (at least one), so that the engine and the learner each
-    /// keep a core; otherwise the process's count.
+    /// The threads for a learner's updates (or fine-tuning) of <paramref name="model"/>: <paramref name="configured"/>
+    /// when positive; for a model small enough for its engine to take one thread (<see cref="For"/>), the process's
+    /// cores shared among the <paramref name="concurrent"/> learners that run at the same time, less one core for the
+    /// engine when rollouts overlap the updates (at least one each); otherwise the process's count, and co-located
+    /// learners take turns (<see cref="ReserveAsync"/>).
     /// </summary>
-    public static int ForLearner(CausalLM model, int? configured, bool besideRollouts)
+    /// <param name="concurrent">Learners of the campaign that update at the same time (the policies trained together).</param>
+    public static int ForLearner(CausalLM model, int? configured, bool besideRollouts, int concurrent = 1)
     {
         if (configured is int n && n > 0)
         {
             return n;
         }
-        return besideRollouts && For(model) == 1 ? Math.Max(1, ProcessDefault - 1) : ProcessDefault;
+        if (For(model) != 1)
+        {
+            return ProcessDefault;
+        }
+        int cores = besideRollouts ? ProcessDefault - 1 : ProcessDefault;
+        return Math.Max(1, cores / Math.Max(1, concurrent));
+    }
+
+    private static readonly object Gate = new();
+    private static readonly LinkedList<(int Threads, TaskCompletionSource<IDisposable> Granted)> Waiting = new();
+    private static int _reserved;
+
+    /// <summary>Cores of the process held by running reservations (<see cref="ReserveAsync"/>).</summary>
+    public static int Reserved
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _reserved;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="threads"/> of the process's cores (<see cref="ProcessDefault"/>) are free and holds
+    /// them until the result is disposed, so that compute sites of one process that run at the same time (learners of
+    /// two policies updating together) never ask for more threads than there are cores: with small models each takes
+    /// one and they run side by side; with larger ones each takes them all and they take turns. Requests are granted
+    /// in the order they came; one larger than the process is granted when nothing else holds a core. Zero (a model
+    /// off the CPU) is granted at once.
+    /// </summary>
+    public static Task<IDisposable> ReserveAsync(int threads, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        if (threads == 0)
+        {
+            return Task.FromResult<IDisposable>(new Reservation(0));
+        }
+        lock (Gate)
+        {
+            if (Waiting.Count == 0 && Fits(threads))
+            {
+                _reserved += threads;
+                return Task.FromResult<IDisposable>(new Reservation(threads));
+            }
+            var granted = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var node = Waiting.AddLast((threads, granted));
+            if (cancellationToken.CanBeCanceled)
+            {
+                cancellationToken.Register(() =>
+                {
+                    lock (Gate)
+                    {
+                        if (node.List is not null && granted.TrySetCanceled(cancellationToken))
+                        {
+                            Waiting.Remove(node);
+                            GrantWaiting();
+                        }
+                    }
+                });
+            }
+            return granted.Task;
+        }
+    }
+
+    private static bool Fits(int threads) => _reserved == 0 || _reserved + threads <= ProcessDefault;
+
+    private static void GrantWaiting()
+    {
+        while (Waiting.First is { } first && Fits(first.Value.Threads))
+        {
+            Waiting.RemoveFirst();
+            _reserved += first.Value.Threads;
+            first.Value.Granted.TrySetResult(new Reservation(first.Value.Threads));
+        }
+    }
+
+    private sealed class Reservation(int threads) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (threads == 0 || Interlocked.Exchange(ref _released, 1) == 1)
+            {
+                return;
+            }
+            lock (Gate)
+            {
+                _reserved -= threads;
+                GrantWaiting();
+            }
+        }
     }
 
     /// <summary>Sets the calling thread's count to <paramref name="threads"/> (positive) unless it already is.</summary>

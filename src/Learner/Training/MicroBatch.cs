@@ -15,17 +15,24 @@ public enum EntropyMode
 /// prediction at position j-1 of row i is scored against token j. Host-side arrays describe each loss token's turn so
 /// that losses can group tokens by turn.
 /// <para>
-/// The rows are packed (<see cref="RowBatching.Pack"/>): short rows share a sequence of the pass, each at its own
-/// positions 0, 1, ... and attending only to its own earlier tokens (a block-diagonal causal mask), so every row's
-/// values are those of a pass over that row alone, and the pass spends little on padding. Rows of one compact-view
-/// step vary from a dozen tokens to several dozen; padded to the longest, half a pass was padding.
+/// The rows are packed: short rows share a sequence of the pass, each token at its own row position (0, 1, ...) and
+/// attending only to its own row's earlier tokens, so every row's values are those of a pass over that row alone, and
+/// the pass spends little on padding. Rows of one compact-view step vary from a dozen tokens to several dozen; padded
+/// to the longest, half a pass was padding.
+/// </para>
+/// <para>
+/// Rows that begin with the same tokens share them (<see cref="RowBatching.SharePrefixes"/>): the shared tokens are
+/// computed once, and each row's own tokens attend to them as to their own, which they are; the values are unchanged.
+/// A compact-view step repeats a lot: a group's episodes answer one question, its turn rows repeat the question and
+/// the state the episode reached, and a confident policy's samples often follow the same path. Where sharing would
+/// take more sequences than first-fit packing without it (<see cref="RowBatching.Pack"/>), the rows do not share.
 /// </para>
 /// </summary>
 public sealed class MicroBatch
 {
     private readonly long[] _ids;          // [Sequences, Width]
     private readonly long[] _positions;    // [Sequences, Width]: each row's own positions; 0 in padding
-    private readonly long[] _segments;     // [Sequences, Width]: the row at each position; -1 in padding
+    private readonly long[] _ends;         // [Sequences, Width]: the offset after the last position descending from each
     private readonly long[] _predictFrom;  // flat index of the position whose logits predict loss token m
     private readonly long[] _targets;
 
@@ -42,43 +49,56 @@ public sealed class MicroBatch
         Rows = rows;
         RowCount = rows.Count;
         int longest = rows.Max(r => r.Length);
-        int[] sequenceOf, offsetOf;
         int pack = packWidth ?? RowBatching.PackWidth(rows.Select(r => r.Length).ToList(), int.MaxValue);
+        int[][] node;
+        int[] ends;
         if (pack > 0)
         {
             Width = Math.Max(longest, pack);
-            (sequenceOf, offsetOf, Sequences) = RowBatching.Pack(rows.Select(r => r.Length).ToList(), Width);
+            (node, ends, Sequences, int positions) = RowBatching.SharePrefixes([.. rows.Select(r => (IReadOnlyList<int>)r.TokenIds)], Width);
+            (int[] sequenceOf, int[] offsetOf, int firstFit) = RowBatching.Pack(rows.Select(r => r.Length).ToList(), Width);
+            if (firstFit < Sequences)
+            {
+                // Rows that share little fill fewer sequences first-fit: then no row shares (never more positions than
+                // RowBatching.ByPackedBudget counted).
+                (node, ends, Sequences) = Separate(rows, sequenceOf, offsetOf, firstFit);
+            }
         }
         else
         {
             Width = longest;
-            (sequenceOf, offsetOf, Sequences) = (Enumerable.Range(0, RowCount).ToArray(), new int[RowCount], RowCount);
+            (node, ends, Sequences) = Separate(rows, Enumerable.Range(0, RowCount).ToArray(), new int[RowCount], RowCount);
         }
         _ids = new long[Sequences * Width];
         _positions = new long[Sequences * Width];
-        _segments = new long[Sequences * Width];
-        Array.Fill(_segments, -1L);
+        _ends = new long[Sequences * Width];
+        for (int f = 0; f < _ends.Length; f++)
+        {
+            _ends[f] = f % Width + 1;   // padding: itself only
+        }
         var predictFrom = new List<long>();
         var targets = new List<long>();
         var rowOf = new List<int>();
         var turnOf = new List<int>();
         var positionOf = new List<int>();
+        var computed = new HashSet<int>();
         for (int i = 0; i < RowCount; i++)
         {
             TrajectoryRow row = rows[i];
-            long start = (long)sequenceOf[i] * Width + offsetOf[i];
             for (int j = 0; j < row.Length; j++)
             {
-                _ids[start + j] = row.TokenIds[j];
-                _positions[start + j] = j;
-                _segments[start + j] = i;
+                int flat = node[i][j];
+                computed.Add(flat);
+                _ids[flat] = row.TokenIds[j];
+                _positions[flat] = j;
+                _ends[flat] = (ends[flat] - 1) % Width + 1;   // within the sequence
                 if (row.LossMask[j])
                 {
                     if (j == 0)
                     {
                         throw new ArgumentException($"micro-batch: row {i} (episode {row.EpisodeId}) has loss at position 0, which nothing precedes.");
                     }
-                    predictFrom.Add(start + j - 1);
+                    predictFrom.Add(node[i][j - 1]);
                     targets.Add(row.TokenIds[j]);
                     rowOf.Add(i);
                     turnOf.Add(row.TurnIndex[j]);
@@ -86,6 +106,7 @@ public sealed class MicroBatch
                 }
             }
         }
+        ComputedTokens = computed.Count;
         TotalTokens = rows.Sum(r => (long)r.Length);
         _predictFrom = [.. predictFrom];
         _targets = [.. targets];
@@ -126,6 +147,8 @@ public sealed class MicroBatch
     public long[] TurnId { get; }
     /// <summary>Tokens of the rows (padding not counted).</summary>
     public long TotalTokens { get; }
+    /// <summary>Positions of the pass that hold a token: <see cref="TotalTokens"/> less the ones rows share.</summary>
+    public long ComputedTokens { get; }
 
     /// <summary>
     /// Log-probs [M] of the loss tokens under softmax(logits / temperature), with gradients when enabled, and (when
@@ -162,18 +185,36 @@ public sealed class MicroBatch
     }
 
     /// <summary>
-    /// The additive mask [Sequences, 1, Width, Width]: a query attends to the keys of its own row at or before it. A
-    /// padding position attends to the padding at or before it (itself at least), so no row of the mask is all blocked.
+    /// The additive mask [Sequences, 1, Width, Width]: a query attends to the keys at or before it that it descends from
+    /// (its own row's earlier tokens, shared or not; see <see cref="RowBatching.SharePrefixes"/>): key k is visible to
+    /// query q when k &lt;= q &lt; end[k]. A padding position attends to itself only, so no row of the mask is all blocked.
     /// </summary>
     private Tensor Mask(Device device)
     {
         using var scope = NewDisposeScope();
-        Tensor segments = tensor(_segments, [Sequences, Width], device: device);
+        Tensor ends = tensor(_ends, [Sequences, 1, Width], device: device);                    // [S, 1, Tk]
         Tensor index = arange(Width, dtype: ScalarType.Int64, device: device);
         Tensor later = (index.unsqueeze(0) > index.unsqueeze(1)).unsqueeze(0);                   // [1, Tq, Tk]
-        Tensor otherRow = segments.unsqueeze(2) != segments.unsqueeze(1);                       // [S, Tq, Tk]
+        Tensor outside = index.view(1, Width, 1) >= ends;                                        // [S, Tq, Tk]
         Tensor mask = zeros([Sequences, Width, Width], dtype: ScalarType.Float32, device: device)
-            .masked_fill(later.logical_or(otherRow), CausalLM.BlockedScalar);
+            .masked_fill(later.logical_or(outside), CausalLM.BlockedScalar);
         return mask.unsqueeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Each row on positions of its own: row i at sequence <paramref name="sequenceOf"/>[i], offset <paramref name="offsetOf"/>[i].</summary>
+    private (int[][] Node, int[] End, int Sequences) Separate(IReadOnlyList<TrajectoryRow> rows, int[] sequenceOf, int[] offsetOf, int sequences)
+    {
+        var node = new int[rows.Count][];
+        var ends = new int[sequences * Width];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            int start = sequenceOf[i] * Width + offsetOf[i];
+            node[i] = Enumerable.Range(start, rows[i].Length).ToArray();
+            for (int j = 0; j < rows[i].Length; j++)
+            {
+                ends[start + j] = start + rows[i].Length;
+            }
+        }
+        return (node, ends, sequences);
     }
 }

@@ -78,6 +78,9 @@ public sealed record UpdateMetrics
     /// <summary>Rows left out of the passes because all their advantages were zero (see <see cref="UpdateOptions.SkipZeroAdvantageRows"/>).</summary>
     public int SkippedRows { get; init; }
     public long LossTokens { get; init; }
+    /// <summary>Row tokens the update's passes took (every epoch), and the positions they computed: fewer where rows share a prefix.</summary>
+    public long PassRowTokens { get; init; }
+    public long ComputedTokens { get; init; }
     public int OptimizerSteps { get; init; }
     /// <summary>Mean over optimizer steps of the mini-batch loss (surrogate + KL - entropy bonus).</summary>
     public double Loss { get; init; }
@@ -184,7 +187,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
         }
         double seconds = clock.Elapsed.TotalSeconds;
         return sums.ToMetrics(rows.Count, rows.Sum(r => (long)r.Row.LossTokens), drift, Schedule.At(Math.Max(0, Optimizer.Steps - 1)),
-            tokensProcessed / seconds, seconds);
+            tokensProcessed, seconds);
     }
 
     /// <summary>
@@ -237,6 +240,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
             using var scope = NewDisposeScope();
             var batch = new MicroBatch(members.Select(i => rows[i].Row).ToList(), packWidth);
             processed += batch.TotalTokens;
+            step.ComputedTokens += batch.ComputedTokens;
             if (batch.LossTokens == 0)
             {
                 continue;
@@ -411,9 +415,11 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
             _all.Merge(step);
         }
 
-        public UpdateMetrics ToMetrics(int rows, long lossTokens, double drift, double lr, double tokensPerSecond, double seconds) => new()
+        public UpdateMetrics ToMetrics(int rows, long lossTokens, double drift, double lr, long processed, double seconds) => new()
         {
             Rows = rows,
+            PassRowTokens = processed,
+            ComputedTokens = (long)_all.ComputedTokens,
             SkippedRows = (int)_all.SkippedRows,
             LossTokens = lossTokens,
             OptimizerSteps = _steps,
@@ -432,13 +438,13 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
             RatioMax = _all.Tokens > 0 ? _all.RatioMax : 1,
             OldLogProbDrift = drift,
             LearningRate = lr,
-            TokensPerSecond = tokensPerSecond,
+            TokensPerSecond = processed / seconds,
             Seconds = seconds,
         };
 
         public sealed class StepSums
         {
-            public double SkippedRows, Tokens, Turns, ClippedTokens, ClippedTurns, DualClipped, RatioSum, ApproxKl, ReferenceKl, Entropy;
+            public double ComputedTokens, SkippedRows, Tokens, Turns, ClippedTokens, ClippedTurns, DualClipped, RatioSum, ApproxKl, ReferenceKl, Entropy;
             public double RatioMin = double.PositiveInfinity, RatioMax = double.NegativeInfinity;
 
             public void Add(MicroBatch batch, Tensor logp, Tensor old, Tensor adv, Tensor turnId, Tensor entropy, Tensor? k3, PolicyLossOptions options)
@@ -470,6 +476,7 @@ public sealed class PolicyUpdater : ITrainingState, IDisposable
 
             public void Merge(StepSums other)
             {
+                ComputedTokens += other.ComputedTokens;
                 SkippedRows += other.SkippedRows;
                 Tokens += other.Tokens;
                 Turns += other.Turns;

@@ -62,6 +62,117 @@ public class PackingTests
         }
     }
 
+    /// <summary>
+    /// Rows as a compact-view step has them: the rows of a group begin with the same question, many continue the same
+    /// way, some are identical; each row's turn tokens come after a context of its own length.
+    /// </summary>
+    private static List<TrajectoryRow> SharingRows(int vocab, int seed)
+    {
+        var random = new Random(seed);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(3, vocab)).ToArray();
+        var rows = new List<TrajectoryRow>();
+        for (int g = 0; g < 3; g++)
+        {
+            int[] question = Ids(random.Next(3, 8));
+            int[][] paths = [Ids(6), Ids(6)];
+            for (int e = 0; e < 5; e++)
+            {
+                int[] context = [.. question, .. paths[random.Next(2)][..random.Next(0, 7)]];
+                int[] turn = e == 4 && rows.Count > 0 ? [] : Ids(random.Next(1, 5));
+                int[] ids = turn.Length == 0 ? rows[^1].TokenIds : [.. context, .. turn];   // the last: a copy of the row before
+                int contextLength = turn.Length == 0 ? ids.Length - 1 : context.Length;
+                int[] turns = Enumerable.Range(0, ids.Length).Select(j => j < contextLength ? -1 : 0).ToArray();
+                rows.Add(TrainingFixtures.Row($"e{g}-{e}", $"g{g}", ids, turns, [e % 2 == 0 ? 1 : -1]));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Rows that begin alike share positions of the pass, and their log-probs and gradient are still those of a pass
+    /// over the rows padded one per sequence; a row that repeats another shares all of its positions.
+    /// </summary>
+    [Theory]
+    [InlineData("nano-qwen2")]
+    [InlineData("nano")]
+    public void RowsSharingPrefixes_ScoreAndDifferentiateAsUnpackedOnes(string preset)
+    {
+        using CausalLM model = TestModels.Tiny(preset, seed: 6, dtype: ScalarType.Float64);
+        var rows = SharingRows(model.Config.VocabSize, seed: 4);
+        (double[] LogProbs, Dictionary<string, double[]> Grads, MicroBatch Batch) Pass(int packWidth)
+        {
+            foreach (var p in model.parameters())
+            {
+                p.grad = null;
+            }
+            var batch = new MicroBatch(rows, packWidth);
+            Tensor logp = batch.Score(model, temperature: 0.7f).LogProbs;
+            (logp * arange(logp.shape[0], dtype: ScalarType.Float64).sin()).sum().backward();
+            return (logp.detach().data<double>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<double>().ToArray()), batch);
+        }
+        var (plain, plainGrads, plainBatch) = Pass(0);
+        var (shared, sharedGrads, sharedBatch) = Pass(64);
+        Assert.Equal(plainBatch.TotalTokens, plainBatch.ComputedTokens);
+        Assert.True(sharedBatch.ComputedTokens < plainBatch.TotalTokens * 3 / 4, $"{sharedBatch.ComputedTokens} of {plainBatch.TotalTokens} tokens computed");
+        Assert.Equal(plainBatch.RowOf, sharedBatch.RowOf);
+        Assert.Equal(plainBatch.PositionOf, sharedBatch.PositionOf);
+        Assert.Equal(plainBatch.TurnId, sharedBatch.TurnId);
+        for (int m = 0; m < plain.Length; m++)
+        {
+            Assert.True(Math.Abs(plain[m] - shared[m]) <= 1e-12, $"loss token {m}: {plain[m]} padded, {shared[m]} shared");
+        }
+        foreach ((string name, double[] g) in plainGrads)
+        {
+            double scale = g.Max(Math.Abs);
+            Assert.True(scale > 0, $"{name}: no gradient");
+            for (int i = 0; i < g.Length; i++)
+            {
+                Assert.True(Math.Abs(g[i] - sharedGrads[name][i]) <= 1e-10 * scale, $"{name}[{i}]: {g[i]} padded, {sharedGrads[name][i]} shared");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The layout itself: each row's tokens sit at depths 0..n-1 of one sequence, a position's visible keys (the
+    /// positions before it whose End reaches past it) are exactly its row's earlier tokens, shared positions hold the
+    /// same token for every row on them, and no sequence overflows.
+    /// </summary>
+    [Fact]
+    public void SharePrefixes_LaysEveryRowOnItsOwnPath()
+    {
+        var random = new Random(11);
+        var rows = new List<IReadOnlyList<int>>();
+        for (int i = 0; i < 60; i++)
+        {
+            IReadOnlyList<int>? basis = rows.Count > 0 && random.Next(3) > 0 ? rows[random.Next(rows.Count)] : null;
+            int keep = basis is null ? 0 : random.Next(0, basis.Count + 1);
+            rows.Add([.. (basis ?? []).Take(keep), .. Enumerable.Range(0, random.Next(basis is null ? 1 : 0, 9)).Select(_ => random.Next(0, 4))]);
+        }
+        rows.RemoveAll(r => r.Count == 0);
+        const int width = 24;
+        (int[][] node, int[] end, int sequences, int positions) = RowBatching.SharePrefixes(rows, width);
+        Assert.Equal(sequences * width, end.Length);
+        var token = new Dictionary<int, int>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(rows[i].Count, node[i].Length);
+            int sequence = node[i][0] / width;
+            for (int j = 0; j < rows[i].Count; j++)
+            {
+                int q = node[i][j];
+                Assert.Equal(sequence, q / width);
+                Assert.True(!token.TryGetValue(q, out int t) || t == rows[i][j], $"position {q} holds two tokens");
+                token[q] = rows[i][j];
+                var visible = Enumerable.Range(sequence * width, q - sequence * width + 1).Where(k => end[k] > q).ToArray();
+                Assert.Equal(node[i][..(j + 1)], visible);
+            }
+        }
+        Assert.Equal(token.Count, positions);
+        Assert.True(positions < rows.Sum(r => r.Count), $"{positions} positions for {rows.Sum(r => r.Count)} tokens");
+        var error = Assert.Throws<ArgumentException>(() => RowBatching.SharePrefixes([Enumerable.Repeat(1, 30).ToArray()], width));
+        Assert.Contains("a row of 30 tokens does not fit sequences of 24", error.Message);
+    }
+
     [Fact]
     public void Pack_PlacesEveryRowOnceWithoutOverlap()
     {
@@ -104,8 +215,9 @@ public class PackingTests
                 Assert.Single(groups);
             }
         }
-        Assert.Equal(2 * (int)Math.Ceiling(lengths.Average()), RowBatching.PackWidth(lengths, 100_000));
+        Assert.Equal(RowBatching.SharingWidth, RowBatching.PackWidth(lengths, 100_000));   // short rows: room to share
         Assert.Equal(30, RowBatching.PackWidth(lengths, 30));
+        Assert.Equal(2 * 101, RowBatching.PackWidth([100, 101, 102], 100_000));            // long rows: twice the mean
     }
 
     [Fact]
