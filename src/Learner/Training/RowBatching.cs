@@ -8,22 +8,17 @@ namespace ReMA.Learner.Training;
 public static class RowBatching
 {
     /// <summary>
-    /// Rows shorter than this still get sequences this wide (within the budget), so that the rows that share a prefix
-    /// (<see cref="SharePrefixes"/>) find room for each other in one sequence.
-    /// </summary>
-    public const int SharingWidth = 128;
-
-    /// <summary>
-    /// The width packed sequences of these rows get at least (the longest row when longer): twice the mean row, and at
-    /// least <see cref="SharingWidth"/>, within the budget. Rows of similar lengths then still share sequences (two rows
-    /// of 20 tokens fit in 40, not in the 24 of the longest), rows that begin alike share their first tokens, and the
-    /// attention, which spans a whole sequence, stays short. Measured on the arithmetic preset's SFT rows (14 to 28
-    /// tokens) before prefixes were shared: 1, 2, 2.4, 3.2 and 6.4 times the mean took 74, 56, 59, 58 and 64 ms per
-    /// forward and backward of 128 rows. With shared prefixes, an RL step's rows (about 350 of 20 tokens, one group
-    /// of 8 episodes per question) in sequences of 44 and 128 took the learner 0.22 and 0.17 s (docs/benchmarks.md).
+    /// The width packed sequences of these rows get at least (the longest row when longer): twice the mean row, within
+    /// the budget. Rows of similar lengths then still share sequences (two rows of 20 tokens fit in 40, not in the 24 of
+    /// the longest), and the attention, which spans a whole sequence, stays short. Measured on the arithmetic preset's
+    /// SFT rows (14 to 28 tokens) before rows shared prefixes: 1, 2, 2.4, 3.2 and 6.4 times the mean took 74, 56, 59,
+    /// 58 and 64 ms per forward and backward of 128 rows. With shared prefixes (<see cref="SharePrefixes"/>), wider
+    /// sequences did not share much more: half an RL step's rows of the reference preset (174 rows, 3,472 tokens) took
+    /// 1,053, 964, 932 and 913 positions in sequences of 44 (twice the mean), 64, 128 and 256, and 49, 44, 46 and
+    /// 53 ms per forward and backward on one thread (172 ms unshared and unpacked).
     /// </summary>
     public static int PackWidth(IReadOnlyList<int> lengths, int tokenBudget) =>
-        lengths.Count == 0 ? 1 : (int)Math.Max(1, Math.Min(tokenBudget, Math.Max(SharingWidth, 2 * Math.Ceiling(lengths.Average()))));
+        lengths.Count == 0 ? 1 : (int)Math.Max(1, Math.Min(tokenBudget, 2 * Math.Ceiling(lengths.Average())));
 
     /// <summary>
     /// Micro-batches of rows to be packed (<see cref="ByPackedBudget"/> at <see cref="PackWidth"/>): pass each group's
