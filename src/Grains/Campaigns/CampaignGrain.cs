@@ -368,8 +368,8 @@ public sealed class CampaignGrain(
         return results.LastOrDefault();
     }
 
-    /// <summary>A step's episodes: what was asked, what came back (null where an episode failed twice), how long it took.</summary>
-    private sealed record Rollout(List<EpisodeRequest> Calls, EpisodeOutcome?[] Outcomes, double Seconds);
+    /// <summary>A step's episodes: what was asked, what came back (null where an episode failed twice), how long it took, and whether they are stored already.</summary>
+    private sealed record Rollout(List<EpisodeRequest> Calls, EpisodeOutcome?[] Outcomes, double Seconds, bool Stored = false);
 
     /// <summary>The next step's rollout, started during this step's update when algorithm.overlap_rollout is on.</summary>
     private (long Step, Task<Rollout> Task)? _prefetch;
@@ -387,8 +387,19 @@ public sealed class CampaignGrain(
     {
         var clock = Stopwatch.StartNew();
         var calls = StepCalls(plan, task, step);
-        EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(RunWithRetryAsync));
-        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds);
+        // Each episode is stored as soon as it has finished (still before the update, as StepAsync requires): the
+        // writes overlap the step's longest episodes instead of following them.
+        EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(async call =>
+        {
+            EpisodeOutcome? outcome = await RunWithRetryAsync(call);
+            if (outcome is not null)
+            {
+                await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
+                    this.GetPrimaryKeyString(), step, false, call.Problem, outcome, Metrics.EpisodeReward(outcome)));
+            }
+            return outcome;
+        }));
+        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds, Stored: true);
     }
 
     /// <summary>
@@ -449,7 +460,11 @@ public sealed class CampaignGrain(
 
         // Every episode is stored (before the update, so a step's data is kept even if the update fails and is repeated),
         // one record per episode of the step: a repeated step, or a retried episode, replaces the record of its slot.
-        await StoreAsync(step, evaluation: false, rollout.Calls, done);
+        // A fresh rollout stored each episode as it finished; one read back from the store is written again.
+        if (!rollout.Stored)
+        {
+            await StoreAsync(step, evaluation: false, rollout.Calls, done);
+        }
 
         if (c.Algorithm.OverlapRollout && step + 1 < c.Steps && _prefetch?.Step != step + 1)
         {

@@ -14,8 +14,11 @@ namespace ReMA.Learner.Runtime;
 /// Orleans scheduler or the episodes' logic has just taken the core from. Measured on the arithmetic preset's nano model
 /// (2 cores, one sitting; docs/benchmarks.md): an engine thread with one libtorch thread instead of two took a rollout
 /// of 128 episodes through the grains from 0.58 to 0.31 s. The learner's update, which runs alone when rollouts do not
-/// overlap it, was faster with both (0.35 s against 0.42 s), so learners keep the process's count unless rollouts
-/// overlap their updates (<see cref="ForLearner"/>). Larger models keep every thread: their operators have work to split.
+/// overlap it, was faster with both (0.35 s against 0.42 s) before its rows shared prefixes; since, half an RL step's
+/// shared pass takes the same time on one thread as on two. Learners keep the process's count unless rollouts overlap
+/// their updates or several learners update together, which then share the cores (<see cref="ForLearner"/>). Larger
+/// models keep every thread: their operators have work to split; learners of such models that run at the same time
+/// in one process take turns (<see cref="ReserveAsync"/>).
 /// </para>
 /// </summary>
 public static class ComputeThreads
