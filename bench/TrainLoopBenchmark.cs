@@ -30,7 +30,8 @@ namespace ReMA.Bench;
 /// checkpoint-and-publication (the learner call less its compute) and the rest (storing episodes, the campaign loop);
 /// the rollout's Orleans share from the same episodes run directly on an engine in this process; tokens per turn, per
 /// step and per second; the matmul rate of this process. Where /usr/bin/python3 has torch, the reference
-/// (../shared/reference/nano_rema.py) is timed in the same sitting with the same step counts and the ratios printed.
+/// (../shared/reference/nano_rema.py) is timed in the same sitting with the same step counts and the ratios printed:
+/// its SFT before the product's campaign, its RL steps right after the campaign's, so the two RL timings are seconds apart.
 /// `dotnet run -c Release --project bench -- train-loop [--json] [--rl-steps 10] [--sft-steps 800] [--no-reference]`.
 /// </summary>
 public static class TrainLoopBenchmark
@@ -74,6 +75,15 @@ public static class TrainLoopBenchmark
         {
             Directory.Delete(checkpoints, recursive: true);
         }
+        // The references fine-tune first; their RL steps run right after the product's (below), so that the two RL
+        // timings are seconds apart rather than minutes (the VM's speed drifts within minutes).
+        var referenceLines = new List<string>();
+        void Later(string line) => referenceLines.Add(line);
+        ReferenceRun? compactRun = args.Contains("--no-reference") ? null : ReferenceSft(root, sftSteps, Later, "compact", []);
+        ReferenceRun? chatRun = args.Contains("--no-reference") || args.Contains("--compact-reference-only") ? null
+            : ReferenceSft(root, sftSteps, Later, "chat", ["--format", "chat", "--arch", "llama"]);
+        ReferenceRun? llamaRun = args.Contains("--no-reference") || !args.Contains("--llama-reference") ? null
+            : ReferenceSft(root, sftSteps, Later, "llama", ["--arch", "llama"]);
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -122,6 +132,9 @@ public static class TrainLoopBenchmark
         }
         StepRecord[] history = await campaign.History();
         await host.StopAsync();
+        JsonObject? reference = ReferenceRl(compactRun, sftSteps, rlSteps, Later);
+        JsonObject? referenceChat = ReferenceRl(chatRun, sftSteps, rlSteps, Later);
+        JsonObject? referenceLlama = ReferenceRl(llamaRun, sftSteps, rlSteps, Later);
 
         // Step s (0-based) ends when NextStep becomes s + 1; step 0 is the warm-up, and step 1 starts when step 0 ends.
         var timed = history.Where(h => h.Step >= 1).ToList();
@@ -289,11 +302,10 @@ public static class TrainLoopBenchmark
         // product's model family (--format chat --arch llama): the second separates the format's cost from the loop's.
         // --llama-reference adds its compact format with the product's model family (--arch llama): a policy as strong
         // as the product's after the same SFT, so RL steps that train as many turns (equal work).
-        JsonObject? reference = args.Contains("--no-reference") ? null : RunReference(root, sftSteps, rlSteps, Say, "compact", []);
-        JsonObject? referenceChat = args.Contains("--no-reference") || args.Contains("--compact-reference-only") ? null
-            : RunReference(root, sftSteps, rlSteps, Say, "chat", ["--format", "chat", "--arch", "llama"]);
-        JsonObject? referenceLlama = args.Contains("--no-reference") || !args.Contains("--llama-reference") ? null
-            : RunReference(root, sftSteps, rlSteps, Say, "llama", ["--arch", "llama"]);
+        foreach (string line in referenceLines)
+        {
+            Say(line);
+        }
         var result = new JsonObject
         {
             ["machine"] = Environment.GetEnvironmentVariable("REMA_MACHINE") ?? $"{Environment.ProcessorCount} cores",
@@ -461,7 +473,11 @@ public static class TrainLoopBenchmark
     /// The reference's SFT and GRPO with the same step counts, 2 threads, in this sitting; null (and a note) when
     /// /usr/bin/python3 or its torch is missing, or the reference is not at ../shared/reference.
     /// </summary>
-    private static JsonObject? RunReference(string root, int sftSteps, int rlSteps, Action<string> say, string tag, string[] extra)
+    /// <summary>A reference run whose SFT has finished: where its checkpoint and logs are.</summary>
+    private sealed record ReferenceRun(string Label, string[] Extra, string Script, string Checkpoint, string SftLog, string RlLog);
+
+    /// <summary>The reference's SFT (null, with the reason said, when it cannot run or fails).</summary>
+    private static ReferenceRun? ReferenceSft(string root, int sftSteps, Action<string> say, string tag, string[] extra)
     {
         string label = extra.Length == 0 ? "reference" : $"reference ({string.Join(' ', extra)})";
         string script = Path.GetFullPath(Path.Combine("..", "shared", "reference", "nano_rema.py"));
@@ -471,19 +487,32 @@ public static class TrainLoopBenchmark
             : "";
         if (why.Length > 0)
         {
-            say($"reference: skipped ({why}; it needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
+            say($"{label}: skipped ({why}; it needs /usr/bin/python3 with torch and ../shared/reference/nano_rema.py)");
             return null;
         }
-        string checkpoint = Path.Combine(root, $"reference-{tag}.pt"), sftLog = Path.Combine(root, $"reference-{tag}-sft.jsonl"), rlLog = Path.Combine(root, $"reference-{tag}-rl.jsonl");
-        string S(int v) => v.ToString(CultureInfo.InvariantCulture);
-        if (Python([script, "--sft_steps", S(sftSteps), "--save", checkpoint, "--eval_every", "1000000", "--log_every", S(sftSteps), "--threads", "2", "--log", sftLog, .. extra], out string error) != 0
-            || Python([script, "--load", checkpoint, "--rl_steps", S(rlSteps), "--rl_block", S(rlSteps), "--eval_every", "1000000", "--threads", "2", "--log", rlLog, .. extra], out error) != 0)
+        var run = new ReferenceRun(label, extra, script, Path.Combine(root, $"reference-{tag}.pt"), Path.Combine(root, $"reference-{tag}-sft.jsonl"), Path.Combine(root, $"reference-{tag}-rl.jsonl"));
+        if (Python([script, "--sft_steps", S(sftSteps), "--save", run.Checkpoint, "--eval_every", "1000000", "--log_every", S(sftSteps), "--threads", "2", "--log", run.SftLog, .. extra], out string error) != 0)
         {
-            say($"{label}: failed ({error.Trim().Split('\n').LastOrDefault()})");
+            say($"{label}: SFT failed ({error.Trim().Split('\n').LastOrDefault()})");
             return null;
         }
-        JsonNode[] sft = [.. File.ReadAllLines(sftLog).Select(l => JsonNode.Parse(l)!)];
-        JsonNode[] rl = [.. File.ReadAllLines(rlLog).Select(l => JsonNode.Parse(l)!)];
+        return run;
+    }
+
+    /// <summary>The reference's RL steps from its SFT checkpoint, and its figures.</summary>
+    private static JsonObject? ReferenceRl(ReferenceRun? run, int sftSteps, int rlSteps, Action<string> say)
+    {
+        if (run is null)
+        {
+            return null;
+        }
+        if (Python([run.Script, "--load", run.Checkpoint, "--rl_steps", S(rlSteps), "--rl_block", S(rlSteps), "--eval_every", "1000000", "--threads", "2", "--log", run.RlLog, .. run.Extra], out string error) != 0)
+        {
+            say($"{run.Label}: RL failed ({error.Trim().Split('\n').LastOrDefault()})");
+            return null;
+        }
+        JsonNode[] sft = [.. File.ReadAllLines(run.SftLog).Select(l => JsonNode.Parse(l)!)];
+        JsonNode[] rl = [.. File.ReadAllLines(run.RlLog).Select(l => JsonNode.Parse(l)!)];
         double sftTrain = (double)sft.First(n => (string?)n["kind"] == "time")["train_s"]!;
         JsonNode block = rl.First(n => (string?)n["kind"] == "rl");
         JsonNode firstEval = rl.First(n => (string?)n["kind"] == "eval");
@@ -491,7 +520,7 @@ public static class TrainLoopBenchmark
         double evalSeconds = (double)firstEval["eval_s"]!;
         var result = new JsonObject
         {
-            ["command"] = $"/usr/bin/python3 {Path.Combine("..", "shared", "reference", "nano_rema.py")} --sft_steps {sftSteps} --threads 2 {string.Join(' ', extra)}, then --load --rl_steps {rlSteps}",
+            ["command"] = $"/usr/bin/python3 {Path.Combine("..", "shared", "reference", "nano_rema.py")} --sft_steps {sftSteps} --threads 2 {string.Join(' ', run.Extra)} (before the product's campaign), then --load --rl_steps {rlSteps} (right after its RL steps)",
             ["rl_step_seconds"] = Round((gen + upd) / rlSteps),
             ["rollout_seconds"] = Round(gen / rlSteps),
             ["update_seconds"] = Round(upd / rlSteps),
@@ -503,9 +532,11 @@ public static class TrainLoopBenchmark
             ["eval_seconds_per_problem"] = evalSeconds / 400,
             ["eval_accuracy"] = Round((double)firstEval["id"]! / 100),
         };
-        say($"{label}: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s ({(double)firstEval["id"]!:F1} %); tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}; {(double)block["nturn"]!:F0} turns trained per step");
+        say($"{run.Label}: RL step {(gen + upd) / rlSteps:F3} s (generation {gen / rlSteps:F3}, update {upd / rlSteps:F3}); SFT {sftTrain / sftSteps:F3} s per step; greedy evaluation of 400: {evalSeconds:F2} s ({(double)firstEval["id"]!:F1} %); tokens per turn meta {block["meta_len"]}, reasoner {block["reas_len"]}; {(double)block["nturn"]!:F0} turns trained per step");
         return result;
     }
+
+    private static string S(int v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static int Python(string[] arguments, out string error)
     {

@@ -165,7 +165,20 @@ public class ComputeThreadsTests
         if (cores >= 2)
         {
             using IDisposable a = await ComputeThreads.ReserveAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
-            using IDisposable b = await ComputeThreads.ReserveAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
+            using (IDisposable b = await ComputeThreads.ReserveAsync(1).WaitAsync(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(2, ComputeThreads.Reserved);
+            }
+            // A request that would fit waits behind an earlier one that does not; cancelling that one lets it through.
+            using var cancelHead = new CancellationTokenSource();
+            Task<IDisposable> head = ComputeThreads.ReserveAsync(cores, cancelHead.Token);
+            Task<IDisposable> behind = ComputeThreads.ReserveAsync(1);
+            await Task.Delay(50);
+            Assert.False(head.IsCompleted);
+            Assert.False(behind.IsCompleted);
+            cancelHead.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head);
+            using IDisposable c = await behind.WaitAsync(TimeSpan.FromSeconds(10));
             Assert.Equal(2, ComputeThreads.Reserved);
         }
         Assert.Equal(0, ComputeThreads.Reserved);

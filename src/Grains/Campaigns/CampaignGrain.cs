@@ -383,23 +383,35 @@ public sealed class CampaignGrain(
             plan.Episode(EpisodeIds.Training(c.Name, step, i, g), $"{c.Name}-s{step}-p{i}", p, evaluation: false))).ToList();
     }
 
-    private async Task<Rollout> RolloutAsync(CampaignPlan plan, ITask task, long step)
+    /// <param name="store">
+    /// Store each episode as soon as it has finished (still before the update, as StepAsync requires), so that the
+    /// writes overlap the step's longest episodes instead of following them. A rollout prefetched during the previous
+    /// step's update stores nothing until its step consumes it: the campaign may be paused, cancelled or moved first.
+    /// </param>
+    private async Task<Rollout> RolloutAsync(CampaignPlan plan, ITask task, long step, bool store = true)
     {
         var clock = Stopwatch.StartNew();
         var calls = StepCalls(plan, task, step);
-        // Each episode is stored as soon as it has finished (still before the update, as StepAsync requires): the
-        // writes overlap the step's longest episodes instead of following them.
+        using var gate = new SemaphoreSlim(16);   // as many writes at once as StoreAsync makes
         EpisodeOutcome?[] outcomes = await Task.WhenAll(calls.Select(async call =>
         {
             EpisodeOutcome? outcome = await RunWithRetryAsync(call);
-            if (outcome is not null)
+            if (store && outcome is not null)
             {
-                await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
-                    this.GetPrimaryKeyString(), step, false, call.Problem, outcome, Metrics.EpisodeReward(outcome)));
+                await gate.WaitAsync();
+                try
+                {
+                    await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
+                        this.GetPrimaryKeyString(), step, false, call.Problem, outcome, Metrics.EpisodeReward(outcome)));
+                }
+                finally
+                {
+                    gate.Release();
+                }
             }
             return outcome;
         }));
-        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds, Stored: true);
+        return new Rollout(calls, outcomes, clock.Elapsed.TotalSeconds, Stored: store);
     }
 
     /// <summary>
@@ -470,7 +482,7 @@ public sealed class CampaignGrain(
         {
             // The next step's episodes generate while this update runs: mostly with the current version, the rest
             // with the new one once it is published (each row records the version and log-probs it was sampled with).
-            _prefetch = (step + 1, RolloutAsync(plan, task, step + 1));
+            _prefetch = (step + 1, RolloutAsync(plan, task, step + 1, store: false));
         }
         var update = Stopwatch.StartNew();
         // The trained policies update at the same time, each on its own learner (on one silo they share its cores). A

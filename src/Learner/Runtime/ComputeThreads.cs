@@ -120,7 +120,7 @@ public static class ComputeThreads
             var node = Waiting.AddLast((threads, granted));
             if (cancellationToken.CanBeCanceled)
             {
-                cancellationToken.Register(() =>
+                CancellationTokenRegistration registration = cancellationToken.Register(() =>
                 {
                     lock (Gate)
                     {
@@ -131,6 +131,8 @@ public static class ComputeThreads
                         }
                     }
                 });
+                // Granted or cancelled, the registration is no longer needed.
+                granted.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             return granted.Task;
         }
