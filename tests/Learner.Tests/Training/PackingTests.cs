@@ -27,37 +27,46 @@ public class PackingTests
     {
         using CausalLM model = TestModels.Tiny(preset, seed: 5, dtype: ScalarType.Float64);
         var rows = Rows(model.Config.VocabSize, 13, seed: 8);
-        (double[] LogProbs, Dictionary<string, double[]> Grads, MicroBatch Batch) Pass(int? packWidth)
+        PassResult plain = Pass(model, rows, 0), packed = Pass(model, rows, null);
+        Assert.Equal(rows.Count, plain.Batch.Sequences);
+        Assert.True(packed.Batch.Sequences <= (rows.Count + 1) / 2, $"{packed.Batch.Sequences} sequences for {rows.Count} rows");
+        Assert.True(packed.Batch.PassTokens < plain.Batch.PassTokens, $"packed {packed.Batch.PassTokens} positions, padded {plain.Batch.PassTokens}");
+        AssertSameValues(plain, packed, "packed");
+    }
+
+    /// <summary>One scored pass of <paramref name="rows"/> and the gradient of a weighted sum of its log-probs.</summary>
+    private sealed record PassResult(double[] LogProbs, Dictionary<string, double[]> Grads, MicroBatch Batch);
+
+    private static PassResult Pass(CausalLM model, List<TrajectoryRow> rows, int? packWidth, float temperature = 1f)
+    {
+        foreach (var p in model.parameters())
         {
-            foreach (var p in model.parameters())
-            {
-                p.grad = null;
-            }
-            var batch = new MicroBatch(rows, packWidth);
-            Tensor logp = batch.Score(model).LogProbs;
-            (logp * arange(logp.shape[0], dtype: ScalarType.Float64).cos()).sum().backward();
-            return (logp.detach().data<double>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<double>().ToArray()), batch);
+            p.grad = null;
         }
-        var (plain, plainGrads, plainBatch) = Pass(0);
-        var (packed, packedGrads, packedBatch) = Pass(null);
-        Assert.Equal(rows.Count, plainBatch.Sequences);
-        Assert.True(packedBatch.Sequences <= (rows.Count + 1) / 2, $"{packedBatch.Sequences} sequences for {rows.Count} rows");
-        Assert.True(packedBatch.PassTokens < plainBatch.PassTokens, $"packed {packedBatch.PassTokens} positions, padded {plainBatch.PassTokens}");
-        Assert.Equal(plainBatch.RowOf, packedBatch.RowOf);
-        Assert.Equal(plainBatch.PositionOf, packedBatch.PositionOf);
-        Assert.Equal(plainBatch.TurnId, packedBatch.TurnId);
-        Assert.Equal(plain.Length, packed.Length);
-        for (int m = 0; m < plain.Length; m++)
+        var batch = new MicroBatch(rows, packWidth);
+        Tensor logp = batch.Score(model, temperature).LogProbs;
+        (logp * arange(logp.shape[0], dtype: ScalarType.Float64).cos()).sum().backward();
+        return new(logp.detach().data<double>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<double>().ToArray()), batch);
+    }
+
+    /// <summary>The same loss tokens, log-probs (1e-12) and gradient (1e-10 of each parameter's largest) as the padded pass.</summary>
+    private static void AssertSameValues(PassResult plain, PassResult other, string label)
+    {
+        Assert.Equal(plain.Batch.RowOf, other.Batch.RowOf);
+        Assert.Equal(plain.Batch.PositionOf, other.Batch.PositionOf);
+        Assert.Equal(plain.Batch.TurnId, other.Batch.TurnId);
+        Assert.Equal(plain.LogProbs.Length, other.LogProbs.Length);
+        for (int m = 0; m < plain.LogProbs.Length; m++)
         {
-            Assert.True(Math.Abs(plain[m] - packed[m]) <= 1e-12, $"loss token {m}: {plain[m]} padded, {packed[m]} packed");
+            Assert.True(Math.Abs(plain.LogProbs[m] - other.LogProbs[m]) <= 1e-12, $"loss token {m}: {plain.LogProbs[m]} padded, {other.LogProbs[m]} {label}");
         }
-        foreach ((string name, double[] g) in plainGrads)
+        foreach ((string name, double[] g) in plain.Grads)
         {
             double scale = g.Max(Math.Abs);
             Assert.True(scale > 0, $"{name}: no gradient");
             for (int i = 0; i < g.Length; i++)
             {
-                Assert.True(Math.Abs(g[i] - packedGrads[name][i]) <= 1e-10 * scale, $"{name}[{i}]: {g[i]} padded, {packedGrads[name][i]} packed");
+                Assert.True(Math.Abs(g[i] - other.Grads[name][i]) <= 1e-10 * scale, $"{name}[{i}]: {g[i]} padded, {other.Grads[name][i]} {label}");
             }
         }
     }
@@ -99,37 +108,10 @@ public class PackingTests
     {
         using CausalLM model = TestModels.Tiny(preset, seed: 6, dtype: ScalarType.Float64);
         var rows = SharingRows(model.Config.VocabSize, seed: 4);
-        (double[] LogProbs, Dictionary<string, double[]> Grads, MicroBatch Batch) Pass(int packWidth)
-        {
-            foreach (var p in model.parameters())
-            {
-                p.grad = null;
-            }
-            var batch = new MicroBatch(rows, packWidth);
-            Tensor logp = batch.Score(model, temperature: 0.7f).LogProbs;
-            (logp * arange(logp.shape[0], dtype: ScalarType.Float64).sin()).sum().backward();
-            return (logp.detach().data<double>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<double>().ToArray()), batch);
-        }
-        var (plain, plainGrads, plainBatch) = Pass(0);
-        var (shared, sharedGrads, sharedBatch) = Pass(64);
-        Assert.Equal(plainBatch.TotalTokens, plainBatch.ComputedTokens);
-        Assert.True(sharedBatch.ComputedTokens < plainBatch.TotalTokens * 3 / 4, $"{sharedBatch.ComputedTokens} of {plainBatch.TotalTokens} tokens computed");
-        Assert.Equal(plainBatch.RowOf, sharedBatch.RowOf);
-        Assert.Equal(plainBatch.PositionOf, sharedBatch.PositionOf);
-        Assert.Equal(plainBatch.TurnId, sharedBatch.TurnId);
-        for (int m = 0; m < plain.Length; m++)
-        {
-            Assert.True(Math.Abs(plain[m] - shared[m]) <= 1e-12, $"loss token {m}: {plain[m]} padded, {shared[m]} shared");
-        }
-        foreach ((string name, double[] g) in plainGrads)
-        {
-            double scale = g.Max(Math.Abs);
-            Assert.True(scale > 0, $"{name}: no gradient");
-            for (int i = 0; i < g.Length; i++)
-            {
-                Assert.True(Math.Abs(g[i] - sharedGrads[name][i]) <= 1e-10 * scale, $"{name}[{i}]: {g[i]} padded, {sharedGrads[name][i]} shared");
-            }
-        }
+        PassResult plain = Pass(model, rows, 0, temperature: 0.7f), shared = Pass(model, rows, 64, temperature: 0.7f);
+        Assert.Equal(plain.Batch.TotalTokens, plain.Batch.ComputedTokens);
+        Assert.True(shared.Batch.ComputedTokens < plain.Batch.TotalTokens * 3 / 4, $"{shared.Batch.ComputedTokens} of {plain.Batch.TotalTokens} tokens computed");
+        AssertSameValues(plain, shared, "shared");
     }
 
     /// <summary>
