@@ -27,12 +27,8 @@ public sealed class WebSilo : IAsyncLifetime
 
     public IGrainFactory Grains => _app!.Services.GetRequiredService<IGrainFactory>();
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback port below the ephemeral range (<see cref="ReMA.Tests.Shared.FreePorts.Next"/>).</summary>
+    public static int FreePort() => ReMA.Tests.Shared.FreePorts.Next();
 
     public async Task InitializeAsync()
     {

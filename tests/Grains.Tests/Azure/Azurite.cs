@@ -44,9 +44,21 @@ public sealed class Azurite : IAsyncDisposable
     /// <summary>Starts Azurite on free loopback ports, in memory, or on disk in a fresh folder when <paramref name="onDisk"/>.</summary>
     public static async Task<Azurite> StartAsync(bool onDisk = false)
     {
-        var azurite = new Azurite(FreePort(), FreePort(), FreePort(), onDisk ? Directory.CreateTempSubdirectory("rema-azurite").FullName : null);
-        await azurite.LaunchAsync();
-        return azurite;
+        string? location = onDisk ? Directory.CreateTempSubdirectory("rema-azurite").FullName : null;
+        for (int attempt = 1; ; attempt++)
+        {
+            var azurite = new Azurite(FreePort(), FreePort(), FreePort(), location);
+            try
+            {
+                await azurite.LaunchAsync();
+                return azurite;
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("EADDRINUSE", StringComparison.Ordinal))
+            {
+                // Another process bound one of the ports between the check and Azurite's start: other ports.
+                await azurite.StopAsync();
+            }
+        }
     }
 
     /// <summary>The Azurite entry point under build/azurite/node_modules, found from the test assembly's folder upwards.</summary>
@@ -177,12 +189,8 @@ public sealed class Azurite : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback port below the ephemeral range (<see cref="ReMA.Tests.Shared.FreePorts.Next"/>).</summary>
+    private static int FreePort() => ReMA.Tests.Shared.FreePorts.Next();
 
     private static System.Globalization.CultureInfo CultureInfo() => System.Globalization.CultureInfo.InvariantCulture;
 }

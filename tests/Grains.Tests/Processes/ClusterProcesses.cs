@@ -142,39 +142,8 @@ public sealed class ClusterProcesses : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution ({configuration}) first.");
     }
 
-    private static readonly HashSet<int> HandedOut = [];
-    private static readonly Random PortChoice = new();
-
-    /// <summary>
-    /// A port that is free now, below Linux's ephemeral range (32768-60999), never the same twice in this process. A port
-    /// the OS hands out for port 0 lies in that range, where any outgoing connection (a storage client's, another
-    /// silo's) may take it as its source port before the silo binds it: a silo then died with "address already in use".
-    /// </summary>
-    public static int FreePort()
-    {
-        lock (HandedOut)
-        {
-            for (int attempt = 0; attempt < 500; attempt++)
-            {
-                int port = PortChoice.Next(20000, 32000);
-                if (!HandedOut.Add(port))
-                {
-                    continue;
-                }
-                try
-                {
-                    using var listener = new TcpListener(IPAddress.Loopback, port);
-                    listener.Start();
-                    return port;
-                }
-                catch (SocketException)
-                {
-                    // in use: try another
-                }
-            }
-        }
-        throw new InvalidOperationException("no free loopback port found in 20000-31999 after 500 tries.");
-    }
+    /// <summary>A free loopback port below the ephemeral range (<see cref="ReMA.Tests.Shared.FreePorts.Next"/>).</summary>
+    public static int FreePort() => ReMA.Tests.Shared.FreePorts.Next();
 
     public async ValueTask DisposeAsync()
     {
