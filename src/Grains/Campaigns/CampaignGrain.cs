@@ -398,16 +398,7 @@ public sealed class CampaignGrain(
             EpisodeOutcome? outcome = await RunWithRetryAsync(call);
             if (store && outcome is not null)
             {
-                await gate.WaitAsync();
-                try
-                {
-                    await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
-                        this.GetPrimaryKeyString(), step, false, call.Problem, outcome, Metrics.EpisodeReward(outcome)));
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                await StoreOneAsync(gate, step, evaluation: false, call.Problem, outcome);
             }
             return outcome;
         }));
@@ -508,19 +499,22 @@ public sealed class CampaignGrain(
     {
         var problems = calls.GroupBy(c => c.GroupId).ToDictionary(g => g.Key, g => g.First().Problem);
         using var gate = new SemaphoreSlim(16);
-        await Task.WhenAll(outcomes.Select(async o =>
+        await Task.WhenAll(outcomes.Select(o => StoreOneAsync(gate, step, evaluation, problems[o.GroupId], o)));
+    }
+
+    /// <summary>Writes one episode's document, at most as many at once as <paramref name="gate"/> lets through.</summary>
+    private async Task StoreOneAsync(SemaphoreSlim gate, long step, bool evaluation, ProblemRecord problem, EpisodeOutcome outcome)
+    {
+        await gate.WaitAsync();
+        try
         {
-            await gate.WaitAsync();
-            try
-            {
-                await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
-                    this.GetPrimaryKeyString(), step, evaluation, problems[o.GroupId], o, Metrics.EpisodeReward(o)));
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }));
+            await trajectories.WriteAsync(ReMA.Grains.Storage.TrajectoryDocument.Of(
+                this.GetPrimaryKeyString(), step, evaluation, problem, outcome, Metrics.EpisodeReward(outcome)));
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>

@@ -52,22 +52,25 @@ public sealed class MicroBatch
         int pack = packWidth ?? RowBatching.PackWidth(rows.Select(r => r.Length).ToList(), int.MaxValue);
         int[][] node;
         int[] ends;
+        int positions;
         if (pack > 0)
         {
             Width = Math.Max(longest, pack);
-            (node, ends, Sequences, int positions) = RowBatching.SharePrefixes([.. rows.Select(r => (IReadOnlyList<int>)r.TokenIds)], Width);
+            (node, ends, Sequences, positions) = RowBatching.SharePrefixes([.. rows.Select(r => (IReadOnlyList<int>)r.TokenIds)], Width);
             (int[] sequenceOf, int[] offsetOf, int firstFit) = RowBatching.Pack(rows.Select(r => r.Length).ToList(), Width);
             if (firstFit < Sequences)
             {
                 // Rows that share little fill fewer sequences first-fit: then no row shares (never more positions than
                 // RowBatching.ByPackedBudget counted).
                 (node, ends, Sequences) = Separate(rows, sequenceOf, offsetOf, firstFit);
+                positions = rows.Sum(r => r.Length);
             }
         }
         else
         {
             Width = longest;
             (node, ends, Sequences) = Separate(rows, Enumerable.Range(0, RowCount).ToArray(), new int[RowCount], RowCount);
+            positions = rows.Sum(r => r.Length);
         }
         _ids = new long[Sequences * Width];
         _positions = new long[Sequences * Width];
@@ -81,14 +84,12 @@ public sealed class MicroBatch
         var rowOf = new List<int>();
         var turnOf = new List<int>();
         var positionOf = new List<int>();
-        var computed = new HashSet<int>();
         for (int i = 0; i < RowCount; i++)
         {
             TrajectoryRow row = rows[i];
             for (int j = 0; j < row.Length; j++)
             {
                 int flat = node[i][j];
-                computed.Add(flat);
                 _ids[flat] = row.TokenIds[j];
                 _positions[flat] = j;
                 _ends[flat] = (ends[flat] - 1) % Width + 1;   // within the sequence
@@ -106,7 +107,7 @@ public sealed class MicroBatch
                 }
             }
         }
-        ComputedTokens = computed.Count;
+        ComputedTokens = positions;
         TotalTokens = rows.Sum(r => (long)r.Length);
         _predictFrom = [.. predictFrom];
         _targets = [.. targets];
